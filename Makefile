@@ -1,0 +1,33 @@
+# The two commands of the README, and a few helpers.
+#   make run    build and run the whole system locally (foreground; Ctrl-C stops it)
+#   make test   build with ASan+UBSan and run every test through ctest
+.PHONY: deps run test build build-test reset format clean
+
+JOBS ?= $(shell nproc)
+LOCAL_DIR ?= .local
+
+deps:
+	@deploy/local/deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-test: deps
+	@cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DTALLY_SANITIZE=ON >/dev/null
+	@cmake --build build-test -j $(JOBS)
+
+run: build
+	@deploy/local/stack.sh $(LOCAL_DIR) --tally build/tally
+
+test: build-test
+	@cd build-test && ctest --output-on-failure --timeout 600 $(CTEST_ARGS)
+
+reset:
+	rm -rf $(LOCAL_DIR)
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build build-test

@@ -1,0 +1,22 @@
+# Writes a C file holding every migration as a string: version, name, SQL.
+# Inputs: DIR (the migrations folder of NNNN_name.sql files), OUT (the .c file).
+file(GLOB FILES ${DIR}/*.sql)
+list(SORT FILES)
+set(body "#include \"cmd/migrate.h\"\n\nconst tly_migration_t tly_migrations[] = {\n")
+set(count 0)
+foreach(f IN LISTS FILES)
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_" _ ${name})
+  if(NOT CMAKE_MATCH_1)
+    message(FATAL_ERROR "migration ${f}: name must start with a number and '_'")
+  endif()
+  math(EXPR version "${CMAKE_MATCH_1}")
+  file(READ ${f} sql HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" sql "${sql}")
+  # Break the literal every 64 bytes so no line is huge and hex escapes stay unambiguous.
+  string(REGEX REPLACE "((\\\\x[0-9a-f][0-9a-f]){64})" "\\1\"\n    \"" sql "${sql}")
+  string(APPEND body "  {${version}, \"${name}\",\n    \"${sql}\"},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\nconst size_t tly_migrations_count = ${count};\n")
+file(WRITE ${OUT} "${body}")

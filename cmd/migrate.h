@@ -1,0 +1,25 @@
+/* `tally migrate` and the migrations compiled into the binary
+ * (migrations/NNNN_name.sql, embedded by cmake/embed_migrations.cmake). */
+#ifndef TLY_CMD_MIGRATE_H
+#define TLY_CMD_MIGRATE_H
+
+#include "common/config.h"
+
+#include <stddef.h>
+
+typedef struct {
+    int version;
+    const char *name;
+    const char *sql;
+} tly_migration_t;
+
+extern const tly_migration_t tly_migrations[];
+extern const size_t tly_migrations_count;
+
+/* Applies pending migrations in order, each once and in its own
+ * transaction, under an advisory lock (safe from several replicas at once);
+ * refuses to run if an applied migration's text changed. Then runs the
+ * partition maintenance once. Returns the process exit code. */
+int tly_migrate_main(const tly_config_t *cfg);
+
+#endif

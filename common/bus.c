@@ -1,0 +1,124 @@
+#include "common/bus.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+    TLY_WARN(NULL, "NATS disconnected");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+    TLY_INFO(NULL, "NATS reconnected");
+}
+
+bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo, tly_bus_t **out)
+{
+    natsOptions *opts = NULL;
+    tly_bus_t *bus = tly_xcalloc(1, sizeof *bus);
+    natsStatus s = natsOptions_Create(&opts);
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(opts, url);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(opts, client_name);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(opts, -1);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(opts, 250);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectJitter(opts, 100, 1000);
+    /* Publishes made while disconnected are buffered up to this size and
+     * then time out at the PubAck wait; they are never assumed delivered. */
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
+    if (s == NATS_OK)
+        s = natsOptions_SetRetryOnFailedConnect(opts, true, NULL, NULL);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
+    if (s == NATS_OK) {
+        s = natsConnection_Connect(&bus->nc, opts);
+        /* With retry-on-failed-connect, "not yet connected" is success. */
+        if (s == NATS_NOT_YET_CONNECTED)
+            s = NATS_OK;
+    }
+    if (s == NATS_OK)
+        s = natsConnection_JetStream(&bus->js, bus->nc, jo);
+    natsOptions_Destroy(opts);
+    if (s != NATS_OK) {
+        TLY_ERROR(NULL, "NATS connect to %s failed: %s", url, natsStatus_GetText(s));
+        tly_bus_destroy(bus, 0);
+        return false;
+    }
+    *out = bus;
+    return true;
+}
+
+void tly_bus_destroy(tly_bus_t *bus, int64_t timeout_ms)
+{
+    if (bus == NULL)
+        return;
+    jsCtx_Destroy(bus->js);
+    if (bus->nc != NULL) {
+        if (timeout_ms > 0 && tly_bus_connected(bus))
+            natsConnection_DrainTimeout(bus->nc, timeout_ms);
+        natsConnection_Close(bus->nc);
+        natsConnection_Destroy(bus->nc);
+    }
+    free(bus);
+}
+
+bool tly_bus_connected(const tly_bus_t *bus)
+{
+    return natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+void tly_bus_subject(const tly_config_t *cfg, const char *tenant_id, char out[TLY_SUBJECT_MAX])
+{
+    snprintf(out, TLY_SUBJECT_MAX, "%s.%s", cfg->subject_prefix, tenant_id);
+}
+
+bool tly_bus_subject_tenant(const tly_config_t *cfg, const char *subject, char out[37])
+{
+    size_t n = strlen(cfg->subject_prefix);
+    if (strncmp(subject, cfg->subject_prefix, n) != 0 || subject[n] != '.' ||
+        !tly_is_uuid(subject + n + 1))
+        return false;
+    tly_uuid_lower(subject + n + 1, out);
+    return true;
+}
+
+bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg)
+{
+    jsStreamConfig sc;
+    jsStreamConfig_Init(&sc);
+    char wildcard[TLY_SUBJECT_MAX];
+    snprintf(wildcard, sizeof wildcard, "%s.>", cfg->subject_prefix);
+    const char *subjects[] = {wildcard};
+    sc.Name = cfg->stream_name;
+    sc.Subjects = subjects;
+    sc.SubjectsLen = 1;
+    sc.Storage = js_FileStorage;
+    sc.Retention = js_LimitsPolicy;
+    sc.Replicas = (int)cfg->stream_replicas;
+    sc.Duplicates = cfg->stream_dedup_window_s * 1000000000LL;
+    sc.MaxAge = cfg->stream_max_age_s * 1000000000LL;
+    sc.Discard = js_DiscardOld;
+
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_AddStream(&si, bus->js, &sc, NULL, &jerr);
+    if (s != NATS_OK && jerr == JSStreamNameExistErr)
+        s = js_UpdateStream(&si, bus->js, &sc, NULL, &jerr);
+    jsStreamInfo_Destroy(si);
+    if (s != NATS_OK) {
+        TLY_WARN(NULL, "JetStream stream %s not ready: %s (code %d)", cfg->stream_name,
+                 natsStatus_GetText(s), (int)jerr);
+        return false;
+    }
+    return true;
+}

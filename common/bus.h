@@ -1,0 +1,57 @@
+/* NATS JetStream: the only channel between serve and ingest.
+ *
+ * Subjects: <TALLY_SUBJECT_PREFIX>.<tenant uuid> (default prefix
+ * "tally.inventory"), captured by one stream (TALLY_STREAM_NAME). The tenant in the subject is set
+ * by serve from the authenticated API key and is the only tenant ingest trusts; the payload's own
+ * fields never choose the tenant.
+ *
+ * Headers set by serve on every message (see docs/architecture.md):
+ *   Nats-Msg-Id        <tenant>:<agent id>:<batch id>  (JetStream dedup)
+ *   Tally-Request-Id   the HTTP request id, for logs across the hop
+ *   Tally-Received-At  microseconds since the epoch when serve accepted it
+ *
+ * A tly_bus_t owns one natsConnection and one jsCtx; both are thread-safe
+ * (nats.c locks internally), so one bus is shared by all threads of a process.
+ */
+#ifndef TLY_COMMON_BUS_H
+#define TLY_COMMON_BUS_H
+
+#include "common/config.h"
+#include "common/util.h"
+
+#include <nats/nats.h>
+
+#define TLY_HDR_REQUEST_ID  "Tally-Request-Id"
+#define TLY_HDR_RECEIVED_AT "Tally-Received-At"
+#define TLY_INGEST_CONSUMER "tally-ingest"
+
+typedef struct {
+    natsConnection *nc;
+    jsCtx *js;
+} tly_bus_t;
+
+/* Connects (retrying in the background if NATS is not up yet, reconnecting
+ * forever) and creates the JetStream context with `jo` (may be NULL). On
+ * success *out is owned by the caller: tly_bus_destroy. */
+bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo,
+                     tly_bus_t **out) TLY_MUSTCHECK;
+
+/* Drains for up to timeout_ms, then closes and frees. NULL is a no-op. */
+void tly_bus_destroy(tly_bus_t *bus, int64_t timeout_ms);
+
+bool tly_bus_connected(const tly_bus_t *bus);
+
+/* Creates the stream, or updates it to the configured limits; idempotent
+ * and safe from several replicas at once. Blocks up to a few seconds. */
+bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg) TLY_MUSTCHECK;
+
+#define TLY_SUBJECT_MAX 128
+
+/* Writes "<prefix>.<tenant>" into out. */
+void tly_bus_subject(const tly_config_t *cfg, const char *tenant_id, char out[TLY_SUBJECT_MAX]);
+
+/* Extracts the tenant from a subject made by tly_bus_subject (lowercased
+ * into out); false if the subject has another shape. */
+bool tly_bus_subject_tenant(const tly_config_t *cfg, const char *subject, char out[37]);
+
+#endif

@@ -1,0 +1,234 @@
+#include "common/config.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { PARAM_STRING, PARAM_INT } param_type_t;
+
+enum { TLY_CONF_SECRET = 1u << 0, TLY_CONF_REQUIRED = 1u << 1 };
+
+/* One row per environment variable. For strings, min/max bound the length. */
+typedef struct {
+    const char *name;
+    param_type_t type;
+    size_t offset;
+    const char *def; /* NULL: no default */
+    int64_t min, max;
+    unsigned cmds;
+    unsigned flags;
+    const char *help;
+} param_t;
+
+#define ALL    (TLY_CMD_SERVE | TLY_CMD_INGEST | TLY_CMD_MIGRATE | TLY_CMD_ADMIN)
+#define SI     (TLY_CMD_SERVE | TLY_CMD_INGEST)
+#define SRV    TLY_CMD_SERVE
+#define ING    TLY_CMD_INGEST
+#define OWN    (TLY_CMD_MIGRATE | TLY_CMD_ADMIN)
+#define OFF(f) offsetof(tly_config_t, f)
+#define DAY_S  (24 * 3600)
+
+static const param_t params[] = {
+    {"TALLY_LOG_LEVEL", PARAM_STRING, OFF(log_level), "info", 4, 5, ALL, 0,
+     "minimum log level: debug, info, warn or error"},
+    {"TALLY_DATABASE_URL", PARAM_STRING, OFF(database_url), NULL, 1, 4096, SI,
+     TLY_CONF_SECRET | TLY_CONF_REQUIRED,
+     "libpq connection string of the application role (row-level security applies)"},
+    {"TALLY_OWNER_DATABASE_URL", PARAM_STRING, OFF(owner_database_url), NULL, 1, 4096, OWN,
+     TLY_CONF_SECRET | TLY_CONF_REQUIRED,
+     "libpq connection string of the schema owner role (migrations, admin)"},
+    {"TALLY_NATS_URL", PARAM_STRING, OFF(nats_url), "nats://127.0.0.1:4222", 1, 4096,
+     SI | TLY_CMD_MIGRATE, TLY_CONF_SECRET, "NATS server URL(s), comma-separated"},
+    {"TALLY_STREAM_NAME", PARAM_STRING, OFF(stream_name), "TALLY_INVENTORY", 1, 64, SI, 0,
+     "JetStream stream holding accepted agent batches"},
+    {"TALLY_SUBJECT_PREFIX", PARAM_STRING, OFF(subject_prefix), "tally.inventory", 1, 64, SI, 0,
+     "subject prefix; batches go to <prefix>.<tenant id>"},
+    {"TALLY_STREAM_REPLICAS", PARAM_INT, OFF(stream_replicas), "1", 1, 5, SI, 0,
+     "stream replicas (3 in a production NATS cluster)"},
+    {"TALLY_STREAM_DEDUP_WINDOW_S", PARAM_INT, OFF(stream_dedup_window_s), "900", 60, DAY_S, SI, 0,
+     "JetStream duplicate-detection window, seconds"},
+    {"TALLY_STREAM_MAX_AGE_S", PARAM_INT, OFF(stream_max_age_s), "604800", 3600, 90 * DAY_S, SI, 0,
+     "how long the stream buffers batches (covers a PostgreSQL outage), seconds"},
+
+    {"TALLY_HTTP_ADDR", PARAM_STRING, OFF(http_addr), "0.0.0.0", 1, 64, SRV, 0,
+     "IPv4 address to listen on"},
+    {"TALLY_HTTP_PORT", PARAM_INT, OFF(http_port), "8080", 1, 65535, SRV, 0, "HTTP port"},
+    {"TALLY_HTTP_THREADS", PARAM_INT, OFF(http_threads), "2", 1, 256, SRV, 0,
+     "HTTP poll threads (epoll, never block)"},
+    {"TALLY_HTTP_CONNECTION_LIMIT", PARAM_INT, OFF(http_connection_limit), "10000", 16, 1000000,
+     SRV, 0, "maximum concurrent HTTP connections"},
+    {"TALLY_HTTP_TIMEOUT_S", PARAM_INT, OFF(http_timeout_s), "30", 1, 3600, SRV, 0,
+     "idle connection timeout, seconds"},
+    {"TALLY_DB_WORKERS", PARAM_INT, OFF(db_workers), "4", 1, 256, SRV, 0,
+     "worker threads (one PostgreSQL connection each) for work off the poll threads"},
+    {"TALLY_DB_QUEUE_LEN", PARAM_INT, OFF(db_queue_len), "4096", 16, 1000000, SRV, 0,
+     "jobs waiting for a worker before requests get 503"},
+    {"TALLY_MAX_BODY_BYTES", PARAM_INT, OFF(max_body_bytes), "1048576", 1024, 64 << 20, SRV, 0,
+     "largest accepted request body, bytes"},
+    {"TALLY_API_KEY_PEPPER", PARAM_STRING, OFF(api_key_pepper), NULL, 32, 4096, SRV | TLY_CMD_ADMIN,
+     TLY_CONF_SECRET | TLY_CONF_REQUIRED,
+     "server secret keying the HMAC-SHA256 of API key secrets (>= 32 bytes)"},
+    {"TALLY_PUBLISH_MAX_INFLIGHT", PARAM_INT, OFF(publish_max_inflight), "8192", 1, 1 << 20, SRV, 0,
+     "JetStream publishes awaiting PubAck before requests get 503"},
+    {"TALLY_PUBLISH_TIMEOUT_MS", PARAM_INT, OFF(publish_timeout_ms), "5000", 100, 60000, SRV, 0,
+     "how long to wait for a PubAck before answering 503, milliseconds"},
+    {"TALLY_SHUTDOWN_GRACE_MS", PARAM_INT, OFF(shutdown_grace_ms), "10000", 0, 600000, SI, 0,
+     "on SIGTERM, how long in-flight work may take to finish, milliseconds"},
+
+    {"TALLY_INGEST_WORKERS", PARAM_INT, OFF(ingest_workers), "2", 1, 256, ING, 0,
+     "ingest worker threads, each with its own pull subscription and connection"},
+    {"TALLY_INGEST_FETCH_BATCH", PARAM_INT, OFF(ingest_fetch_batch), "256", 1, 10000, ING, 0,
+     "messages fetched (and committed in one transaction) per round"},
+    {"TALLY_INGEST_FETCH_WAIT_MS", PARAM_INT, OFF(ingest_fetch_wait_ms), "500", 10, 60000, ING, 0,
+     "how long a fetch waits to fill a batch, milliseconds"},
+    {"TALLY_INGEST_ACK_WAIT_S", PARAM_INT, OFF(ingest_ack_wait_s), "60", 1, 3600, ING, 0,
+     "redeliver a message not acknowledged within this many seconds"},
+    {"TALLY_INGEST_MAX_DELIVER", PARAM_INT, OFF(ingest_max_deliver), "10", 1, 1000, ING, 0,
+     "deliveries before a message is dead-lettered"},
+    {"TALLY_PARTITION_DAYS_AHEAD", PARAM_INT, OFF(partition_days_ahead), "7", 1, 365,
+     ING | TLY_CMD_MIGRATE, 0, "daily partitions created ahead of today"},
+    {"TALLY_PARTITION_RETENTION_DAYS", PARAM_INT, OFF(partition_retention_days), "30", 1, 3650,
+     ING | TLY_CMD_MIGRATE, 0, "daily partitions older than this are dropped"},
+};
+
+const char *tly_config_getenv(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+/* Reads a secret file of at most 64 KiB into a heap string without the
+ * trailing newline. NULL with errno-based text in *why on failure. */
+static char *read_secret_file(const char *path, const char **why)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    char *buf = tly_xcalloc(1, 65537);
+    size_t n = fread(buf, 1, 65536, f);
+    bool too_big = n == 65536 && fgetc(f) != EOF;
+    fclose(f);
+    if (too_big) {
+        free(buf);
+        *why = "file larger than 64 KiB";
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return buf;
+}
+
+static bool parse_int(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+bool tly_config_load(tly_config_t *cfg, unsigned cmd, tly_config_lookup_fn lookup, void *lookup_ctx,
+                     tly_strbuf_t *errors)
+{
+    memset(cfg, 0, sizeof *cfg);
+    size_t errors_before = errors->len;
+    for (size_t i = 0; i < TLY_ARRAY_LEN(params); i++) {
+        const param_t *p = &params[i];
+        if (!(p->cmds & cmd))
+            continue;
+        const char *value = lookup(p->name, lookup_ctx);
+        char *from_file = NULL;
+        if (p->flags & TLY_CONF_SECRET) {
+            char file_var[128];
+            snprintf(file_var, sizeof file_var, "%s_FILE", p->name);
+            const char *path = lookup(file_var, lookup_ctx);
+            if (path != NULL && value != NULL) {
+                tly_strbuf_printf(errors, "%s and %s are both set; set one\n", p->name, file_var);
+                continue;
+            }
+            if (path != NULL) {
+                const char *why = NULL;
+                from_file = read_secret_file(path, &why);
+                if (from_file == NULL) {
+                    tly_strbuf_printf(errors, "%s: cannot read %s: %s\n", file_var, path, why);
+                    continue;
+                }
+                value = from_file;
+            }
+        }
+        if (value == NULL)
+            value = p->def;
+        if (value == NULL) {
+            if (p->flags & TLY_CONF_REQUIRED)
+                tly_strbuf_printf(errors, "%s is required: %s\n", p->name, p->help);
+            continue;
+        }
+        void *field = (char *)cfg + p->offset;
+        if (p->type == PARAM_INT) {
+            int64_t v;
+            if (!parse_int(value, &v))
+                tly_strbuf_printf(errors, "%s: \"%s\" is not an integer\n", p->name, value);
+            else if (v < p->min || v > p->max)
+                tly_strbuf_printf(errors, "%s: %lld is outside %lld..%lld\n", p->name, (long long)v,
+                                  (long long)p->min, (long long)p->max);
+            else
+                *(int64_t *)field = v;
+        } else {
+            size_t len = strlen(value);
+            if ((int64_t)len < p->min || (int64_t)len > p->max)
+                tly_strbuf_printf(errors, "%s: length %zu is outside %lld..%lld bytes%s\n", p->name,
+                                  len, (long long)p->min, (long long)p->max,
+                                  (p->flags & TLY_CONF_SECRET) ? " (too weak or too long)" : "");
+            else
+                *(char **)field = tly_xstrdup(value);
+        }
+        free(from_file);
+    }
+    if (cfg->log_level != NULL && tly_log_level_parse(cfg->log_level) < 0)
+        tly_strbuf_printf(errors, "TALLY_LOG_LEVEL: \"%s\" is not debug, info, warn or error\n",
+                          cfg->log_level);
+    return errors->len == errors_before && !errors->truncated;
+}
+
+void tly_config_free(tly_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < TLY_ARRAY_LEN(params); i++) {
+        if (params[i].type == PARAM_STRING) {
+            char **field = (char **)((char *)cfg + params[i].offset);
+            free(*field);
+            *field = NULL;
+        }
+    }
+}
+
+void tly_config_print_help(FILE *out, unsigned cmd)
+{
+    fprintf(out, "Environment variables:\n");
+    for (size_t i = 0; i < TLY_ARRAY_LEN(params); i++) {
+        const param_t *p = &params[i];
+        if (!(p->cmds & cmd))
+            continue;
+        fprintf(out, "  %-32s %s\n", p->name, p->help);
+        if (p->type == PARAM_INT)
+            fprintf(out, "  %-32s integer %lld..%lld", "", (long long)p->min, (long long)p->max);
+        else
+            fprintf(out, "  %-32s string of %lld..%lld bytes", "", (long long)p->min,
+                    (long long)p->max);
+        if (p->def != NULL)
+            fprintf(out, ", default %s", p->def);
+        if (p->flags & TLY_CONF_REQUIRED)
+            fprintf(out, ", required");
+        if (p->flags & TLY_CONF_SECRET)
+            fprintf(out, ", secret (or %s_FILE)", p->name);
+        fputc('\n', out);
+    }
+}

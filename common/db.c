@@ -1,0 +1,81 @@
+#include "common/db.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+PGconn *tly_db_connect(const char *url, const char *application_name)
+{
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+    const char *values[] = {url, application_name, "5", NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        /* PQerrorMessage never contains the password. */
+        TLY_ERROR(NULL, "PostgreSQL connection failed: %s",
+                  conn ? PQerrorMessage(conn) : "out of memory");
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+bool tly_db_result_ok(const PGresult *res, ExecStatusType want, const char *what)
+{
+    if (res != NULL && PQresultStatus(res) == want)
+        return true;
+    TLY_ERROR(NULL, "%s failed: %s", what, res ? PQresultErrorMessage(res) : "no result");
+    return false;
+}
+
+bool tly_db_exec(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = res != NULL &&
+              (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK);
+    if (!ok)
+        TLY_ERROR(NULL, "SQL failed (%.60s): %s", sql,
+                  res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+    PQclear(res);
+    return ok;
+}
+
+void tly_db_rollback(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "ROLLBACK");
+    PQclear(res);
+}
+
+bool tly_db_begin_tenant(PGconn *conn, const char *tenant_id)
+{
+    if (!tly_db_exec(conn, "BEGIN"))
+        return false;
+    const char *params[] = {tenant_id};
+    PGresult *res = PQexecParams(conn, "SELECT set_config('app.tenant_id', $1, true)", 1, NULL,
+                                 params, NULL, NULL, 0);
+    bool ok = tly_db_result_ok(res, PGRES_TUPLES_OK, "set tenant");
+    PQclear(res);
+    return ok;
+}
+
+bool tly_db_ensure(PGconn *conn)
+{
+    if (PQstatus(conn) == CONNECTION_OK)
+        return true;
+    PQreset(conn);
+    return PQstatus(conn) == CONNECTION_OK;
+}
+
+bool tly_db_maintain_partitions(PGconn *conn, int64_t days_ahead, int64_t retention_days)
+{
+    char ahead[24], keep[24];
+    snprintf(ahead, sizeof ahead, "%lld", (long long)days_ahead);
+    snprintf(keep, sizeof keep, "%lld", (long long)retention_days);
+    const char *params[] = {ahead, keep};
+    PGresult *res = PQexecParams(conn, "SELECT tally_maintain_partitions($1::int, $2::int)", 2,
+                                 NULL, params, NULL, NULL, 0);
+    bool ok = tly_db_result_ok(res, PGRES_TUPLES_OK, "partition maintenance");
+    for (int i = 0; ok && i < PQntuples(res); i++)
+        TLY_INFO(NULL, "partition %s", PQgetvalue(res, i, 0));
+    PQclear(res);
+    return ok;
+}

@@ -1,0 +1,40 @@
+/* PostgreSQL helpers shared by serve, ingest and the commands.
+ *
+ * A PGconn belongs to one thread at a time (libpq's rule); nothing here
+ * shares connections. Tenant scoping: every transaction that touches tenant
+ * data starts with tly_db_begin_tenant(), which sets the transaction-local
+ * setting app.tenant_id that the row-level security policies read. */
+#ifndef TLY_COMMON_DB_H
+#define TLY_COMMON_DB_H
+
+#include "common/util.h"
+
+#include <libpq-fe.h>
+
+/* Connects; application_name identifies the component in pg_stat_activity.
+ * Returns NULL (and logs why, without the password) on failure. Caller owns
+ * the result (PQfinish). */
+PGconn *tly_db_connect(const char *url, const char *application_name) TLY_MUSTCHECK;
+
+/* Runs a statement without parameters expecting no rows; logs on failure. */
+bool tly_db_exec(PGconn *conn, const char *sql) TLY_MUSTCHECK;
+
+/* ROLLBACK, for cleanup paths (a failure is logged and otherwise moot). */
+void tly_db_rollback(PGconn *conn);
+
+/* BEGIN and set app.tenant_id (a UUID string) for this transaction only. */
+bool tly_db_begin_tenant(PGconn *conn, const char *tenant_id) TLY_MUSTCHECK;
+
+/* Checks a result's status, logs the server message if it is not `want`,
+ * and returns whether it matched. Does not clear the result. */
+bool tly_db_result_ok(const PGresult *res, ExecStatusType want, const char *what);
+
+/* Creates the daily partitions TALLY_PARTITION_DAYS_AHEAD ahead and drops
+ * those older than TALLY_PARTITION_RETENTION_DAYS (SQL function
+ * tally_maintain_partitions, serialised by an advisory lock); logs each. */
+bool tly_db_maintain_partitions(PGconn *conn, int64_t days_ahead, int64_t retention_days);
+
+/* True when the connection is usable; tries one PQreset otherwise. */
+bool tly_db_ensure(PGconn *conn);
+
+#endif

@@ -1,0 +1,158 @@
+#include "ingest/ingest.h"
+#include "common/bus.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "ingest/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const tly_config_t *cfg;
+    tly_bus_t *bus;
+    atomic_bool stop;
+} ingest_t;
+
+/* Creates or updates the durable consumer; idempotent across replicas. */
+static bool ensure_consumer(ingest_t *in)
+{
+    const tly_config_t *cfg = in->cfg;
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = TLY_INGEST_CONSUMER;
+    cc.AckPolicy = js_AckExplicit;
+    cc.DeliverPolicy = js_DeliverAll;
+    cc.AckWait = cfg->ingest_ack_wait_s * 1000000000LL;
+    cc.MaxDeliver = cfg->ingest_max_deliver;
+    cc.MaxAckPending = cfg->ingest_workers * cfg->ingest_fetch_batch * 4;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_AddConsumer(&ci, in->bus->js, cfg->stream_name, &cc, NULL, &jerr);
+    if (s != NATS_OK)
+        s = js_UpdateConsumer(&ci, in->bus->js, cfg->stream_name, &cc, NULL, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    if (s != NATS_OK)
+        TLY_WARN(NULL, "consumer %s not ready: %s (code %d)", TLY_INGEST_CONSUMER,
+                 natsStatus_GetText(s), (int)jerr);
+    return s == NATS_OK;
+}
+
+static void maintain_partitions(const tly_config_t *cfg)
+{
+    PGconn *conn = tly_db_connect(cfg->database_url, "tally-ingest-maintenance");
+    if (conn == NULL)
+        return;
+    (void)tly_db_maintain_partitions(conn, cfg->partition_days_ahead,
+                                     cfg->partition_retention_days);
+    PQfinish(conn);
+}
+
+static void settle(natsMsg **msgs, int n, const tly_msg_outcome_t *outcomes)
+{
+    for (int i = 0; i < n; i++) {
+        natsStatus s = outcomes[i] == TLY_MSG_POISON ? natsMsg_Term(msgs[i], NULL)
+                                                     : natsMsg_Ack(msgs[i], NULL);
+        if (s != NATS_OK) /* harmless: the message comes back and the ledger skips it */
+            TLY_WARN(NULL, "ack failed: %s", natsStatus_GetText(s));
+    }
+}
+
+static void retry_later(natsMsg **msgs, int n)
+{
+    for (int i = 0; i < n; i++)
+        (void)natsMsg_NakWithDelay(msgs[i], 2000, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+    ingest_t *in = arg;
+    const tly_config_t *cfg = in->cfg;
+    natsSubscription *sub = NULL;
+    PGconn *conn = NULL;
+    tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
+
+    while (!atomic_load(&in->stop)) {
+        if (sub == NULL) {
+            jsSubOptions so;
+            jsSubOptions_Init(&so);
+            so.Stream = cfg->stream_name;
+            so.Consumer = TLY_INGEST_CONSUMER;
+            jsErrCode jerr = 0;
+            natsStatus s = js_PullSubscribe(&sub, in->bus->js, NULL, NULL, NULL, &so, &jerr);
+            if (s != NATS_OK) {
+                TLY_WARN(NULL, "pull subscribe failed: %s", natsStatus_GetText(s));
+                sub = NULL;
+                tly_sleep_unless(1000, &in->stop);
+                continue;
+            }
+        }
+        natsMsgList list = {0};
+        jsErrCode jerr = 0;
+        natsStatus s = natsSubscription_Fetch(&list, sub, (int)cfg->ingest_fetch_batch,
+                                              cfg->ingest_fetch_wait_ms, &jerr);
+        if (list.Count == 0) {
+            natsMsgList_Destroy(&list);
+            if (s != NATS_OK && s != NATS_TIMEOUT)
+                tly_sleep_unless(500, &in->stop);
+            continue;
+        }
+        if (conn != NULL && !tly_db_ensure(conn)) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+        if (conn == NULL)
+            conn = tly_db_connect(cfg->database_url, "tally-ingest");
+        if (conn != NULL && tly_store_batch(cfg, conn, list.Msgs, list.Count, outcomes)) {
+            settle(list.Msgs, list.Count, outcomes);
+        } else {
+            /* Nothing was written; the messages wait in JetStream. */
+            retry_later(list.Msgs, list.Count);
+            tly_sleep_unless(1000, &in->stop);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Destroy(sub);
+    PQfinish(conn);
+    free(outcomes);
+    nats_ReleaseThreadMemory();
+    return NULL;
+}
+
+int tly_ingest_main(const tly_config_t *cfg)
+{
+    ingest_t in = {.cfg = cfg};
+    pthread_t *threads = tly_xcalloc((size_t)cfg->ingest_workers, sizeof *threads);
+    int started = 0, rc = 1;
+
+    if (!tly_bus_connect(cfg->nats_url, "tally-ingest", NULL, &in.bus))
+        goto failed;
+    /* Wait for NATS (serve may not have created the stream yet either). */
+    while (!(tly_bus_connected(in.bus) && tly_bus_ensure_stream(in.bus, cfg) &&
+             ensure_consumer(&in))) {
+        if (tly_signals_wait_ms(1000) != 0) {
+            rc = 0;
+            goto failed;
+        }
+    }
+    maintain_partitions(cfg);
+    for (; started < cfg->ingest_workers; started++) {
+        if (pthread_create(&threads[started], NULL, worker_main, &in) != 0)
+            goto failed;
+    }
+    TLY_INFO(NULL, "%d workers consuming %s", started, cfg->stream_name);
+
+    int sig;
+    while ((sig = tly_signals_wait_ms(3600 * 1000)) == 0)
+        maintain_partitions(cfg);
+    TLY_INFO(NULL, "%s received, finishing the current batches", strsignal(sig));
+    rc = 0;
+failed:
+    atomic_store(&in.stop, true);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    tly_bus_destroy(in.bus, cfg->shutdown_grace_ms);
+    TLY_INFO(NULL, "stopped");
+    return rc;
+}

@@ -1,0 +1,16 @@
+/* `tally ingest`: JetStream pull-consumer workers writing to PostgreSQL.
+ *
+ * TALLY_INGEST_WORKERS threads each own a pull subscription bound to the one
+ * durable consumer (any number of ingest processes share it) and one
+ * PGconn. A worker fetches up to TALLY_INGEST_FETCH_BATCH messages, stores
+ * them in one transaction (ingest/store.h), commits, and only then acks.
+ * A crash before the ack means redelivery, which the ledger absorbs. */
+#ifndef TLY_INGEST_INGEST_H
+#define TLY_INGEST_INGEST_H
+
+#include "common/config.h"
+
+/* Entry point; returns the process exit code. */
+int tly_ingest_main(const tly_config_t *cfg);
+
+#endif

@@ -1,0 +1,244 @@
+#include "ingest/store.h"
+#include "common/bus.h"
+#include "common/db.h"
+#include "common/log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Facts of the batch's device section, mapped to columns by jsonb_to_record
+ * (JSON arrays become PostgreSQL arrays). A late, older batch never
+ * overwrites newer facts. */
+static const char SQL_DEVICE_UPSERT[] =
+    "INSERT INTO devices AS d (tenant_id, agent_id, agent_version, hostname, domain, os_name,"
+    " os_version, os_build, arch, serial, manufacturer, model, cpu_model, cpu_cores, memory_bytes,"
+    " disks, ip_addresses, mac_addresses, boot_time, logged_in_users, first_seen, last_seen,"
+    " last_inventory_at)"
+    " SELECT $1::uuid, $2::uuid, $3, r.hostname, r.domain, r.os_name, r.os_version, r.os_build,"
+    " r.arch, r.serial, r.manufacturer, r.model, r.cpu_model, r.cpu_cores, r.memory_bytes,"
+    " coalesce(r.disks, '[]'), coalesce(r.ip_addresses, '{}'), coalesce(r.mac_addresses, '{}'),"
+    " r.boot_time, coalesce(r.logged_in_users, '{}'), $5::timestamptz, $5::timestamptz,"
+    " $5::timestamptz"
+    " FROM jsonb_to_record($4::jsonb) AS r(hostname text, domain text, os_name text,"
+    " os_version text, os_build text, arch text, serial text, manufacturer text, model text,"
+    " cpu_model text, cpu_cores int, memory_bytes bigint, disks jsonb, ip_addresses text[],"
+    " mac_addresses text[], boot_time timestamptz, logged_in_users text[])"
+    " ON CONFLICT (tenant_id, agent_id) DO UPDATE SET agent_version = EXCLUDED.agent_version,"
+    " hostname = EXCLUDED.hostname, domain = EXCLUDED.domain, os_name = EXCLUDED.os_name,"
+    " os_version = EXCLUDED.os_version, os_build = EXCLUDED.os_build, arch = EXCLUDED.arch,"
+    " serial = EXCLUDED.serial, manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,"
+    " cpu_model = EXCLUDED.cpu_model, cpu_cores = EXCLUDED.cpu_cores,"
+    " memory_bytes = EXCLUDED.memory_bytes, disks = EXCLUDED.disks,"
+    " ip_addresses = EXCLUDED.ip_addresses, mac_addresses = EXCLUDED.mac_addresses,"
+    " boot_time = EXCLUDED.boot_time, logged_in_users = EXCLUDED.logged_in_users,"
+    " last_seen = EXCLUDED.last_seen, last_inventory_at = EXCLUDED.last_inventory_at"
+    " WHERE d.last_inventory_at <= EXCLUDED.last_inventory_at"
+    " RETURNING id";
+
+static const char SQL_DEVICE_ID[] =
+    "SELECT id FROM devices WHERE tenant_id = $1::uuid AND agent_id = $2::uuid";
+
+static const char SQL_LEDGER[] =
+    "INSERT INTO ingested_batches (tenant_id, agent_id, batch_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT DO NOTHING RETURNING 1";
+
+static const char SQL_REPORT[] =
+    "INSERT INTO inventory_reports (tenant_id, received_at, device_id, batch_id, sent_at,"
+    " agent_version, request_id, body_bytes, software_count, patch_count, process_event_count,"
+    " network_event_count, file_event_count, metric_count)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/* What one message carries, decoded; strings borrow from doc or the msg. */
+typedef struct {
+    char tenant_id[37];
+    char agent_id[37];
+    char batch_id[37];
+    char received_at[32];
+    const char *request_id;
+    const char *agent_version;
+    const char *sent_at;
+    json_t *doc;
+    char *device_json;
+    int body_bytes;
+} batch_t;
+
+static void batch_free(batch_t *b)
+{
+    json_decref(b->doc);
+    free(b->device_json);
+}
+
+static const char *string_at(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int count_of(json_t *doc, const char *key)
+{
+    return (int)json_array_size(json_object_get(doc, key));
+}
+
+/* Decodes msg into *b; false with *why set when it never could be stored. */
+static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char **why)
+{
+    memset(b, 0, sizeof *b);
+    if (!tly_bus_subject_tenant(cfg, natsMsg_GetSubject(msg), b->tenant_id)) {
+        *why = "subject does not name a tenant";
+        return false;
+    }
+
+    const char *received = NULL;
+    int64_t received_us = 0;
+    if (natsMsgHeader_Get(msg, TLY_HDR_RECEIVED_AT, &received) == NATS_OK)
+        received_us = strtoll(received, NULL, 10);
+    if (received_us <= 0)
+        received_us = tly_now_realtime_us();
+    tly_format_rfc3339_us(received_us, b->received_at);
+    if (natsMsgHeader_Get(msg, TLY_HDR_REQUEST_ID, &b->request_id) != NATS_OK)
+        b->request_id = NULL;
+
+    b->body_bytes = natsMsg_GetDataLength(msg);
+    b->doc = json_loadb(natsMsg_GetData(msg), (size_t)b->body_bytes, JSON_REJECT_DUPLICATES, NULL);
+    json_t *agent = json_object_get(b->doc, "agent");
+    json_t *device = json_object_get(b->doc, "device");
+    const char *batch_id = string_at(b->doc, "batch_id");
+    const char *agent_id = string_at(agent, "id");
+    if (b->doc == NULL || !json_is_object(device) || batch_id == NULL || !tly_is_uuid(batch_id) ||
+        agent_id == NULL || !tly_is_uuid(agent_id)) {
+        *why = "payload is not a batch document";
+        return false;
+    }
+    tly_uuid_lower(batch_id, b->batch_id);
+    tly_uuid_lower(agent_id, b->agent_id);
+    b->agent_version = string_at(agent, "version");
+    b->sent_at = string_at(b->doc, "sent_at");
+    b->device_json = json_dumps(device, JSON_COMPACT);
+    if (b->device_json == NULL) {
+        *why = "device section cannot be re-encoded";
+        return false;
+    }
+    return true;
+}
+
+/* Errors in the data itself (class 22 data exception, 23 integrity) will
+ * fail the same way on every delivery; anything else may be transient. */
+static bool is_data_error(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
+}
+
+typedef enum { STEP_OK, STEP_DATA_ERROR, STEP_FAILED } step_t;
+
+static step_t exec_step(PGconn *conn, const char *sql, int n, const char *const *params,
+                        PGresult **out, const char *what)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        if (out != NULL)
+            *out = res;
+        else
+            PQclear(res);
+        return STEP_OK;
+    }
+    step_t r = is_data_error(res) ? STEP_DATA_ERROR : STEP_FAILED;
+    TLY_WARN(NULL, "%s failed: %s", what, PQresultErrorMessage(res));
+    PQclear(res);
+    return r;
+}
+
+/* Writes one decoded batch inside the open transaction. */
+static step_t store_one(PGconn *conn, const batch_t *b, tly_msg_outcome_t *outcome)
+{
+    PGresult *res = NULL;
+    const char *tenant[] = {b->tenant_id};
+    step_t s = exec_step(conn, "SELECT set_config('app.tenant_id', $1, true)", 1, tenant, NULL,
+                         "set tenant");
+    if (s != STEP_OK)
+        return s;
+
+    const char *ledger[] = {b->tenant_id, b->agent_id, b->batch_id};
+    if ((s = exec_step(conn, SQL_LEDGER, 3, ledger, &res, "ledger insert")) != STEP_OK)
+        return s;
+    bool fresh = PQntuples(res) == 1;
+    PQclear(res);
+    if (!fresh) {
+        *outcome = TLY_MSG_DUPLICATE;
+        return STEP_OK;
+    }
+
+    const char *dev[] = {b->tenant_id, b->agent_id, b->agent_version, b->device_json,
+                         b->received_at};
+    if ((s = exec_step(conn, SQL_DEVICE_UPSERT, 5, dev, &res, "device upsert")) != STEP_OK)
+        return s;
+    if (PQntuples(res) == 0) { /* an older batch: facts kept, id still needed */
+        PQclear(res);
+        if ((s = exec_step(conn, SQL_DEVICE_ID, 2, dev, &res, "device lookup")) != STEP_OK)
+            return s;
+    }
+    char device_id[37];
+    snprintf(device_id, sizeof device_id, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+
+    char counts[7][16];
+    snprintf(counts[0], 16, "%d", b->body_bytes);
+    snprintf(counts[1], 16, "%d", count_of(b->doc, "software"));
+    snprintf(counts[2], 16, "%d", count_of(b->doc, "patches"));
+    snprintf(counts[3], 16, "%d", count_of(b->doc, "process_events"));
+    snprintf(counts[4], 16, "%d", count_of(b->doc, "network_events"));
+    snprintf(counts[5], 16, "%d", count_of(b->doc, "file_events"));
+    snprintf(counts[6], 16, "%d", count_of(b->doc, "metrics"));
+    const char *report[] = {b->tenant_id,     b->received_at, device_id, b->batch_id, b->sent_at,
+                            b->agent_version, b->request_id,  counts[0], counts[1],   counts[2],
+                            counts[3],        counts[4],      counts[5], counts[6]};
+    if ((s = exec_step(conn, SQL_REPORT, 14, report, NULL, "report insert")) != STEP_OK)
+        return s;
+    *outcome = TLY_MSG_STORED;
+    return STEP_OK;
+}
+
+bool tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
+                     tly_msg_outcome_t *outcomes)
+{
+    if (!tly_db_exec(conn, "BEGIN"))
+        return false;
+    for (int i = 0; i < n; i++) {
+        batch_t b;
+        const char *why = NULL;
+        tly_log_ctx_t lc = {0};
+        if (!decode(cfg, msgs[i], &b, &why)) {
+            lc.request_id = b.request_id;
+            TLY_ERROR(&lc, "poison message (stream seq %llu): %s",
+                      (unsigned long long)natsMsg_GetSequence(msgs[i]), why);
+            outcomes[i] = TLY_MSG_POISON;
+            batch_free(&b);
+            continue;
+        }
+        lc = (tly_log_ctx_t){b.request_id, b.tenant_id, "ingest"};
+        step_t s = STEP_FAILED;
+        if (tly_db_exec(conn, "SAVEPOINT msg")) {
+            s = store_one(conn, &b, &outcomes[i]);
+            if (s == STEP_OK)
+                s = tly_db_exec(conn, "RELEASE SAVEPOINT msg") ? STEP_OK : STEP_FAILED;
+            else if (s == STEP_DATA_ERROR && !tly_db_exec(conn, "ROLLBACK TO SAVEPOINT msg"))
+                s = STEP_FAILED;
+        }
+        batch_free(&b);
+        if (s == STEP_DATA_ERROR) {
+            TLY_ERROR(&lc, "poison message (batch %s): rejected by the database", b.batch_id);
+            outcomes[i] = TLY_MSG_POISON;
+        } else if (s == STEP_FAILED) {
+            tly_db_rollback(conn);
+            return false;
+        }
+    }
+    if (!tly_db_exec(conn, "COMMIT")) {
+        tly_db_rollback(conn);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,46 @@
+/* GET /healthz (liveness: the process answers) and GET /readyz (PostgreSQL
+ * answers a query, NATS is connected and the stream exists). */
+#include "common/bus.h"
+#include "common/log.h"
+#include "server/server.h"
+
+#include <string.h>
+
+void tly_handle_healthz(tly_server_t *srv, tly_request_t *req)
+{
+    static const char body[] = "{\"status\":\"ok\"}";
+    tly_request_respond(req, 200, tly_xstrdup(body), sizeof body - 1);
+}
+
+static void readyz_job(PGconn *conn, void *arg)
+{
+    tly_request_t *req = arg;
+    tly_server_t *srv = req->srv;
+    bool pg = false;
+    if (conn != NULL) {
+        PGresult *res = PQexec(conn, "SELECT 1");
+        pg = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+    }
+    bool nats = tly_bus_connected(tly_publisher_bus(srv->publisher));
+    bool stream = atomic_load(&srv->stream_ready);
+    bool ready = pg && nats && stream && !atomic_load(&srv->stopping);
+    tly_strbuf_t b;
+    tly_strbuf_init(&b, 512);
+    tly_strbuf_printf(&b,
+                      "{\"status\":\"%s\",\"checks\":{\"postgres\":%s,\"nats\":%s,\"stream\":%s}}",
+                      ready ? "ready" : "not_ready", pg ? "true" : "false", nats ? "true" : "false",
+                      stream ? "true" : "false");
+    size_t len = b.len;
+    tly_request_respond(req, ready ? 200 : 503, tly_strbuf_steal(&b), len);
+    if (!ready)
+        req->retry_after_s = 5;
+    tly_request_finish(req);
+}
+
+void tly_handle_readyz(tly_server_t *srv, tly_request_t *req)
+{
+    tly_request_suspend(req);
+    if (!tly_jobs_submit(srv->jobs, readyz_job, req))
+        readyz_job(NULL, req); /* queue full: answer "not ready" at once */
+}

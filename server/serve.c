@@ -1,0 +1,76 @@
+/* `tally serve`: wires the publisher, the job pool and the HTTP daemon, then
+ * waits for SIGTERM/SIGINT and drains in order. */
+#include "common/log.h"
+#include "server/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+/* Creates the stream once NATS is reachable and re-checks it now and then,
+ * so serve starts (and reports not ready) while NATS is still down. */
+static void *stream_keeper(void *arg)
+{
+    tly_server_t *srv = arg;
+    tly_bus_t *bus = tly_publisher_bus(srv->publisher);
+    while (!atomic_load(&srv->stopping)) {
+        bool ready = tly_bus_connected(bus) && tly_bus_ensure_stream(bus, srv->cfg);
+        if (ready && !atomic_load(&srv->stream_ready))
+            TLY_INFO(NULL, "JetStream stream %s ready", srv->cfg->stream_name);
+        atomic_store(&srv->stream_ready, ready);
+        tly_sleep_unless(ready ? 30000 : 1000, &srv->stopping);
+    }
+    nats_ReleaseThreadMemory();
+    return NULL;
+}
+
+static void wait_for_suspended(tly_server_t *srv, int64_t grace_ms)
+{
+    int64_t deadline = tly_now_monotonic_ns() + grace_ms * 1000000;
+    while (atomic_load(&srv->suspended) > 0 && tly_now_monotonic_ns() < deadline) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&srv->suspended);
+    if (left > 0)
+        TLY_ERROR(NULL, "%d requests still in flight after the %lld ms grace period", left,
+                  (long long)grace_ms);
+}
+
+int tly_serve_main(const tly_config_t *cfg)
+{
+    tly_server_t srv = {.cfg = cfg};
+    pthread_t keeper;
+    bool keeper_started = false;
+    int rc = 1;
+
+    if (!tly_publisher_create(cfg, &srv.publisher))
+        goto failed;
+    if (!tly_jobs_create((int)cfg->db_workers, (int)cfg->db_queue_len, cfg->database_url,
+                         &srv.jobs))
+        goto failed;
+    if (pthread_create(&keeper, NULL, stream_keeper, &srv) != 0)
+        goto failed;
+    keeper_started = true;
+    if (!tly_http_start(&srv))
+        goto failed;
+    TLY_INFO(NULL, "listening on http://%s:%lld", cfg->http_addr, (long long)cfg->http_port);
+
+    int sig = tly_signals_wait();
+    TLY_INFO(NULL, "%s received, draining", strsignal(sig));
+    atomic_store(&srv.stopping, true);
+    /* Stop accepting, let suspended requests get their answers, then stop. */
+    MHD_quiesce_daemon(srv.daemon);
+    wait_for_suspended(&srv, cfg->shutdown_grace_ms);
+    rc = 0;
+failed:
+    atomic_store(&srv.stopping, true);
+    tly_http_stop(&srv);
+    tly_jobs_destroy(srv.jobs);
+    if (keeper_started)
+        pthread_join(keeper, NULL);
+    tly_publisher_destroy(srv.publisher, cfg->shutdown_grace_ms);
+    TLY_INFO(NULL, "stopped");
+    return rc;
+}

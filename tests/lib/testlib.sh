@@ -1,0 +1,116 @@
+# Sourced by every integration test. Gives the test its own database (fresh,
+# migrated), stream and subject prefix on the shared fixture stack, starts
+# tally processes as children of the test, and stops them on exit whatever
+# happened. Requires TALLY_BIN, TALLY_STACK_DIR and TALLY_TEST_NAME (set by
+# tests/CMakeLists.txt).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$root/deploy/local/lib.sh"
+set -a
+. "$TALLY_STACK_DIR/stack.env"
+set +a
+
+t_name=${TALLY_TEST_NAME//[^a-zA-Z0-9]/_}
+t_dir=$(mktemp -d "/tmp/tally-test-$t_name.XXXXXX")
+t_pids=()
+t_db="t_$t_name"
+
+# Stops the test's tally processes with SIGTERM. Each must exit 0: a
+# sanitizer report (leak, UB, overflow) or an unclean shutdown fails the test.
+t_cleanup() {
+  local rc=$? pid prc
+  for pid in "${t_pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${t_pids[@]}"; do
+    prc=0
+    wait "$pid" 2>/dev/null || prc=$?
+    if [ "$prc" -ne 0 ]; then
+      echo "FAIL: tally process $pid exited $prc after SIGTERM" >&2
+      rc=1
+    fi
+  done
+  if grep -l 'Sanitizer\|runtime error' "$t_dir"/*.log 2>/dev/null; then
+    echo "FAIL: sanitizer report in the logs above" >&2
+    rc=1
+  fi
+  if [ $rc -ne 0 ]; then
+    echo "--- test failed (exit $rc); process logs:" >&2
+    tail -n 40 "$t_dir"/*.log >&2 2>/dev/null || true
+  fi
+  rm -rf "$t_dir"
+  exit $rc
+}
+trap t_cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+pass() {
+  echo "ok - $*"
+}
+
+# A fresh database for this test, owned by the schema owner.
+psql "$TALLY_PG_SUPER_URL/postgres" -q -v ON_ERROR_STOP=1 \
+  -c "DROP DATABASE IF EXISTS $t_db WITH (FORCE)" -c "CREATE DATABASE $t_db OWNER tally_owner" \
+  -c "\\connect $t_db" -c "ALTER SCHEMA public OWNER TO tally_owner" >/dev/null
+export TALLY_DATABASE_URL=${TALLY_DATABASE_URL%/*}/$t_db
+export TALLY_OWNER_DATABASE_URL=${TALLY_OWNER_DATABASE_URL%/*}/$t_db
+export TALLY_STREAM_NAME="T_${t_name^^}"
+export TALLY_SUBJECT_PREFIX="test.$t_name"
+export TALLY_HTTP_ADDR=127.0.0.1
+export TALLY_HTTP_PORT=$(free_port)
+export TALLY_URL="http://127.0.0.1:$TALLY_HTTP_PORT"
+export TALLY_LOG_LEVEL=${TALLY_LOG_LEVEL:-info}
+# Sanitizer reports must fail the test that caused them.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+"$TALLY_BIN" migrate 2>"$t_dir/migrate.log" || { cat "$t_dir/migrate.log" >&2; fail "migrate"; }
+
+# sql "SELECT ...": runs as the schema owner, prints unaligned rows.
+sql() {
+  psql "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"
+}
+
+# start_tally serve|ingest: runs it in the background, logs in $t_dir.
+start_tally() {
+  "$TALLY_BIN" "$1" >>"$t_dir/$1.log" 2>&1 &
+  t_pids+=("$!")
+  if [ "$1" = serve ]; then
+    wait_port "$TALLY_HTTP_PORT" 30 || fail "serve did not listen"
+  fi
+}
+
+# new_tenant NAME: prints the tenant id.
+new_tenant() {
+  "$TALLY_BIN" admin create-tenant --name "$1" | sed -E 's/.*"tenant_id":"([^"]+)".*/\1/'
+}
+
+# new_agent_key TENANT: prints a fresh agent API key.
+new_agent_key() {
+  "$TALLY_BIN" admin create-api-key --tenant "$1" | sed -E 's/.*"key":"([^"]+)".*/\1/'
+}
+
+# wait_for "SQL returning one value" EXPECTED SECONDS
+wait_for() {
+  local i got=""
+  for ((i = 0; i < $3 * 10; i++)); do
+    got=$(sql "$1")
+    [ "$got" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "waited $3 s for [$1] = $2, last saw '$got'"
+}
+
+# post_batch KEY FILE [curl args...]: prints "STATUS BODY".
+post_batch() {
+  local key=$1 file=$2
+  shift 2
+  curl -sS -o "$t_dir/resp" -w '%{http_code}' -X POST "$TALLY_URL/v1/agent/inventory" \
+    -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    --data-binary "@$file" "$@" > "$t_dir/status"
+  echo "$(cat "$t_dir/status") $(cat "$t_dir/resp")"
+}

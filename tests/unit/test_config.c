@@ -1,0 +1,131 @@
+/* The config table: defaults, bounds, required values, *_FILE secrets, and
+ * that every problem is reported at once. */
+#include "common/config.h"
+#include "tests/unit/check.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *pairs[32]; /* name, value, name, value, ..., NULL */
+} env_t;
+
+static const char *lookup(const char *name, void *ctx)
+{
+    env_t *env = ctx;
+    for (int i = 0; env->pairs[i] != NULL; i += 2) {
+        if (strcmp(env->pairs[i], name) == 0)
+            return env->pairs[i + 1];
+    }
+    return NULL;
+}
+
+static bool load(env_t *env, unsigned cmd, tly_config_t *cfg, tly_strbuf_t *errors)
+{
+    tly_strbuf_init(errors, 8192);
+    return tly_config_load(cfg, cmd, lookup, env, errors);
+}
+
+static const char PEPPER[] = "0123456789abcdef0123456789abcdef";
+
+static void test_defaults(void)
+{
+    env_t env = {{"TALLY_DATABASE_URL", "postgresql://x/y", "TALLY_API_KEY_PEPPER", PEPPER, NULL}};
+    tly_config_t cfg;
+    tly_strbuf_t errors;
+    CHECK(load(&env, TLY_CMD_SERVE, &cfg, &errors));
+    CHECK(errors.len == 0);
+    CHECK(cfg.http_port == 8080);
+    CHECK(cfg.max_body_bytes == 1048576);
+    CHECK_STR(cfg.log_level, "info");
+    CHECK_STR(cfg.database_url, "postgresql://x/y");
+    /* serve does not read ingest parameters */
+    CHECK(cfg.ingest_workers == 0);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+}
+
+static void test_all_errors_reported(void)
+{
+    env_t env = {{"TALLY_HTTP_PORT", "70000", "TALLY_HTTP_THREADS", "two", "TALLY_API_KEY_PEPPER",
+                  "short", "TALLY_LOG_LEVEL", "loud", NULL}};
+    tly_config_t cfg;
+    tly_strbuf_t errors;
+    CHECK(!load(&env, TLY_CMD_SERVE, &cfg, &errors));
+    CHECK(strstr(errors.data, "TALLY_HTTP_PORT: 70000 is outside 1..65535") != NULL);
+    CHECK(strstr(errors.data, "TALLY_HTTP_THREADS: \"two\" is not an integer") != NULL);
+    CHECK(strstr(errors.data, "TALLY_API_KEY_PEPPER: length 5 is outside 32..4096") != NULL);
+    CHECK(strstr(errors.data, "TALLY_DATABASE_URL is required") != NULL);
+    CHECK(strstr(errors.data, "TALLY_LOG_LEVEL") != NULL);
+    /* A weak secret's value is never echoed back. */
+    CHECK(strstr(errors.data, "short") == NULL);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+}
+
+static void test_secret_file(void)
+{
+    char path[] = "/tmp/tally-test-secret-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "postgresql://from/file\n", 23) == 23);
+    close(fd);
+
+    env_t env = {{"TALLY_DATABASE_URL_FILE", path, "TALLY_API_KEY_PEPPER", PEPPER, NULL}};
+    tly_config_t cfg;
+    tly_strbuf_t errors;
+    CHECK(load(&env, TLY_CMD_SERVE, &cfg, &errors));
+    CHECK_STR(cfg.database_url, "postgresql://from/file"); /* newline trimmed */
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    env_t both = {{"TALLY_DATABASE_URL_FILE", path, "TALLY_DATABASE_URL", "x",
+                   "TALLY_API_KEY_PEPPER", PEPPER, NULL}};
+    CHECK(!load(&both, TLY_CMD_SERVE, &cfg, &errors));
+    CHECK(strstr(errors.data, "both set") != NULL);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    unlink(path);
+    env_t missing = {{"TALLY_DATABASE_URL_FILE", path, "TALLY_API_KEY_PEPPER", PEPPER, NULL}};
+    CHECK(!load(&missing, TLY_CMD_SERVE, &cfg, &errors));
+    CHECK(strstr(errors.data, "cannot read") != NULL);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+}
+
+static void test_non_secret_has_no_file_variant(void)
+{
+    env_t env = {{"TALLY_DATABASE_URL", "x", "TALLY_API_KEY_PEPPER", PEPPER, "TALLY_HTTP_PORT_FILE",
+                  "/nonexistent", NULL}};
+    tly_config_t cfg;
+    tly_strbuf_t errors;
+    CHECK(load(&env, TLY_CMD_SERVE, &cfg, &errors));
+    CHECK(cfg.http_port == 8080);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+}
+
+static void test_help_lists_command_params(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    tly_config_print_help(f, TLY_CMD_INGEST);
+    fclose(f);
+    CHECK(strstr(text, "TALLY_INGEST_WORKERS") != NULL);
+    CHECK(strstr(text, "TALLY_DATABASE_URL") != NULL);
+    CHECK(strstr(text, "secret (or TALLY_DATABASE_URL_FILE)") != NULL);
+    CHECK(strstr(text, "TALLY_HTTP_PORT") == NULL); /* a serve-only parameter */
+    free(text);
+}
+
+int main(void)
+{
+    test_defaults();
+    test_all_errors_reported();
+    test_secret_file();
+    test_non_secret_has_no_file_variant();
+    test_help_lists_command_params();
+    CHECK_DONE();
+}
