@@ -170,6 +170,9 @@ while :; do
   [ "$stopping" = 1 ] && break
   for pid in "${pids[@]}"; do
     if ! alive "$pid"; then
+      # Ctrl-C reaches the whole process group: a child may exit on it just
+      # before our own trap runs. Give the trap that moment.
+      sleep 1
       say "process $pid exited unexpectedly; stopping the rest (logs in $dir/log)"
       stop_all
       exit 1
