@@ -44,6 +44,8 @@ typedef struct {
     int64_t db_workers;
     int64_t db_queue_len;
     int64_t max_body_bytes;
+    int64_t max_decompressed_bytes;
+    int64_t max_compression_ratio;
     char *api_key_pepper;
     int64_t publish_max_inflight;
     int64_t publish_timeout_ms;

@@ -34,11 +34,11 @@ char *tly_problem_json(const tly_problem_t *p, const char *instance, const char 
     field(&b, "title", p->title);
     field(&b, "detail", p->detail);
     field(&b, "instance", instance);
-    if (p->rule[0] != '\0') {
-        /* The pointer is meaningful even when empty (the document root). */
+    /* A 422 always names an instance location, even the root (""). */
+    if (p->status == 422)
         field(&b, "pointer", p->pointer);
+    if (p->rule[0] != '\0')
         field(&b, "rule", p->rule);
-    }
     field(&b, "request_id", request_id);
     tly_strbuf_append(&b, "}", 1);
     *len_out = b.len;

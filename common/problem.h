@@ -13,8 +13,8 @@ typedef struct {
     const char *slug;  /* static string, e.g. "unauthorized" */
     const char *title; /* static, short human summary of the type */
     char detail[512];  /* this occurrence, human readable */
-    char pointer[256]; /* JSON pointer of the offending value, or "" */
-    char rule[64];     /* the rule broken (schema keyword or limit), or "" */
+    char pointer[256]; /* 422 only: JSON pointer of the offending value ("" = root) */
+    char rule[64];     /* the rule broken (schema keyword or limit name), or "" */
     int retry_after_s; /* > 0: send Retry-After */
 } tly_problem_t;
 

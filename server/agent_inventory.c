@@ -7,10 +7,12 @@
 #include "auth/apikey.h"
 #include "common/bus.h"
 #include "common/log.h"
+#include "server/body.h"
 #include "server/server.h"
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -241,10 +243,25 @@ void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req)
              "Content-Type must be application/json", NULL, NULL, 0);
         return;
     }
-    if (ce != NULL && strcasecmp(ce, "identity") != 0) {
+    bool gzip = ce != NULL && strcasecmp(ce, "gzip") == 0;
+    if (ce != NULL && !gzip && strcasecmp(ce, "identity") != 0) {
         fail(req, 415, "unsupported-encoding", "Unsupported content encoding",
-             "Content-Encoding must be identity", NULL, NULL, 0);
+             "Content-Encoding must be gzip or identity", NULL, NULL, 0);
         return;
+    }
+    if (gzip) {
+        char *plain = NULL;
+        size_t plain_len = 0;
+        tly_problem_t p;
+        if (!tly_body_gunzip(req->body ? req->body : "", req->body_len,
+                             (size_t)srv->cfg->max_decompressed_bytes,
+                             srv->cfg->max_compression_ratio, &plain, &plain_len, &p)) {
+            tly_request_problem(req, &p);
+            return;
+        }
+        free(req->body);
+        req->body = plain;
+        req->body_len = plain_len;
     }
     json_error_t jerr;
     json_t *doc =

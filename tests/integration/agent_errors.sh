@@ -67,6 +67,26 @@ head -c 70000 /dev/zero | tr '\0' ' ' >"$t_dir/big"
 expect 413 body-too-large - -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary "@$t_dir/big"
 expect 413 body-too-large - -- -X POST "$url" "${auth[@]}" "${json[@]}" -H 'Transfer-Encoding: chunked' --data-binary "@$t_dir/big"
 
+# gzip: a good batch passes; a bomb (50 MiB of zeros in ~50 KiB) is refused
+# at the ratio cap without the server's peak memory moving by more than the
+# decompression cap (4 MiB default, plus sanitizer overhead).
+gzip -c "$batch" >"$t_dir/batch.gz"
+read -r status body < <(post_batch "$key" "$t_dir/batch.gz" -H 'Content-Encoding: gzip')
+[ "$status" = 202 ] || fail "gzip batch: $status $body"
+pass "gzip batch accepted"
+head -c $((50 << 20)) /dev/zero | gzip -9 >"$t_dir/bomb.gz"
+serve_pid=${t_pids[0]}
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$serve_pid/status"; }
+before=$(hwm)
+for i in 1 2 3; do
+  expect 413 compression-ratio-too-high - -- -X POST "$url" "${auth[@]}" "${json[@]}" -H 'Content-Encoding: gzip' --data-binary "@$t_dir/bomb.gz"
+done
+after=$(hwm)
+[ $((after - before)) -lt 20480 ] || fail "gzip bomb raised serve's peak RSS by $((after - before)) KiB"
+pass "gzip bomb: peak RSS ${before} KiB -> ${after} KiB"
+printf 'not gzip at all' >"$t_dir/fake.gz"
+expect 400 malformed-gzip - -- -X POST "$url" "${auth[@]}" "${json[@]}" -H 'Content-Encoding: gzip' --data-binary "@$t_dir/fake.gz"
+
 expect 404 not-found - -- "$TALLY_URL/v1/nothing-here"
 expect 405 method-not-allowed - -- -X GET "$url"
 
