@@ -10,7 +10,7 @@ deps:
 	@deploy/local/deps.sh
 
 build: deps
-	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALLY_SANITIZE=OFF >/dev/null
 	@cmake --build build -j $(JOBS)
 
 build-test: deps

@@ -45,18 +45,6 @@ void tly_db_rollback(PGconn *conn)
     PQclear(res);
 }
 
-bool tly_db_begin_tenant(PGconn *conn, const char *tenant_id)
-{
-    if (!tly_db_exec(conn, "BEGIN"))
-        return false;
-    const char *params[] = {tenant_id};
-    PGresult *res = PQexecParams(conn, "SELECT set_config('app.tenant_id', $1, true)", 1, NULL,
-                                 params, NULL, NULL, 0);
-    bool ok = tly_db_result_ok(res, PGRES_TUPLES_OK, "set tenant");
-    PQclear(res);
-    return ok;
-}
-
 bool tly_db_ensure(PGconn *conn)
 {
     if (PQstatus(conn) == CONNECTION_OK)

@@ -2,8 +2,8 @@
  *
  * A PGconn belongs to one thread at a time (libpq's rule); nothing here
  * shares connections. Tenant scoping: every transaction that touches tenant
- * data starts with tly_db_begin_tenant(), which sets the transaction-local
- * setting app.tenant_id that the row-level security policies read. */
+ * data first runs SELECT set_config('app.tenant_id', <uuid>, true), the
+ * transaction-local setting the row-level security policies read. */
 #ifndef TLY_COMMON_DB_H
 #define TLY_COMMON_DB_H
 
@@ -21,9 +21,6 @@ bool tly_db_exec(PGconn *conn, const char *sql) TLY_MUSTCHECK;
 
 /* ROLLBACK, for cleanup paths (a failure is logged and otherwise moot). */
 void tly_db_rollback(PGconn *conn);
-
-/* BEGIN and set app.tenant_id (a UUID string) for this transaction only. */
-bool tly_db_begin_tenant(PGconn *conn, const char *tenant_id) TLY_MUSTCHECK;
 
 /* Checks a result's status, logs the server message if it is not `want`,
  * and returns whether it matched. Does not clear the result. */

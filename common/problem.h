@@ -2,7 +2,7 @@
  *
  * A tly_problem_t is a plain value (no heap) filled where an error is found
  * and rendered to application/problem+json at the edge. `type` is a stable
- * URN "urn:tally:problem:<slug>" listed in docs/api.md. */
+ * URN "urn:tally:problem:<slug>" listed in docs/architecture.md. */
 #ifndef TLY_COMMON_PROBLEM_H
 #define TLY_COMMON_PROBLEM_H
 

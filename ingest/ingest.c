@@ -58,10 +58,20 @@ static void settle(natsMsg **msgs, int n, const tly_msg_outcome_t *outcomes)
     }
 }
 
-static void retry_later(natsMsg **msgs, int n)
+/* Keeps fetched messages assigned to this worker while PostgreSQL is away:
+ * InProgress resets their ack timer without counting a delivery (a NAK or a
+ * redelivery would, and MaxDeliver would eventually strand them). */
+static void hold(natsMsg **msgs, int n)
 {
     for (int i = 0; i < n; i++)
-        (void)natsMsg_NakWithDelay(msgs[i], 2000, NULL);
+        (void)natsMsg_InProgress(msgs[i], NULL);
+}
+
+/* Hands messages back when shutting down with them unstored. */
+static void release(natsMsg **msgs, int n)
+{
+    for (int i = 0; i < n; i++)
+        (void)natsMsg_Nak(msgs[i], NULL);
 }
 
 static void *worker_main(void *arg)
@@ -97,17 +107,24 @@ static void *worker_main(void *arg)
                 tly_sleep_unless(500, &in->stop);
             continue;
         }
-        if (conn != NULL && !tly_db_ensure(conn)) {
-            PQfinish(conn);
-            conn = NULL;
-        }
-        if (conn == NULL)
-            conn = tly_db_connect(cfg->database_url, "tally-ingest");
-        if (conn != NULL && tly_store_batch(cfg, conn, list.Msgs, list.Count, outcomes)) {
-            settle(list.Msgs, list.Count, outcomes);
-        } else {
-            /* Nothing was written; the messages wait in JetStream. */
-            retry_later(list.Msgs, list.Count);
+        /* Store, retrying on whole-transaction failures (PostgreSQL down or
+         * restarting) for as long as it takes; nothing was written then. */
+        for (;;) {
+            if (conn != NULL && !tly_db_ensure(conn)) {
+                PQfinish(conn);
+                conn = NULL;
+            }
+            if (conn == NULL)
+                conn = tly_db_connect(cfg->database_url, "tally-ingest");
+            if (conn != NULL && tly_store_batch(cfg, conn, list.Msgs, list.Count, outcomes)) {
+                settle(list.Msgs, list.Count, outcomes);
+                break;
+            }
+            if (atomic_load(&in->stop)) {
+                release(list.Msgs, list.Count);
+                break;
+            }
+            hold(list.Msgs, list.Count);
             tly_sleep_unless(1000, &in->stop);
         }
         natsMsgList_Destroy(&list);
