@@ -48,9 +48,10 @@ void tly_schema_destroy(tly_schema_t *s);
  * "validation-failed", rule = the failing keyword, pointer = the RFC 6901
  * pointer of the failing instance location (the object itself for required
  * and additionalProperties), detail = a sentence naming the pointer, the rule
- * and the limit. Thread-safe: any number of threads may validate with one
- * compiled schema at once. Allocates nothing; recursion is bounded by the
- * schema's nesting, never by the document's. */
+ * and the limit. On success *p is zeroed. Thread-safe: any number of threads
+ * may validate with one compiled schema at once (nothing is modified; glibc's
+ * regexec takes a per-pattern lock internally). Allocates nothing itself;
+ * recursion is bounded by the schema's nesting, never by the document's. */
 bool tly_schema_validate(const tly_schema_t *s, const json_t *doc, tly_problem_t *p);
 
 #endif
