@@ -46,6 +46,7 @@ typedef struct {
     int64_t max_body_bytes;
     int64_t max_decompressed_bytes;
     int64_t max_compression_ratio;
+    int64_t max_json_depth;
     char *api_key_pepper;
     int64_t publish_max_inflight;
     int64_t publish_timeout_ms;

@@ -1,9 +1,9 @@
 /* POST /v1/agent/inventory: authenticate the agent's API key, check the
  * batch, publish it to JetStream and answer 202 once the PubAck is in.
  *
- * Poll thread: content type, key format, JSON parse and the batch's identity
- * fields (cheap, no I/O). Worker thread: the key lookup in PostgreSQL, then
- * an async publish. nats.c thread: the PubAck, which finishes the request. */
+ * Poll thread: content type, key format, gzip, JSON parse and validation
+ * against the embedded batch schema (CPU only, no I/O). Worker thread: the key lookup in
+ * PostgreSQL, then an async publish. nats.c thread: the PubAck, which finishes the request. */
 #include "auth/apikey.h"
 #include "common/bus.h"
 #include "common/log.h"
@@ -24,74 +24,58 @@ static void fail(tly_request_t *req, int status, const char *slug, const char *t
 {
     tly_problem_t p;
     tly_problem_set(&p, status, slug, title, "%s", detail);
-    if (rule != NULL) {
+    if (pointer != NULL)
         snprintf(p.pointer, sizeof p.pointer, "%s", pointer);
+    if (rule != NULL)
         snprintf(p.rule, sizeof p.rule, "%s", rule);
-    }
     p.retry_after_s = retry_after_s;
     tly_request_problem(req, &p);
 }
 
-static void invalid(tly_request_t *req, const char *pointer, const char *rule, const char *detail)
+/* Parses and validates the batch; on success fills req->batch_id and
+ * req->agent_id, else stores the problem. Runs on the poll thread: CPU only. */
+static bool parse_batch(tly_server_t *srv, tly_request_t *req)
 {
-    fail(req, 422, "validation-failed", "Batch does not match the schema", detail, pointer, rule,
-         0);
-}
-
-/* Reads a required UUID string member into out (lowercased). */
-static bool uuid_member(tly_request_t *req, json_t *obj, const char *key, const char *pointer,
-                        char out[37])
-{
-    json_t *v = json_object_get(obj, key);
-    char detail[160];
-    if (v == NULL) {
-        snprintf(detail, sizeof detail, "%s is required", pointer);
-        invalid(req, pointer, "required", detail);
+    const char *body = req->body ? req->body : "";
+    int max_depth = (int)srv->cfg->max_json_depth;
+    if (!tly_json_depth_within(body, req->body_len, max_depth)) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "JSON nesting deeper than %d levels", max_depth);
+        fail(req, 400, "nesting-too-deep", "JSON nested too deeply", detail, NULL, "max_json_depth",
+             0);
         return false;
     }
-    if (!json_is_string(v) || !tly_is_uuid(json_string_value(v))) {
-        snprintf(detail, sizeof detail, "%s must be a UUID", pointer);
-        invalid(req, pointer, "pattern", detail);
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL) {
+        char detail[300];
+        snprintf(detail, sizeof detail, "invalid JSON at line %d, column %d: %s", jerr.line,
+                 jerr.column, jerr.text);
+        switch (json_error_code(&jerr)) {
+        case json_error_invalid_utf8:
+            fail(req, 400, "invalid-utf8", "Invalid UTF-8", detail, NULL, NULL, 0);
+            break;
+        case json_error_duplicate_key:
+            fail(req, 400, "duplicate-key", "Duplicate object key", detail, NULL, NULL, 0);
+            break;
+        default:
+            fail(req, 400, "malformed-json", "Malformed JSON", detail, NULL, NULL, 0);
+            break;
+        }
         return false;
     }
-    tly_uuid_lower(json_string_value(v), out);
-    return true;
-}
-
-/* The identity fields every stage relies on. The full schema is enforced by
- * the batch validator; this checks what routing and dedup need. */
-static bool check_batch(tly_request_t *req, json_t *doc)
-{
-    if (!json_is_object(doc)) {
-        invalid(req, "", "type", "the batch must be a JSON object");
-        return false;
+    tly_problem_t p;
+    bool ok = tly_schema_validate(srv->batch_schema, doc, &p);
+    if (ok) {
+        /* The schema guarantees both are UUID strings. */
+        tly_uuid_lower(json_string_value(json_object_get(doc, "batch_id")), req->batch_id);
+        tly_uuid_lower(json_string_value(json_object_get(json_object_get(doc, "agent"), "id")),
+                       req->agent_id);
+    } else {
+        tly_request_problem(req, &p);
     }
-    json_t *version = json_object_get(doc, "schema_version");
-    if (!json_is_string(version) || strcmp(json_string_value(version), "1") != 0) {
-        invalid(req, "/schema_version", "const", "/schema_version must be \"1\"");
-        return false;
-    }
-    json_t *agent = json_object_get(doc, "agent");
-    json_t *device = json_object_get(doc, "device");
-    if (!uuid_member(req, doc, "batch_id", "/batch_id", req->batch_id))
-        return false;
-    if (!json_is_object(agent)) {
-        invalid(req, "/agent", agent ? "type" : "required", "/agent must be an object");
-        return false;
-    }
-    if (!uuid_member(req, agent, "id", "/agent/id", req->agent_id))
-        return false;
-    if (!json_is_object(device)) {
-        invalid(req, "/device", device ? "type" : "required", "/device must be an object");
-        return false;
-    }
-    json_t *hostname = json_object_get(device, "hostname");
-    if (!json_is_string(hostname) || json_string_length(hostname) == 0) {
-        invalid(req, "/device/hostname", hostname ? "type" : "required",
-                "/device/hostname must be a non-empty string");
-        return false;
-    }
-    return true;
+    json_decref(doc);
+    return ok;
 }
 
 static void publish_done(void *arg, const tly_publish_result_t *r)
@@ -263,19 +247,7 @@ void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req)
         req->body = plain;
         req->body_len = plain_len;
     }
-    json_error_t jerr;
-    json_t *doc =
-        json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL) {
-        char detail[300];
-        snprintf(detail, sizeof detail, "invalid JSON at line %d, column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
-        fail(req, 400, "malformed-json", "Malformed JSON", detail, NULL, NULL, 0);
-        return;
-    }
-    bool ok = check_batch(req, doc);
-    json_decref(doc);
-    if (!ok)
+    if (!parse_batch(srv, req))
         return;
 
     tly_request_suspend(req);

@@ -45,6 +45,12 @@ int tly_serve_main(const tly_config_t *cfg)
     bool keeper_started = false;
     int rc = 1;
 
+    char err[256];
+    if (!tly_schema_compile(tly_batch_schema_json, tly_batch_schema_json_len, &srv.batch_schema,
+                            err, sizeof err)) {
+        TLY_ERROR(NULL, "batch schema: %s", err);
+        goto failed;
+    }
     if (!tly_publisher_create(cfg, &srv.publisher))
         goto failed;
     if (!tly_jobs_create((int)cfg->db_workers, (int)cfg->db_queue_len, cfg->database_url,
@@ -71,6 +77,7 @@ failed:
     if (keeper_started)
         pthread_join(keeper, NULL);
     tly_publisher_destroy(srv.publisher, cfg->shutdown_grace_ms);
+    tly_schema_destroy(srv.batch_schema);
     TLY_INFO(NULL, "stopped");
     return rc;
 }

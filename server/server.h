@@ -17,6 +17,7 @@
 
 #include "auth/apikey.h"
 #include "common/config.h"
+#include "common/jsonschema.h"
 #include "common/problem.h"
 #include "server/jobs.h"
 #include "server/publisher.h"
@@ -45,7 +46,8 @@ struct tly_server {
     struct MHD_Daemon *daemon;
     tly_jobs_t *jobs;
     tly_publisher_t *publisher;
-    atomic_bool stream_ready; /* set by the stream keeper thread */
+    tly_schema_t *batch_schema; /* read-only after start-up */
+    atomic_bool stream_ready;   /* set by the stream keeper thread */
     atomic_bool stopping;
     atomic_int suspended; /* requests awaiting a job or a PubAck */
 };
@@ -92,6 +94,10 @@ void tly_request_finish(tly_request_t *req);
 void tly_handle_healthz(tly_server_t *srv, tly_request_t *req);
 void tly_handle_readyz(tly_server_t *srv, tly_request_t *req);
 void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req);
+
+/* schema/inventory-batch.v1.schema.json, embedded at build time. */
+extern const char tly_batch_schema_json[];
+extern const size_t tly_batch_schema_json_len;
 
 /* HTTP plumbing (server/http.c). */
 bool tly_http_start(tly_server_t *srv) TLY_MUSTCHECK;

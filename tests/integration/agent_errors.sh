@@ -3,7 +3,7 @@
 # problem type, pointer where it applies; and the server keeps serving.
 . "$(dirname "$0")/../lib/testlib.sh"
 
-export TALLY_MAX_BODY_BYTES=65536
+export TALLY_MAX_BODY_BYTES=524288
 start_tally serve
 tenant=$(new_tenant "Errors Inc")
 key=$(new_agent_key "$tenant")
@@ -52,18 +52,57 @@ expect 403 forbidden - -- -X POST "$url" "${json[@]}" -H "Authorization: Bearer 
 auth=(-H "Authorization: Bearer $key")
 expect 415 unsupported-media-type - -- -X POST "$url" "${auth[@]}" -H 'Content-Type: text/plain' --data-binary "@$batch"
 expect 415 unsupported-encoding - -- -X POST "$url" "${auth[@]}" "${json[@]}" -H 'Content-Encoding: br' --data-binary "@$batch"
-expect 400 malformed-json - -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary '{"batch_id": '
-expect 400 malformed-json - -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary '{"a":1,"a":2}'
-expect 422 validation-failed "/batch_id" -- -X POST "$url" "${auth[@]}" "${json[@]}" \
-  --data-binary '{"schema_version":"1","agent":{"id":"b0a7e9d2-41c3-4f58-8e6a-2c9d1f4b7a30"},"device":{"hostname":"h"}}'
-expect 422 validation-failed "/agent/id" -- -X POST "$url" "${auth[@]}" "${json[@]}" \
-  --data-binary '{"schema_version":"1","batch_id":"3f6c1a52-8d4e-4b7a-9c21-5e0f7a9b2d41","agent":{"id":"nope"},"device":{"hostname":"h"}}'
-expect 422 validation-failed "/schema_version" -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary '{"schema_version":"2"}'
-expect 422 validation-failed "" -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary '[1,2]'
+# Bytes that are not a valid JSON document: each a 400 with its own type.
+post_raw() { printf "$1" >"$t_dir/raw"; shift; expect "$@" -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary "@$t_dir/raw"; }
+post_raw '{"batch_id": ' 400 malformed-json -
+post_raw '{"a":1,"a":2}' 400 duplicate-key -
+post_raw '{"a":"\xff\xfe"}' 400 invalid-utf8 -
+post_raw '{"a":NaN}' 400 malformed-json -
+post_raw '{"a":Infinity}' 400 malformed-json -
+post_raw '{} trailing' 400 malformed-json -
+post_raw "$(printf '[%.0s' {1..40})$(printf ']%.0s' {1..40})" 400 nesting-too-deep -
+grep -q '"rule":"max_json_depth"' "$t_dir/o" || fail "nesting: rule"
+
+# Schema violations: 422 with the keyword and the JSON pointer.
+mutate() { jq -c "$1" "$batch" >"$t_dir/m.json"; shift; expect "$@" -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary "@$t_dir/m.json"; }
+mutate 'del(.batch_id)' 422 validation-failed ""
+grep -q batch_id "$t_dir/o" || fail "required: detail should name batch_id"
+mutate '.agent.id = "nope"' 422 validation-failed /agent/id
+mutate '.schema_version = "2"' 422 validation-failed /schema_version
+mutate '.tenant_id = "x"' 422 validation-failed ""
+[ "$(jq -r .rule "$t_dir/o")" = additionalProperties ] || fail "unknown field: rule"
+mutate '.device.hostname = ("H" * 300)' 422 validation-failed /device/hostname
+[ "$(jq -r .rule "$t_dir/o")" = maxLength ] || fail "long hostname: rule"
+mutate '.device.disks = [range(65) | {"mount": "C:"}]' 422 validation-failed /device/disks
+[ "$(jq -r .rule "$t_dir/o")" = maxItems ] || fail "too many disks: rule"
+mutate '.software[1].version = 23' 422 validation-failed /software/1/version
+[ "$(jq -r .rule "$t_dir/o")" = type ] || fail "number as version: rule"
+printf '[1,2]' >"$t_dir/arr"
+expect 422 validation-failed "" -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary "@$t_dir/arr"
+
+# Every example document of the schema, through the live server: the valid
+# ones are accepted, each invalid one is refused with its expected keyword
+# and pointer (schema/examples/invalid/expected.tsv).
+n=0
+for f in "$root"/schema/examples/valid/*.json; do
+  read -r status body < <(post_batch "$key" "$f")
+  [ "$status" = 202 ] || fail "valid example $(basename "$f"): $status $body"
+  n=$((n + 1))
+done
+pass "$n valid schema examples accepted"
+n=0
+while IFS=$'\t' read -r file keyword pointer; do
+  [ "$file" = file ] && continue
+  read -r status body < <(post_batch "$key" "$root/schema/examples/invalid/$file")
+  [ "$status" = 422 ] && [ "$(jq -r .rule <<<"$body")" = "$keyword" ] &&
+    [ "$(jq -r .pointer <<<"$body")" = "$pointer" ] || fail "invalid example $file: $status $body"
+  n=$((n + 1))
+done <"$root/schema/examples/invalid/expected.tsv"
+pass "$n invalid schema examples refused with the expected rule and pointer"
 
 # Declared too large: refused from the headers; streamed too large
 # (chunked, no Content-Length): refused when the body ends.
-head -c 70000 /dev/zero | tr '\0' ' ' >"$t_dir/big"
+head -c 530000 /dev/zero | tr '\0' ' ' >"$t_dir/big"
 expect 413 body-too-large - -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary "@$t_dir/big"
 expect 413 body-too-large - -- -X POST "$url" "${auth[@]}" "${json[@]}" -H 'Transfer-Encoding: chunked' --data-binary "@$t_dir/big"
 
