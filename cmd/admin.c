@@ -1,6 +1,7 @@
 #include "cmd/admin.h"
 #include "auth/apikey.h"
 #include "auth/password.h"
+#include "common/bus.h"
 #include "common/db.h"
 #include "common/log.h"
 
@@ -39,6 +40,26 @@ static bool opts_valid(int argc, char **argv, const char *const *allowed)
         }
     }
     return true;
+}
+
+/* Tells every serve replica at once (core NATS publish, flushed). On
+ * failure the replicas still catch up within TALLY_AUTH_CACHE_TTL_S.
+ * Returns whether the broadcast left this process. */
+static bool broadcast(const tly_config_t *cfg, const char *what, const char *payload)
+{
+    char subject[TLY_SUBJECT_MAX];
+    tly_bus_control_subject(cfg, what, subject);
+    tly_bus_t *bus = NULL;
+    bool ok = tly_bus_connect(cfg->nats_url, "tally-admin", NULL, &bus) &&
+              natsConnection_PublishString(bus->nc, subject, payload) == NATS_OK &&
+              natsConnection_FlushTimeout(bus->nc, 3000) == NATS_OK;
+    tly_bus_destroy(bus, 0);
+    if (!ok)
+        fprintf(stderr,
+                "admin: broadcast on %s failed; serve replicas will notice within "
+                "TALLY_AUTH_CACHE_TTL_S\n",
+                subject);
+    return ok;
 }
 
 static int print_json(json_t *obj)
@@ -93,7 +114,9 @@ static int set_tenant_status(PGconn *conn, const tly_config_t *cfg, int argc, ch
     if (res == NULL)
         return 1;
     PQclear(res);
-    return print_json(json_pack("{s:s, s:s}", "tenant_id", tenant, "status", status));
+    bool sent = broadcast(cfg, "tenant.changed", tenant);
+    return print_json(
+        json_pack("{s:s, s:s, s:b}", "tenant_id", tenant, "status", status, "broadcast", sent));
 }
 
 /* Reads one line from stdin as the password (no echo handling: for scripts). */
@@ -217,7 +240,9 @@ static int revoke_api_key(PGconn *conn, const tly_config_t *cfg, int argc, char 
                             1, (const char *[]){id});
     if (res == NULL)
         return 1;
-    int rc = print_json(json_pack("{s:s, s:s}", "key_id", id, "revoked_at", PQgetvalue(res, 0, 0)));
+    bool sent = broadcast(cfg, "apikey.revoked", id);
+    int rc = print_json(json_pack("{s:s, s:s, s:b}", "key_id", id, "revoked_at",
+                                  PQgetvalue(res, 0, 0), "broadcast", sent));
     PQclear(res);
     return rc;
 }

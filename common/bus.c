@@ -82,6 +82,11 @@ void tly_bus_subject(const tly_config_t *cfg, const char *tenant_id, char out[TL
     snprintf(out, TLY_SUBJECT_MAX, "%s.%s", cfg->subject_prefix, tenant_id);
 }
 
+void tly_bus_control_subject(const tly_config_t *cfg, const char *what, char out[TLY_SUBJECT_MAX])
+{
+    snprintf(out, TLY_SUBJECT_MAX, "control.%s.%s", cfg->subject_prefix, what);
+}
+
 bool tly_bus_subject_tenant(const tly_config_t *cfg, const char *subject, char out[37])
 {
     size_t n = strlen(cfg->subject_prefix);

@@ -50,6 +50,11 @@ bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg) TLY_MUSTCHEC
 /* Writes "<prefix>.<tenant>" into out. */
 void tly_bus_subject(const tly_config_t *cfg, const char *tenant_id, char out[TLY_SUBJECT_MAX]);
 
+/* Control broadcasts (core NATS, at most once; TTLs cover a missed one):
+ * "control.<prefix>.apikey.revoked" carries a key id,
+ * "control.<prefix>.tenant.changed" a tenant id. `what` is the suffix. */
+void tly_bus_control_subject(const tly_config_t *cfg, const char *what, char out[TLY_SUBJECT_MAX]);
+
 /* Extracts the tenant from a subject made by tly_bus_subject (lowercased
  * into out); false if the subject has another shape. */
 bool tly_bus_subject_tenant(const tly_config_t *cfg, const char *subject, char out[37]);

@@ -48,6 +48,9 @@ typedef struct {
     int64_t max_compression_ratio;
     int64_t max_json_depth;
     char *api_key_pepper;
+    int64_t auth_cache_ttl_s;
+    int64_t auth_negative_ttl_s;
+    int64_t auth_cache_max;
     int64_t publish_max_inflight;
     int64_t publish_timeout_ms;
     int64_t shutdown_grace_ms;

@@ -6,6 +6,7 @@
  * PostgreSQL, then an async publish. nats.c thread: the PubAck, which finishes the request. */
 #include "auth/apikey.h"
 #include "common/bus.h"
+#include "common/db.h"
 #include "common/log.h"
 #include "server/body.h"
 #include "server/server.h"
@@ -97,73 +98,70 @@ static void publish_done(void *arg, const tly_publish_result_t *r)
     tly_request_finish(req);
 }
 
-/* Looks the key up and checks it; on failure stores the problem. */
-static bool authenticate(PGconn *conn, tly_request_t *req, const tly_apikey_t *key)
+/* Decides on a key record (cached or fresh); on refusal stores the problem.
+ * Any thread: one HMAC, no I/O. */
+static bool check_key(tly_request_t *req, const tly_keyrec_t *rec)
 {
-    const tly_config_t *cfg = req->srv->cfg;
-    const char *params[] = {key->id};
-    PGresult *res = PQexecParams(conn,
-                                 "SELECT tenant_id, secret_hash, 'agent' = ANY(scopes),"
-                                 " coalesce(expires_at <= now(), false), revoked_at IS NOT NULL,"
-                                 " tenant_status"
-                                 " FROM tally_api_key_lookup($1)",
-                                 1, NULL, params, NULL, NULL, 1);
-    bool ok = false;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        TLY_ERROR(&(tly_log_ctx_t){.request_id = req->request_id}, "API key lookup failed: %s",
-                  PQresultErrorMessage(res));
-        fail(req, 503, "database-unavailable", T_UNAVAILABLE, "cannot check the API key right now",
-             NULL, NULL, 5);
-        goto done;
-    }
-    /* Binary results: uuid is 16 bytes, bool 1 byte, text as is. */
-    if (PQntuples(res) != 1 ||
-        !tly_apikey_verify(cfg->api_key_pepper, strlen(cfg->api_key_pepper), key->secret,
-                           (const unsigned char *)PQgetvalue(res, 0, 1),
-                           (size_t)PQgetlength(res, 0, 1))) {
+    const char *pepper = req->srv->cfg->api_key_pepper;
+    if (!rec->found || !tly_apikey_verify(pepper, strlen(pepper), req->api_key.secret,
+                                          rec->secret_hash, sizeof rec->secret_hash)) {
         fail(req, 401, "unauthorized", T_UNAUTHORIZED, "the API key is not valid", NULL, NULL, 0);
-        goto done;
+        return false;
     }
-    if (*PQgetvalue(res, 0, 4)) {
+    if (rec->revoked) {
         fail(req, 401, "unauthorized", T_UNAUTHORIZED, "the API key has been revoked", NULL, NULL,
              0);
-        goto done;
+        return false;
     }
-    if (*PQgetvalue(res, 0, 3)) {
+    if (rec->expires_at_us != 0 && tly_now_realtime_us() >= rec->expires_at_us) {
         fail(req, 401, "unauthorized", T_UNAUTHORIZED, "the API key has expired", NULL, NULL, 0);
-        goto done;
+        return false;
     }
-    if (!*PQgetvalue(res, 0, 2)) {
+    if (!rec->agent_scope) {
         fail(req, 403, "forbidden", "Forbidden", "the API key lacks the agent scope", NULL, NULL,
              0);
-        goto done;
+        return false;
     }
-    if (strcmp(PQgetvalue(res, 0, 5), "active") != 0) {
+    if (!rec->tenant_active) {
         fail(req, 403, "tenant-suspended", "Forbidden", "the tenant is suspended", NULL, NULL, 0);
-        goto done;
+        return false;
     }
-    const unsigned char *u = (const unsigned char *)PQgetvalue(res, 0, 0);
-    char hex[33];
-    tly_hex_encode(u, 16, hex);
-    snprintf(req->tenant_id, sizeof req->tenant_id, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-             hex + 12, hex + 16, hex + 20);
-    ok = true;
-done:
+    memcpy(req->tenant_id, rec->tenant_id, sizeof req->tenant_id);
+    return true;
+}
+
+/* Reads the key's record from PostgreSQL; false on a database error. */
+static bool load_key(PGconn *conn, const char *key_id, tly_keyrec_t *rec)
+{
+    const char *params[] = {key_id};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT tenant_id, encode(secret_hash, 'hex'),"
+                                 " 'agent' = ANY(scopes), revoked_at IS NOT NULL,"
+                                 " tenant_status = 'active',"
+                                 " coalesce((extract(epoch FROM expires_at) * 1000000)::int8, 0)"
+                                 " FROM tally_api_key_lookup($1)",
+                                 1, NULL, params, NULL, NULL, 0);
+    bool ok = tly_db_result_ok(res, PGRES_TUPLES_OK, "API key lookup");
+    memset(rec, 0, sizeof *rec);
+    if (ok && PQntuples(res) == 1) {
+        const char *hex = PQgetvalue(res, 0, 1);
+        rec->found = strlen(hex) == 2 * TLY_APIKEY_HASH_LEN;
+        for (size_t i = 0; rec->found && i < TLY_APIKEY_HASH_LEN; i++)
+            sscanf(hex + 2 * i, "%2hhx", &rec->secret_hash[i]);
+        snprintf(rec->tenant_id, sizeof rec->tenant_id, "%s", PQgetvalue(res, 0, 0));
+        rec->agent_scope = *PQgetvalue(res, 0, 2) == 't';
+        rec->revoked = *PQgetvalue(res, 0, 3) == 't';
+        rec->tenant_active = *PQgetvalue(res, 0, 4) == 't';
+        rec->expires_at_us = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    }
     PQclear(res);
     return ok;
 }
 
-static void auth_and_publish_job(PGconn *conn, void *arg)
+/* Publishes an authorised batch; the request is suspended. If the publish
+ * cannot even start, answers 503 and finishes the request here. */
+static void publish(tly_request_t *req)
 {
-    tly_request_t *req = arg;
-    if (conn == NULL) {
-        fail(req, 503, "database-unavailable", T_UNAVAILABLE, "cannot check the API key right now",
-             NULL, NULL, 5);
-        goto finish;
-    }
-    if (!authenticate(conn, req, &req->api_key))
-        goto finish;
-
     char subject[TLY_SUBJECT_MAX], msg_id[128];
     tly_bus_subject(req->srv->cfg, req->tenant_id, subject);
     snprintf(msg_id, sizeof msg_id, "%s:%s:%s", req->tenant_id, req->agent_id, req->batch_id);
@@ -176,8 +174,25 @@ static void auth_and_publish_job(PGconn *conn, void *arg)
          s == TLY_PUBLISH_BUSY ? "too many batches are waiting for the message queue"
                                : "the message queue is unavailable",
          NULL, NULL, s == TLY_PUBLISH_BUSY ? 1 : 2);
-finish:
     tly_request_finish(req);
+}
+
+/* Cache miss: look the key up on a worker thread, remember the answer. */
+static void lookup_and_publish_job(PGconn *conn, void *arg)
+{
+    tly_request_t *req = arg;
+    tly_keyrec_t rec;
+    if (conn == NULL || !load_key(conn, req->api_key.id, &rec)) {
+        fail(req, 503, "database-unavailable", T_UNAVAILABLE, "cannot check the API key right now",
+             NULL, NULL, 5);
+        tly_request_finish(req);
+        return;
+    }
+    tly_keycache_put(req->srv->keys, req->api_key.id, &rec);
+    if (check_key(req, &rec))
+        publish(req);
+    else
+        tly_request_finish(req);
 }
 
 /* Copies the token of "Authorization: Bearer <token>"; false if absent. */
@@ -250,8 +265,17 @@ void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req)
     if (!parse_batch(srv, req))
         return;
 
+    /* A cached key is decided right here, without a thread hop. */
+    tly_keyrec_t rec;
+    if (tly_keycache_get(srv->keys, req->api_key.id, &rec)) {
+        if (!check_key(req, &rec))
+            return;
+        tly_request_suspend(req);
+        publish(req);
+        return;
+    }
     tly_request_suspend(req);
-    if (!tly_jobs_submit(srv->jobs, auth_and_publish_job, req)) {
+    if (!tly_jobs_submit(srv->jobs, lookup_and_publish_job, req)) {
         fail(req, 503, "overloaded", T_UNAVAILABLE, "the server is busy", NULL, NULL, 1);
         tly_request_finish(req);
     }

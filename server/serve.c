@@ -25,6 +25,27 @@ static void *stream_keeper(void *arg)
     return NULL;
 }
 
+/* Control broadcasts from `tally admin`: drop what they invalidate. Runs on
+ * a nats.c thread; the cache operations are short and locked. */
+static void on_control(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    tly_server_t *srv = closure;
+    const char *subject = natsMsg_GetSubject(msg);
+    char key_id[TLY_APIKEY_ID_LEN + 1];
+    int len = natsMsg_GetDataLength(msg);
+    size_t n = strlen(subject);
+    if (n > 15 && strcmp(subject + n - 15, ".apikey.revoked") == 0 && len == TLY_APIKEY_ID_LEN) {
+        memcpy(key_id, natsMsg_GetData(msg), TLY_APIKEY_ID_LEN);
+        key_id[TLY_APIKEY_ID_LEN] = '\0';
+        tly_keycache_evict(srv->keys, key_id);
+        TLY_INFO(NULL, "API key %s revoked: evicted from the cache", key_id);
+    } else {
+        tly_keycache_clear(srv->keys); /* tenant changed: rare, so drop everything */
+        TLY_INFO(NULL, "tenant change broadcast: API key cache cleared");
+    }
+    natsMsg_Destroy(msg);
+}
+
 static void wait_for_suspended(tly_server_t *srv, int64_t grace_ms)
 {
     int64_t deadline = tly_now_monotonic_ns() + grace_ms * 1000000;
@@ -51,8 +72,18 @@ int tly_serve_main(const tly_config_t *cfg)
         TLY_ERROR(NULL, "batch schema: %s", err);
         goto failed;
     }
+    srv.keys = tly_keycache_create((size_t)cfg->auth_cache_max, cfg->auth_cache_ttl_s * 1000,
+                                   cfg->auth_negative_ttl_s * 1000);
     if (!tly_publisher_create(cfg, &srv.publisher))
         goto failed;
+    char control[TLY_SUBJECT_MAX];
+    tly_bus_control_subject(cfg, ">", control);
+    natsStatus ns = natsConnection_Subscribe(&srv.control_sub, tly_publisher_bus(srv.publisher)->nc,
+                                             control, on_control, &srv);
+    if (ns != NATS_OK) {
+        TLY_ERROR(NULL, "cannot subscribe to %s: %s", control, natsStatus_GetText(ns));
+        goto failed;
+    }
     if (!tly_jobs_create((int)cfg->db_workers, (int)cfg->db_queue_len, cfg->database_url,
                          &srv.jobs))
         goto failed;
@@ -76,8 +107,10 @@ failed:
     tly_jobs_destroy(srv.jobs);
     if (keeper_started)
         pthread_join(keeper, NULL);
+    natsSubscription_Destroy(srv.control_sub);
     tly_publisher_destroy(srv.publisher, cfg->shutdown_grace_ms);
     tly_schema_destroy(srv.batch_schema);
+    tly_keycache_destroy(srv.keys);
     TLY_INFO(NULL, "stopped");
     return rc;
 }

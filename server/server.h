@@ -20,6 +20,7 @@
 #include "common/jsonschema.h"
 #include "common/problem.h"
 #include "server/jobs.h"
+#include "server/keycache.h"
 #include "server/publisher.h"
 
 #include <microhttpd.h>
@@ -47,7 +48,9 @@ struct tly_server {
     tly_jobs_t *jobs;
     tly_publisher_t *publisher;
     tly_schema_t *batch_schema; /* read-only after start-up */
-    atomic_bool stream_ready;   /* set by the stream keeper thread */
+    tly_keycache_t *keys;
+    natsSubscription *control_sub; /* revocations and tenant changes */
+    atomic_bool stream_ready;      /* set by the stream keeper thread */
     atomic_bool stopping;
     atomic_int suspended; /* requests awaiting a job or a PubAck */
 };

@@ -136,6 +136,8 @@ read -r status body < <(post_batch "$key" "$batch")
 [ "$status" = 202 ] || fail "good batch after errors: $status $body"
 pass "server healthy, ready and accepting after every error"
 
-# A suspended tenant's keys stop working.
+# A suspended tenant's keys stop working (the broadcast evicts the cached
+# key; tests/integration/revocation.sh times it).
 "$TALLY_BIN" admin set-tenant-status --tenant "$tenant" --status suspended >/dev/null
+sleep 0.5
 expect 403 tenant-suspended - -- -X POST "$url" "${auth[@]}" "${json[@]}" --data-binary "@$batch"
