@@ -165,8 +165,10 @@ if [ -n "$bin" ]; then
 fi
 
 # Stay in the foreground until a signal (the trap) or a child's death.
+# `wait` on a short sleep is reliably interrupted by a trapped signal.
 while :; do
-  wait -n || true
+  sleep 1 &
+  wait $! || true
   [ "$stopping" = 1 ] && break
   for pid in "${pids[@]}"; do
     if ! alive "$pid"; then
