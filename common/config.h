@@ -51,6 +51,10 @@ typedef struct {
     int64_t auth_cache_ttl_s;
     int64_t auth_negative_ttl_s;
     int64_t auth_cache_max;
+    int64_t rate_key_per_s;
+    int64_t rate_key_burst;
+    int64_t rate_tenant_per_s;
+    int64_t rate_tenant_burst;
     int64_t publish_max_inflight;
     int64_t publish_timeout_ms;
     int64_t shutdown_grace_ms;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,19 @@ void tly_request_problem(tly_request_t *req, const tly_problem_t *p)
     tly_request_respond(req, p->status, body, len);
     req->resp_type = "application/problem+json";
     req->retry_after_s = p->retry_after_s;
+}
+
+void tly_request_fail(tly_request_t *req, int status, const char *slug, const char *title,
+                      int retry_after_s, const char *fmt, ...)
+{
+    tly_problem_t p;
+    tly_problem_set(&p, status, slug, title, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p.detail, sizeof p.detail, fmt, ap);
+    va_end(ap);
+    p.retry_after_s = retry_after_s;
+    tly_request_problem(req, &p);
 }
 
 void tly_request_suspend(tly_request_t *req)

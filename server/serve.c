@@ -74,6 +74,7 @@ int tly_serve_main(const tly_config_t *cfg)
     }
     srv.keys = tly_keycache_create((size_t)cfg->auth_cache_max, cfg->auth_cache_ttl_s * 1000,
                                    cfg->auth_negative_ttl_s * 1000);
+    srv.limits = tly_ratelimit_create((size_t)cfg->auth_cache_max);
     if (!tly_publisher_create(cfg, &srv.publisher))
         goto failed;
     char control[TLY_SUBJECT_MAX];
@@ -111,6 +112,7 @@ failed:
     tly_publisher_destroy(srv.publisher, cfg->shutdown_grace_ms);
     tly_schema_destroy(srv.batch_schema);
     tly_keycache_destroy(srv.keys);
+    tly_ratelimit_destroy(srv.limits);
     TLY_INFO(NULL, "stopped");
     return rc;
 }

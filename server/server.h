@@ -21,6 +21,7 @@
 #include "common/problem.h"
 #include "server/jobs.h"
 #include "server/keycache.h"
+#include "server/ratelimit.h"
 #include "server/publisher.h"
 
 #include <microhttpd.h>
@@ -28,6 +29,13 @@
 
 typedef struct tly_server tly_server_t;
 typedef struct tly_request tly_request_t;
+
+/* Agent authentication (server/agent_auth.c). Continues an authenticated,
+ * admitted agent request; runs on the poll thread (request not suspended)
+ * or on a worker (suspended). Returns true while the request is still the
+ * caller's (a response stored, or none yet), false once an async completion
+ * owns it (e.g. a publish in flight): the caller must not touch it then. */
+typedef bool (*tly_agent_next_fn)(tly_request_t *req);
 
 /* A handler runs on a poll thread when the whole body is in. It either
  * stores a response (tly_request_respond / _problem) or suspends the request
@@ -49,6 +57,7 @@ struct tly_server {
     tly_publisher_t *publisher;
     tly_schema_t *batch_schema; /* read-only after start-up */
     tly_keycache_t *keys;
+    tly_ratelimit_t *limits;
     natsSubscription *control_sub; /* revocations and tenant changes */
     atomic_bool stream_ready;      /* set by the stream keeper thread */
     atomic_bool stopping;
@@ -78,20 +87,30 @@ struct tly_request {
     const char *resp_type; /* static */
     int retry_after_s;
 
-    /* Handler state (agent inventory). */
+    /* Agent requests: the presented key, and the batch's identity. */
+    tly_apikey_t api_key;
+    tly_agent_next_fn agent_next;
     char agent_id[37];
     char batch_id[37];
-    tly_apikey_t api_key;
 };
 
 /* Stores a JSON response; takes ownership of body (heap). */
 void tly_request_respond(tly_request_t *req, int status, char *body, size_t len);
+/* Stores a problem+json response: tly_problem_set + tly_request_problem. */
+void tly_request_fail(tly_request_t *req, int status, const char *slug, const char *title,
+                      int retry_after_s, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Stores a problem+json response rendered from p. */
 void tly_request_problem(tly_request_t *req, const tly_problem_t *p);
 /* Suspends the connection (poll thread only, inside a handler). */
 void tly_request_suspend(tly_request_t *req);
 /* After respond/problem from another thread: resumes the connection. */
 void tly_request_finish(tly_request_t *req);
+
+/* Checks "Authorization: Bearer tly_..." (cache, else PostgreSQL on a
+ * worker), the key's scope and tenant, and the per-key and per-tenant rate
+ * limits; then calls next. Poll thread, inside a handler. */
+void tly_agent_authenticate(tly_server_t *srv, tly_request_t *req, tly_agent_next_fn next);
 
 /* Route handlers, one file each. */
 void tly_handle_healthz(tly_server_t *srv, tly_request_t *req);
