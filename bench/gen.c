@@ -69,7 +69,7 @@ void gen_config_init(gen_config_t *cfg)
     cfg->tenants = 1;
     cfg->interval_s = 60;
     cfg->full_every = 12;
-    cfg->events = 6;
+    cfg->events = 7;
     cfg->clone_permille = 5;
 }
 
@@ -377,7 +377,7 @@ static void make_hostname(gen_device_t *d)
     if (style < 15) {
         random_alnum(r, rnd, 7);
         snprintf(d->hostname, sizeof d->hostname, "DESKTOP-%s", rnd);
-    } else if (style < 20) {
+    } else if (style < 20 && d->hw->kind == HW_LAPTOP) {
         random_alnum(r, rnd, 8);
         snprintf(d->hostname, sizeof d->hostname, "LAPTOP-%s", rnd);
     } else if (d->profile == PROF_DEV) {

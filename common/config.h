@@ -55,6 +55,8 @@ typedef struct {
     int64_t rate_key_burst;
     int64_t rate_tenant_per_s;
     int64_t rate_tenant_burst;
+    int64_t policy_checkin_s;
+    int64_t policy_jitter_pct;
     int64_t publish_max_inflight;
     int64_t publish_timeout_ms;
     int64_t shutdown_grace_ms;

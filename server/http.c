@@ -14,6 +14,7 @@ static const tly_route_t routes[] = {
     {"GET", "/healthz", "healthz", false, tly_handle_healthz},
     {"GET", "/readyz", "readyz", false, tly_handle_readyz},
     {"POST", "/v1/agent/inventory", "agent_inventory", true, tly_handle_agent_inventory},
+    {"GET", "/v1/agent/policy", "agent_policy", false, tly_handle_agent_policy},
 };
 
 void tly_request_respond(tly_request_t *req, int status, char *body, size_t len)
@@ -22,7 +23,7 @@ void tly_request_respond(tly_request_t *req, int status, char *body, size_t len)
     req->status = status;
     req->resp_body = body;
     req->resp_len = len;
-    req->resp_type = "application/json";
+    req->resp_type = body != NULL ? "application/json" : NULL;
     req->responded = true;
 }
 
@@ -169,9 +170,18 @@ static enum MHD_Result queue_response(tly_request_t *req)
     if (resp == NULL)
         return MHD_NO;
     req->resp_body = NULL; /* MHD frees it now */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->resp_type);
+    if (req->resp_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->resp_type);
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (req->etag[0] != '\0')
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, req->etag);
+    if (req->max_age_s > 0) {
+        char cc[48];
+        snprintf(cc, sizeof cc, "private, max-age=%lld", (long long)req->max_age_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+    } else {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    }
     if (req->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tally\"");
     if (req->retry_after_s > 0) {

@@ -86,6 +86,8 @@ struct tly_request {
     size_t resp_len;
     const char *resp_type; /* static */
     int retry_after_s;
+    char etag[40];     /* sent when non-empty */
+    int64_t max_age_s; /* Cache-Control: max-age when > 0, else no-store */
 
     /* Agent requests: the presented key, and the batch's identity. */
     tly_apikey_t api_key;
@@ -116,6 +118,7 @@ void tly_agent_authenticate(tly_server_t *srv, tly_request_t *req, tly_agent_nex
 void tly_handle_healthz(tly_server_t *srv, tly_request_t *req);
 void tly_handle_readyz(tly_server_t *srv, tly_request_t *req);
 void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req);
+void tly_handle_agent_policy(tly_server_t *srv, tly_request_t *req);
 
 /* schema/inventory-batch.v1.schema.json, embedded at build time. */
 extern const char tly_batch_schema_json[];
