@@ -1,5 +1,6 @@
-/* GET /healthz (liveness: the process answers) and GET /readyz (PostgreSQL
- * answers a query, NATS is connected and the stream exists). */
+/* Operational endpoints: GET /healthz (liveness: the process answers),
+ * GET /readyz (PostgreSQL answers a query, NATS is connected and the stream
+ * exists) and GET /metrics (Prometheus text format). */
 #include "common/bus.h"
 #include "common/log.h"
 #include "server/server.h"
@@ -43,4 +44,18 @@ void tly_handle_readyz(tly_server_t *srv, tly_request_t *req)
     tly_request_suspend(req);
     if (!tly_jobs_submit(srv->jobs, readyz_job, req))
         readyz_job(NULL, req); /* queue full: answer "not ready" at once */
+}
+
+void tly_handle_metrics(tly_server_t *srv, tly_request_t *req)
+{
+    tly_metrics_gauges_t g = {
+        .publishes_in_flight = tly_publisher_inflight(srv->publisher),
+        .requests_suspended = atomic_load(&srv->suspended),
+        .nats_connected = tly_bus_connected(tly_publisher_bus(srv->publisher)),
+    };
+    tly_keycache_stats(srv->keys, &g.auth_cache_hits, &g.auth_cache_misses);
+    size_t len;
+    char *body = tly_metrics_render(srv->metrics, &g, &len);
+    tly_request_respond(req, 200, body, len);
+    req->resp_type = "text/plain; version=0.0.4; charset=utf-8";
 }

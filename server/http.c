@@ -13,9 +13,20 @@
 static const tly_route_t routes[] = {
     {"GET", "/healthz", "healthz", false, tly_handle_healthz},
     {"GET", "/readyz", "readyz", false, tly_handle_readyz},
+    {"GET", "/metrics", "metrics", false, tly_handle_metrics},
     {"POST", "/v1/agent/inventory", "agent_inventory", true, tly_handle_agent_inventory},
     {"GET", "/v1/agent/policy", "agent_policy", false, tly_handle_agent_policy},
 };
+
+static const char *const route_names[] = {"healthz", "readyz", "metrics", "agent_inventory",
+                                          "agent_policy"};
+_Static_assert(TLY_ARRAY_LEN(route_names) == TLY_ARRAY_LEN(routes), "one name per route");
+
+const char *const *tly_http_route_names(int *count)
+{
+    *count = (int)TLY_ARRAY_LEN(route_names);
+    return route_names;
+}
 
 void tly_request_respond(tly_request_t *req, int status, char *body, size_t len)
 {
@@ -33,6 +44,7 @@ void tly_request_problem(tly_request_t *req, const tly_problem_t *p)
     char *body = tly_problem_json(p, req->path, req->request_id, &len);
     tly_request_respond(req, p->status, body, len);
     req->resp_type = "application/problem+json";
+    tly_metrics_rejection(req->srv->metrics, p->slug);
     req->retry_after_s = p->retry_after_s;
 }
 
@@ -235,7 +247,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     tly_request_t *req = *con_cls;
     if (req == NULL)
         return;
-    double ms = (double)(tly_now_monotonic_ns() - req->start_ns) / 1e6;
+    int64_t ns = tly_now_monotonic_ns() - req->start_ns;
+    double ms = (double)ns / 1e6;
+    tly_metrics_request(req->srv->metrics, req->route ? (int)(req->route - routes) : -1,
+                        req->status, ns);
     tly_log_ctx_t lc = {req->request_id, req->tenant_id,
                         req->route ? req->route->name : "unmatched"};
     tly_log_level_t level = req->status >= 500 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK

@@ -16,12 +16,14 @@
 typedef struct {
     tly_publish_done_fn done;
     void *arg;
+    int64_t start_ns;
     uint32_t gen;
     bool in_use;
 } slot_t;
 
 struct tly_publisher {
     tly_bus_t *bus;
+    tly_metrics_t *metrics; /* borrowed, may be NULL */
     int64_t timeout_ms;
 
     pthread_mutex_t lock; /* guards slots, free_list, nfree */
@@ -41,15 +43,17 @@ static bool slot_acquire(tly_publisher_t *pub, tly_publish_done_fn done, void *a
         s->done = done;
         s->arg = arg;
         s->in_use = true;
+        s->start_ns = tly_now_monotonic_ns();
         *gen = s->gen;
     }
     pthread_mutex_unlock(&pub->lock);
     return ok;
 }
 
-/* Frees the slot if (idx, gen) still names it; returns its callback. */
+/* Frees the slot if (idx, gen) still names it; returns its callback and
+ * when the publish started. */
 static bool slot_release(tly_publisher_t *pub, uint32_t idx, uint32_t gen,
-                         tly_publish_done_fn *done, void **arg)
+                         tly_publish_done_fn *done, void **arg, int64_t *start_ns)
 {
     pthread_mutex_lock(&pub->lock);
     slot_t *s = idx < pub->nslots ? &pub->slots[idx] : NULL;
@@ -57,6 +61,7 @@ static bool slot_release(tly_publisher_t *pub, uint32_t idx, uint32_t gen,
     if (ok) {
         *done = s->done;
         *arg = s->arg;
+        *start_ns = s->start_ns;
         s->in_use = false;
         s->gen++;
         pub->free_list[pub->nfree++] = idx;
@@ -72,8 +77,10 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
     unsigned idx = 0, gen = 0;
     tly_publish_done_fn done;
     void *arg;
+    int64_t start_ns;
     if (natsMsgHeader_Get(msg, HDR_SLOT, &slot_hdr) == NATS_OK &&
-        sscanf(slot_hdr, "%u.%u", &idx, &gen) == 2 && slot_release(pub, idx, gen, &done, &arg)) {
+        sscanf(slot_hdr, "%u.%u", &idx, &gen) == 2 &&
+        slot_release(pub, idx, gen, &done, &arg, &start_ns)) {
         tly_publish_result_t r = {0};
         if (pae == NULL && pa != NULL) {
             r.ok = true;
@@ -84,14 +91,20 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
                       : pae != NULL                       ? natsStatus_GetText(pae->Err)
                                                           : "no acknowledgement";
         }
+        if (pub->metrics != NULL)
+            tly_metrics_publish(pub->metrics,
+                                r.ok ? (r.duplicate ? "duplicate" : "stored")
+                                     : (r.timeout ? "timeout" : "error"),
+                                tly_now_monotonic_ns() - start_ns);
         done(arg, &r);
     }
     natsMsg_Destroy(msg);
 }
 
-bool tly_publisher_create(const tly_config_t *cfg, tly_publisher_t **out)
+bool tly_publisher_create(const tly_config_t *cfg, tly_metrics_t *metrics, tly_publisher_t **out)
 {
     tly_publisher_t *pub = tly_xcalloc(1, sizeof *pub);
+    pub->metrics = metrics;
     pthread_mutex_init(&pub->lock, NULL);
     pub->timeout_ms = cfg->publish_timeout_ms;
     pub->nslots = pub->nfree = (uint32_t)cfg->publish_max_inflight;
@@ -160,7 +173,8 @@ tly_publish_status_t tly_publisher_publish(tly_publisher_t *pub, const char *sub
     if (s != NATS_OK) {
         tly_publish_done_fn d;
         void *a;
-        (void)slot_release(pub, idx, gen, &d, &a);
+        int64_t t;
+        (void)slot_release(pub, idx, gen, &d, &a, &t);
         TLY_WARN(&(tly_log_ctx_t){.request_id = request_id}, "JetStream publish failed: %s",
                  natsStatus_GetText(s));
         return TLY_PUBLISH_FAILED;

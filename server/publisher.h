@@ -14,6 +14,7 @@
 
 #include "common/bus.h"
 #include "common/config.h"
+#include "server/metrics.h"
 
 typedef struct tly_publisher tly_publisher_t;
 
@@ -32,7 +33,9 @@ typedef enum {
     TLY_PUBLISH_FAILED,   /* could not send; done() is not called */
 } tly_publish_status_t;
 
-bool tly_publisher_create(const tly_config_t *cfg, tly_publisher_t **out) TLY_MUSTCHECK;
+/* metrics (borrowed, may be NULL) records each publish's outcome and latency. */
+bool tly_publisher_create(const tly_config_t *cfg, tly_metrics_t *metrics,
+                          tly_publisher_t **out) TLY_MUSTCHECK;
 
 /* The publisher's bus (borrowed; valid until destroy). */
 tly_bus_t *tly_publisher_bus(tly_publisher_t *pub);

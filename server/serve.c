@@ -75,7 +75,10 @@ int tly_serve_main(const tly_config_t *cfg)
     srv.keys = tly_keycache_create((size_t)cfg->auth_cache_max, cfg->auth_cache_ttl_s * 1000,
                                    cfg->auth_negative_ttl_s * 1000);
     srv.limits = tly_ratelimit_create((size_t)cfg->auth_cache_max);
-    if (!tly_publisher_create(cfg, &srv.publisher))
+    int nroutes;
+    const char *const *route_names = tly_http_route_names(&nroutes);
+    srv.metrics = tly_metrics_create(route_names, nroutes);
+    if (!tly_publisher_create(cfg, srv.metrics, &srv.publisher))
         goto failed;
     char control[TLY_SUBJECT_MAX];
     tly_bus_control_subject(cfg, ">", control);
@@ -113,6 +116,7 @@ failed:
     tly_schema_destroy(srv.batch_schema);
     tly_keycache_destroy(srv.keys);
     tly_ratelimit_destroy(srv.limits);
+    tly_metrics_destroy(srv.metrics);
     TLY_INFO(NULL, "stopped");
     return rc;
 }

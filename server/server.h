@@ -21,6 +21,7 @@
 #include "common/problem.h"
 #include "server/jobs.h"
 #include "server/keycache.h"
+#include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/publisher.h"
 
@@ -58,6 +59,7 @@ struct tly_server {
     tly_schema_t *batch_schema; /* read-only after start-up */
     tly_keycache_t *keys;
     tly_ratelimit_t *limits;
+    tly_metrics_t *metrics;
     natsSubscription *control_sub; /* revocations and tenant changes */
     atomic_bool stream_ready;      /* set by the stream keeper thread */
     atomic_bool stopping;
@@ -117,6 +119,7 @@ void tly_agent_authenticate(tly_server_t *srv, tly_request_t *req, tly_agent_nex
 /* Route handlers, one file each. */
 void tly_handle_healthz(tly_server_t *srv, tly_request_t *req);
 void tly_handle_readyz(tly_server_t *srv, tly_request_t *req);
+void tly_handle_metrics(tly_server_t *srv, tly_request_t *req);
 void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req);
 void tly_handle_agent_policy(tly_server_t *srv, tly_request_t *req);
 
@@ -126,6 +129,8 @@ extern const size_t tly_batch_schema_json_len;
 
 /* HTTP plumbing (server/http.c). */
 bool tly_http_start(tly_server_t *srv) TLY_MUSTCHECK;
+/* The routes' labels, in the order metrics index them. */
+const char *const *tly_http_route_names(int *count);
 void tly_http_stop(tly_server_t *srv);
 
 /* Entry point of `tally serve`; returns the process exit code. */

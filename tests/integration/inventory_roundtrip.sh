@@ -59,3 +59,20 @@ if app "INSERT INTO devices (tenant_id, agent_id, hostname, first_seen, last_see
   fail "RLS: insert without a tenant setting succeeded"
 fi
 pass "row-level security fails closed for the application role"
+
+# /metrics: Prometheus text format, and the counts of what just happened.
+curl -sS -D "$t_dir/h" "$TALLY_URL/metrics" >"$t_dir/metrics"
+grep -qi '^content-type: text/plain; version=0.0.4' "$t_dir/h" || fail "metrics content type"
+bad=$(grep -v '^#' "$t_dir/metrics" | grep -Ev '^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+$' || true)
+[ -z "$bad" ] || fail "malformed metrics lines: $bad"
+metric() { grep -v '^#' "$t_dir/metrics" | grep -F "$1 " | awk '{print $NF}'; }
+[ "$(metric 'tally_http_requests_total{route="agent_inventory",status="202"}')" = 3 ] || fail "202 count"
+[ "$(metric 'tally_publishes_total{outcome="stored"}')" = 2 ] || fail "stored publishes"
+[ "$(metric 'tally_publishes_total{outcome="duplicate"}')" = 1 ] || fail "duplicate publishes"
+[ "$(metric 'tally_publish_duration_seconds_count')" = 3 ] || fail "publish latency count"
+[ "$(metric 'tally_http_request_duration_seconds_bucket{route="agent_inventory",le="+Inf"}')" = 3 ] ||
+  fail "request latency histogram"
+[ "$(metric 'tally_auth_cache_lookups_total{result="miss"}')" = 2 ] || fail "cache misses (one per key)"
+[ "$(metric 'tally_auth_cache_lookups_total{result="hit"}')" = 1 ] || fail "cache hits"
+[ "$(metric 'tally_nats_connected')" = 1 ] || fail "nats gauge"
+pass "/metrics: well-formed; requests, publishes, latencies and auth cache counted"
