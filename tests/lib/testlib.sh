@@ -19,6 +19,7 @@ t_db="t_$t_name"
 # sanitizer report (leak, UB, overflow) or an unclean shutdown fails the test.
 t_cleanup() {
   local rc=$? pid prc
+  t_cleanup_nats
   for pid in "${t_pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -114,3 +115,22 @@ post_batch() {
     --data-binary "@$file" "$@" > "$t_dir/status"
   echo "$(cat "$t_dir/status") $(cat "$t_dir/resp")"
 }
+
+# start_private_nats: a nats-server of this test's own (so the test may stop
+# it), on a free port with its store in $t_dir; exports TALLY_NATS_URL.
+# stop_private_nats / start_private_nats again reuse the port and store.
+t_nats_port=""
+t_nats_pid=""
+start_private_nats() {
+  [ -n "$t_nats_port" ] || t_nats_port=$(free_port)
+  nats-server -js -sd "$t_dir/nats" -a 127.0.0.1 -p "$t_nats_port" >>"$t_dir/nats.log" 2>&1 &
+  t_nats_pid=$!
+  wait_port "$t_nats_port" 20 || fail "private nats-server did not start"
+  export TALLY_NATS_URL="nats://127.0.0.1:$t_nats_port"
+}
+stop_private_nats() {
+  kill -TERM "$t_nats_pid"
+  wait "$t_nats_pid" || true
+  t_nats_pid=""
+}
+t_cleanup_nats() { [ -z "$t_nats_pid" ] || stop_private_nats; }

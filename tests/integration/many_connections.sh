@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# 1,000 concurrent keep-alive connections posting batches while a handful of
+# deliberately slow clients dribble their requests: every fast request is
+# answered 202, and the slow ones do not hold anything up. (Ingestion is
+# covered elsewhere; 202 already means JetStream has the batch.)
+. "$(dirname "$0")/../lib/testlib.sh"
+
+ulimit -n 8192
+export TALLY_RATE_KEY_PER_S=1000000 TALLY_RATE_KEY_BURST=1000000
+export TALLY_RATE_TENANT_PER_S=1000000 TALLY_RATE_TENANT_BURST=1000000
+export TALLY_HTTP_TIMEOUT_S=10
+start_tally serve
+tenant=$(new_tenant "Crowd GmbH")
+export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
+export TALLY_BATCH_FILE="$root/docs/examples/inventory-batch.json"
+
+# Five slowloris clients: a request line and headers, one byte a second.
+slow_pids=()
+for i in 1 2 3 4 5; do
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$TALLY_HTTP_PORT"
+    msg="POST /v1/agent/inventory HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    for ((j = 0; j < ${#msg}; j++)); do printf '%s' "${msg:$j:1}" >&3 2>/dev/null || exit 0; sleep 1; done
+  ) &
+  slow_pids+=("$!")
+done
+
+wrk -t2 -c1000 -d8s --timeout 10s -s "$root/tests/lib/post-batch.lua" "$TALLY_URL/v1/agent/inventory" \
+  >"$t_dir/wrk.out" 2>&1 || fail "wrk failed: $(cat "$t_dir/wrk.out")"
+for p in "${slow_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+cat "$t_dir/wrk.out"
+
+requests=$(awk '/requests in/ {print $1}' "$t_dir/wrk.out")
+non2xx=$(awk -F= '/^LUA non2xx=/ {print $2}' "$t_dir/wrk.out")
+grep -q 'Socket errors' "$t_dir/wrk.out" && fail "socket errors with 1,000 connections"
+[ "$non2xx" = 0 ] || fail "$non2xx responses were not 2xx"
+[ "$requests" -ge 2000 ] || fail "only $requests requests completed in 8 s"
+pass "1,000 keep-alive connections + 5 slow clients: $requests batches, all 202, no socket errors"

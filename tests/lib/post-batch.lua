@@ -1,0 +1,28 @@
+-- wrk script: POSTs the batch in $TALLY_BATCH_FILE with $TALLY_AGENT_KEY,
+-- each request with a fresh batch_id (so every one is a new batch).
+local counter = 0
+local template
+local thread_id = 0
+
+setup = function(thread)
+  thread:set("thread_id", thread_id)
+  thread_id = thread_id + 1
+end
+
+init = function()
+  template = io.open(os.getenv("TALLY_BATCH_FILE")):read("*a")
+  wrk.method = "POST"
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("TALLY_AGENT_KEY")
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+request = function()
+  counter = counter + 1
+  local id = string.format("%08x-0000-4000-8000-%012x", thread_id, counter)
+  local body = template:gsub('"batch_id": *"[^"]*"', '"batch_id": "' .. id .. '"', 1)
+  return wrk.format(nil, nil, nil, body)
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format("LUA non2xx=%d\n", summary.errors.status))
+end
