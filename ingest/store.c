@@ -62,6 +62,7 @@ typedef struct {
     json_t *doc;
     char *device_json;
     int body_bytes;
+    int index; /* position in the fetched list */
 } batch_t;
 
 static void batch_free(batch_t *b)
@@ -82,9 +83,9 @@ static int count_of(json_t *doc, const char *key)
 }
 
 /* Decodes msg into *b; false with *why set when it never could be stored. */
+/* Fills *b (index already set); b is freeable whatever the outcome. */
 static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char **why)
 {
-    memset(b, 0, sizeof *b);
     if (!tly_bus_subject_tenant(cfg, natsMsg_GetSubject(msg), b->tenant_id)) {
         *why = "subject does not name a tenant";
         return false;
@@ -201,44 +202,66 @@ static step_t store_one(PGconn *conn, const batch_t *b, tly_msg_outcome_t *outco
     return STEP_OK;
 }
 
+/* Orders decoded batches by (tenant, agent): concurrent workers then lock
+ * device rows in the same order and cannot deadlock each other. */
+static int by_device(const void *a, const void *b)
+{
+    const batch_t *x = *(batch_t *const *)a, *y = *(batch_t *const *)b;
+    int c = strcmp(x->tenant_id, y->tenant_id);
+    return c != 0 ? c : strcmp(x->agent_id, y->agent_id);
+}
+
 bool tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
                      tly_msg_outcome_t *outcomes)
 {
-    if (!tly_db_exec(conn, "BEGIN"))
-        return false;
+    batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
+    batch_t **order = tly_xcalloc((size_t)n, sizeof *order);
+    int good = 0;
+    bool ok = false;
     for (int i = 0; i < n; i++) {
-        batch_t b;
         const char *why = NULL;
-        tly_log_ctx_t lc = {0};
-        if (!decode(cfg, msgs[i], &b, &why)) {
-            lc.request_id = b.request_id;
-            TLY_ERROR(&lc, "poison message (stream seq %llu): %s",
-                      (unsigned long long)natsMsg_GetSequence(msgs[i]), why);
-            outcomes[i] = TLY_MSG_POISON;
-            batch_free(&b);
+        batches[i].index = i;
+        if (decode(cfg, msgs[i], &batches[i], &why)) {
+            order[good++] = &batches[i];
             continue;
         }
-        lc = (tly_log_ctx_t){b.request_id, b.tenant_id, "ingest"};
+        TLY_ERROR(&(tly_log_ctx_t){.request_id = batches[i].request_id},
+                  "poison message (stream seq %llu): %s",
+                  (unsigned long long)natsMsg_GetSequence(msgs[i]), why);
+        outcomes[i] = TLY_MSG_POISON;
+    }
+    qsort(order, (size_t)good, sizeof *order, by_device);
+
+    if (!tly_db_exec(conn, "BEGIN"))
+        goto done;
+    for (int k = 0; k < good; k++) {
+        batch_t *b = order[k];
+        tly_log_ctx_t lc = {b->request_id, b->tenant_id, "ingest"};
         step_t s = STEP_FAILED;
         if (tly_db_exec(conn, "SAVEPOINT msg")) {
-            s = store_one(conn, &b, &outcomes[i]);
+            s = store_one(conn, b, &outcomes[b->index]);
             if (s == STEP_OK)
                 s = tly_db_exec(conn, "RELEASE SAVEPOINT msg") ? STEP_OK : STEP_FAILED;
             else if (s == STEP_DATA_ERROR && !tly_db_exec(conn, "ROLLBACK TO SAVEPOINT msg"))
                 s = STEP_FAILED;
         }
-        batch_free(&b);
         if (s == STEP_DATA_ERROR) {
-            TLY_ERROR(&lc, "poison message (batch %s): rejected by the database", b.batch_id);
-            outcomes[i] = TLY_MSG_POISON;
+            TLY_ERROR(&lc, "poison message (batch %s): rejected by the database", b->batch_id);
+            outcomes[b->index] = TLY_MSG_POISON;
         } else if (s == STEP_FAILED) {
             tly_db_rollback(conn);
-            return false;
+            goto done;
         }
     }
     if (!tly_db_exec(conn, "COMMIT")) {
         tly_db_rollback(conn);
-        return false;
+        goto done;
     }
-    return true;
+    ok = true;
+done:
+    for (int i = 0; i < n; i++)
+        batch_free(&batches[i]);
+    free(batches);
+    free(order);
+    return ok;
 }

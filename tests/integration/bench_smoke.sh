@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The fleet simulator (bench/, tally-fleet) against a real serve + ingest:
+# each mode runs a few seconds and must report accepted batches and no 4xx,
+# and what it reports accepted must land in PostgreSQL. Its generator must
+# be deterministic (same seed, same bytes; another seed, other bytes), and
+# every document it makes must pass the batch schema. Checks that it
+# reports, not how fast.
+. "$(dirname "$0")/../lib/testlib.sh"
+
+: "${TALLY_FLEET_BIN:?set by tests/CMakeLists.txt}"
+: "${TALLY_SCHEMA_CHECK_BIN:?set by tests/CMakeLists.txt}"
+
+start_tally ingest
+start_tally serve
+
+tenant_a=$(new_tenant "Contoso")
+tenant_b=$(new_tenant "Fabrikam")
+new_agent_key "$tenant_a" > "$t_dir/keys"
+new_agent_key "$tenant_b" >> "$t_dir/keys"
+
+# fleet MODE ARGS...: a short run; its JSON report is $t_dir/MODE.json.
+fleet() {
+  local mode=$1
+  shift
+  if ! "$TALLY_FLEET_BIN" --url "$TALLY_URL" --keys-file "$t_dir/keys" --mode "$mode" \
+    --duration 3 --json-out "$t_dir/$mode.json" "$@" >"$t_dir/$mode.out" 2>"$t_dir/$mode.err"; then
+    cat "$t_dir/$mode.out" "$t_dir/$mode.err" >&2
+    fail "tally-fleet --mode $mode exited non-zero"
+  fi
+  local accepted fourxx
+  accepted=$(jq -r .accepted "$t_dir/$mode.json")
+  fourxx=$(jq '[.status | to_entries[] | select(.key | startswith("4")) | .value] | add // 0' \
+    "$t_dir/$mode.json")
+  if [ "$accepted" -le 0 ] || [ "$fourxx" -ne 0 ]; then
+    cat "$t_dir/$mode.out" "$t_dir/$mode.err" >&2
+    fail "--mode $mode: accepted=$accepted, 4xx=$fourxx"
+  fi
+  # Policy fetches may meet a server without the endpoint (404), nothing else.
+  fourxx=$(jq '[.policy.status | to_entries[] | select((.key | startswith("4")) and .key != "404")
+                | .value] | add // 0' "$t_dir/$mode.json")
+  [ "$fourxx" -eq 0 ] || fail "--mode $mode: policy fetches got 4xx: $(jq -c .policy "$t_dir/$mode.json")"
+  grep -q '^accepted batches/s' "$t_dir/$mode.out" || fail "--mode $mode: no table on stdout"
+  grep -q 'rows/s in PostgreSQL *not measured yet' "$t_dir/$mode.out" ||
+    fail "--mode $mode: the table should say what is not measured yet"
+  [ "$(jq '.timeline | length' "$t_dir/$mode.json")" -ge 2 ] ||
+    fail "--mode $mode: expected a per-second timeline"
+  pass "--mode $mode: $accepted accepted, no 4xx, p99 $(jq .latency_ms.p99 "$t_dir/$mode.json") ms"
+}
+
+fleet steady --devices 8 --interval 1
+fleet storm --devices 6 --backlog 5
+fleet max --devices 8 --connections 4
+
+[ "$(jq .storm.backlog_batches "$t_dir/storm.json")" = 30 ] || fail "storm: backlog should be 30"
+
+# Every batch reported accepted (and not a duplicate) reaches PostgreSQL,
+# from devices of both tenants.
+expected=$(jq -s 'map(.accepted - .duplicates) | add' "$t_dir"/steady.json "$t_dir"/storm.json \
+  "$t_dir"/max.json)
+wait_for "SELECT count(*) FROM ingested_batches" "$expected" 60
+[ "$(sql "SELECT count(DISTINCT tenant_id) FROM devices")" = 2 ] ||
+  fail "devices of both tenants should be stored"
+pass "all $expected accepted batches are in PostgreSQL, across 2 tenants"
+
+# The generator: same seed, same bytes; another seed, other bytes.
+dump() {
+  "$TALLY_FLEET_BIN" --dump 50 "$t_dir/$1" --devices 5 --full-every 3 --seed "$2" \
+    2>>"$t_dir/dump.err" || fail "--dump exited non-zero"
+  [ "$(find "$t_dir/$1" -name '*.json' | wc -l)" = 50 ] || fail "--dump should write 50 files"
+}
+dump seed7-a 7
+dump seed7-b 7
+dump seed8 8
+diff -r "$t_dir/seed7-a" "$t_dir/seed7-b" >/dev/null || fail "same seed gave different documents"
+if diff -r "$t_dir/seed7-a" "$t_dir/seed8" >/dev/null; then
+  fail "different seeds gave identical documents"
+fi
+pass "--dump is deterministic per seed"
+
+# Every document passes the schema, software lists and events included.
+"$TALLY_SCHEMA_CHECK_BIN" "$root/schema/inventory-batch.v1.schema.json" "$t_dir"/seed7-a/*.json \
+  > "$t_dir/schema.out" || fail "schema checker failed"
+valid=$(grep -c $'\tvalid$' "$t_dir/schema.out" || true)
+if [ "$valid" != 50 ]; then
+  grep -v $'\tvalid$' "$t_dir/schema.out" >&2
+  fail "$valid of 50 dumped documents are valid"
+fi
+full=$(jq -s 'map(select(.software)) | length' "$t_dir"/seed7-a/*.json)
+[ "$full" -ge 10 ] || fail "expected at least 10 full inventories among the 50, got $full"
+pass "all 50 dumped documents are valid ($full full inventories)"
