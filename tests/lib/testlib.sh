@@ -120,10 +120,13 @@ post_batch() {
 # it), on a free port with its store in $t_dir; exports TALLY_NATS_URL.
 # stop_private_nats / start_private_nats again reuse the port and store.
 t_nats_port=""
+t_nats_monitor=""
 t_nats_pid=""
 start_private_nats() {
   [ -n "$t_nats_port" ] || t_nats_port=$(free_port)
-  nats-server -js -sd "$t_dir/nats" -a 127.0.0.1 -p "$t_nats_port" >>"$t_dir/nats.log" 2>&1 &
+  [ -n "$t_nats_monitor" ] || t_nats_monitor=$(free_port)
+  nats-server -js -sd "$t_dir/nats" -a 127.0.0.1 -p "$t_nats_port" -m "$t_nats_monitor" \
+    >>"$t_dir/nats.log" 2>&1 &
   t_nats_pid=$!
   wait_port "$t_nats_port" 20 || fail "private nats-server did not start"
   export TALLY_NATS_URL="nats://127.0.0.1:$t_nats_port"
@@ -134,3 +137,9 @@ stop_private_nats() {
   t_nats_pid=""
 }
 t_cleanup_nats() { [ -z "$t_nats_pid" ] || stop_private_nats; }
+
+# stream_messages: messages in this test's stream (private NATS only).
+stream_messages() {
+  curl -sS "http://127.0.0.1:$t_nats_monitor/jsz?streams=true" |
+    jq -r --arg s "$TALLY_STREAM_NAME" '[.account_details[]?.stream_detail[]? | select(.name == $s) | .state.messages] | add // 0'
+}
