@@ -83,6 +83,8 @@ static const param_t params[] = {
      "how long an unknown API key id is remembered as unknown, seconds"},
     {"TALLY_AUTH_CACHE_MAX", PARAM_INT, OFF(auth_cache_max), "100000", 16, 10000000, SRV, 0,
      "API keys cached per serve process"},
+    {"TALLY_AUTH_LOOKUPS_PER_S", PARAM_INT, OFF(auth_lookups_per_s), "1000", 1, 1000000, SRV, 0,
+     "API key lookups in PostgreSQL per second (cache misses) before 429; burst twice that"},
     {"TALLY_RATE_KEY_PER_S", PARAM_INT, OFF(rate_key_per_s), "2000", 1, 10000000, SRV, 0,
      "agent requests per second per API key, per serve process (token bucket)"},
     {"TALLY_RATE_KEY_BURST", PARAM_INT, OFF(rate_key_burst), "4000", 1, 10000000, SRV, 0,

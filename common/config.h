@@ -51,6 +51,7 @@ typedef struct {
     int64_t auth_cache_ttl_s;
     int64_t auth_negative_ttl_s;
     int64_t auth_cache_max;
+    int64_t auth_lookups_per_s;
     int64_t rate_key_per_s;
     int64_t rate_key_burst;
     int64_t rate_tenant_per_s;

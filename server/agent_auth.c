@@ -96,18 +96,31 @@ static bool load_key(PGconn *conn, const char *key_id, tly_keyrec_t *rec)
     return ok;
 }
 
+static bool cache_get(tly_server_t *srv, const char *key_id, tly_keyrec_t *rec)
+{
+    return tly_keycache_get(srv->keys, key_id, rec) ||
+           tly_keycache_get(srv->unknown_keys, key_id, rec);
+}
+
 /* Cache miss, on a worker: look the key up, remember the answer, go on. */
 static void lookup_job(PGconn *conn, void *arg)
 {
     tly_request_t *req = arg;
+    tly_server_t *srv = req->srv;
     tly_keyrec_t rec;
+    /* Read before the lookup: a revocation that lands during it wins. */
+    uint64_t gen_known = tly_keycache_generation(srv->keys);
+    uint64_t gen_unknown = tly_keycache_generation(srv->unknown_keys);
     if (conn == NULL || !load_key(conn, req->api_key.id, &rec)) {
         tly_request_fail(req, 503, "database-unavailable", "Service unavailable", 5,
                          "cannot check the API key right now");
         tly_request_finish(req);
         return;
     }
-    tly_keycache_put(req->srv->keys, req->api_key.id, &rec);
+    if (rec.found)
+        tly_keycache_put(srv->keys, req->api_key.id, &rec, gen_known);
+    else
+        tly_keycache_put(srv->unknown_keys, req->api_key.id, &rec, gen_unknown);
     if (check_key(req, &rec) && admit(req) && !req->agent_next(req))
         return; /* an async completion owns the request now */
     tly_request_finish(req);
@@ -143,11 +156,20 @@ void tly_agent_authenticate(tly_server_t *srv, tly_request_t *req, tly_agent_nex
     }
     req->agent_next = next;
     tly_keyrec_t rec;
-    if (tly_keycache_get(srv->keys, req->api_key.id, &rec)) {
+    if (cache_get(srv, req->api_key.id, &rec)) {
         /* Poll thread: a response next stores is sent when the handler
          * returns, or, if next suspended the request, once it is resumed. */
         if (check_key(req, &rec) && admit(req) && next(req) && req->suspended)
             tly_request_finish(req);
+        return;
+    }
+    /* Lookups in PostgreSQL are rationed, so a flood of made-up key ids
+     * cannot swamp the database or the job queue. */
+    int retry = 0;
+    if (!tly_ratelimit_take(srv->limits, "\x01auth-lookups", (double)srv->cfg->auth_lookups_per_s,
+                            2.0 * (double)srv->cfg->auth_lookups_per_s, &retry)) {
+        tly_request_fail(req, 429, "rate-limited", "Too many requests", retry,
+                         "too many unrecognised API keys right now; retry after %d s", retry);
         return;
     }
     tly_request_suspend(req);

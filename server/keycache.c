@@ -18,6 +18,7 @@ struct tly_keycache {
     size_t nbuckets, count, max_entries;
     int64_t ttl_ns, negative_ttl_ns;
     uint64_t hits, misses;
+    uint64_t generation; /* bumped by evict and clear */
 };
 
 /* FNV-1a over the key id (ids are random, so any spread function will do). */
@@ -105,13 +106,27 @@ bool tly_keycache_get(tly_keycache_t *c, const char *key_id, tly_keyrec_t *out)
     return hit;
 }
 
-void tly_keycache_put(tly_keycache_t *c, const char *key_id, const tly_keyrec_t *rec)
+uint64_t tly_keycache_generation(tly_keycache_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t g = c->generation;
+    pthread_mutex_unlock(&c->lock);
+    return g;
+}
+
+void tly_keycache_put(tly_keycache_t *c, const char *key_id, const tly_keyrec_t *rec,
+                      uint64_t generation)
 {
     entry_t *e = tly_xcalloc(1, sizeof *e);
     snprintf(e->key_id, sizeof e->key_id, "%s", key_id);
     e->fetched_ns = tly_now_monotonic_ns();
     e->rec = *rec;
     pthread_mutex_lock(&c->lock);
+    if (generation != c->generation) { /* evicted meanwhile: do not cache */
+        pthread_mutex_unlock(&c->lock);
+        free(e);
+        return;
+    }
     remove_locked(c, key_id);
     if (c->count >= c->max_entries)
         clear_locked(c);
@@ -125,6 +140,7 @@ void tly_keycache_put(tly_keycache_t *c, const char *key_id, const tly_keyrec_t 
 void tly_keycache_evict(tly_keycache_t *c, const char *key_id)
 {
     pthread_mutex_lock(&c->lock);
+    c->generation++;
     remove_locked(c, key_id);
     pthread_mutex_unlock(&c->lock);
 }
@@ -132,6 +148,7 @@ void tly_keycache_evict(tly_keycache_t *c, const char *key_id)
 void tly_keycache_clear(tly_keycache_t *c)
 {
     pthread_mutex_lock(&c->lock);
+    c->generation++;
     clear_locked(c);
     pthread_mutex_unlock(&c->lock);
 }

@@ -6,7 +6,9 @@
  * TALLY_AUTH_NEGATIVE_TTL_S (not found). Revocations and tenant status
  * changes are also broadcast over NATS by `tally admin` and evict at once
  * (tly_keycache_evict / _clear); the TTL bounds staleness if a broadcast is
- * missed. Full: the cache is emptied and refills (simple, and rare).
+ * missed. Full: the cache is emptied and refills (simple, and rare). Serve
+ * keeps unknown keys in a cache of their own, so a flood of made-up key ids
+ * can only ever empty that one.
  *
  * Thread-safe (one mutex; every operation is O(1) and short). */
 #ifndef TLY_SERVER_KEYCACHE_H
@@ -31,9 +33,15 @@ typedef struct tly_keycache tly_keycache_t;
 tly_keycache_t *tly_keycache_create(size_t max_entries, int64_t ttl_ms, int64_t negative_ttl_ms);
 void tly_keycache_destroy(tly_keycache_t *c);
 
+/* A counter that moves on every evict and clear. Read it before looking a
+ * key up in PostgreSQL and pass it to put: if a revocation arrived in
+ * between, the possibly stale answer is not cached. */
+uint64_t tly_keycache_generation(tly_keycache_t *c);
+
 /* Copies a fresh entry for key_id into *out; false on miss or expiry. */
 bool tly_keycache_get(tly_keycache_t *c, const char *key_id, tly_keyrec_t *out);
-void tly_keycache_put(tly_keycache_t *c, const char *key_id, const tly_keyrec_t *rec);
+void tly_keycache_put(tly_keycache_t *c, const char *key_id, const tly_keyrec_t *rec,
+                      uint64_t generation);
 void tly_keycache_evict(tly_keycache_t *c, const char *key_id);
 void tly_keycache_clear(tly_keycache_t *c);
 

@@ -38,9 +38,11 @@ static void on_control(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
         memcpy(key_id, natsMsg_GetData(msg), TLY_APIKEY_ID_LEN);
         key_id[TLY_APIKEY_ID_LEN] = '\0';
         tly_keycache_evict(srv->keys, key_id);
+        tly_keycache_evict(srv->unknown_keys, key_id);
         TLY_INFO(NULL, "API key %s revoked: evicted from the cache", key_id);
     } else {
         tly_keycache_clear(srv->keys); /* tenant changed: rare, so drop everything */
+        tly_keycache_clear(srv->unknown_keys);
         TLY_INFO(NULL, "tenant change broadcast: API key cache cleared");
     }
     natsMsg_Destroy(msg);
@@ -74,6 +76,8 @@ int tly_serve_main(const tly_config_t *cfg)
     }
     srv.keys = tly_keycache_create((size_t)cfg->auth_cache_max, cfg->auth_cache_ttl_s * 1000,
                                    cfg->auth_negative_ttl_s * 1000);
+    srv.unknown_keys = tly_keycache_create(
+        (size_t)cfg->auth_cache_max, cfg->auth_cache_ttl_s * 1000, cfg->auth_negative_ttl_s * 1000);
     srv.limits = tly_ratelimit_create((size_t)cfg->auth_cache_max);
     int nroutes;
     const char *const *route_names = tly_http_route_names(&nroutes);
@@ -115,6 +119,7 @@ failed:
     tly_publisher_destroy(srv.publisher, cfg->shutdown_grace_ms);
     tly_schema_destroy(srv.batch_schema);
     tly_keycache_destroy(srv.keys);
+    tly_keycache_destroy(srv.unknown_keys);
     tly_ratelimit_destroy(srv.limits);
     tly_metrics_destroy(srv.metrics);
     TLY_INFO(NULL, "stopped");

@@ -56,8 +56,9 @@ struct tly_server {
     struct MHD_Daemon *daemon;
     tly_jobs_t *jobs;
     tly_publisher_t *publisher;
-    tly_schema_t *batch_schema; /* read-only after start-up */
-    tly_keycache_t *keys;
+    tly_schema_t *batch_schema;   /* read-only after start-up */
+    tly_keycache_t *keys;         /* API keys that exist */
+    tly_keycache_t *unknown_keys; /* key ids PostgreSQL did not know */
     tly_ratelimit_t *limits;
     tly_metrics_t *metrics;
     natsSubscription *control_sub; /* revocations and tenant changes */

@@ -5,6 +5,7 @@
 
 export TALLY_RATE_KEY_PER_S=1 TALLY_RATE_KEY_BURST=5
 export TALLY_RATE_TENANT_PER_S=1 TALLY_RATE_TENANT_BURST=8
+export TALLY_AUTH_LOOKUPS_PER_S=3
 start_tally serve
 flood=$(new_tenant "Flood Ltd")
 calm=$(new_tenant "Calm plc")
@@ -46,3 +47,27 @@ sleep 1
 got=$(codes "$flood_key1" 1)
 [ "$got" = "202 " ] || fail "after Retry-After: $got"
 pass "accepted again after Retry-After"
+
+# A flood of made-up keys: one unknown id repeated is looked up once (the
+# negative cache), and distinct ids are rationed (TALLY_AUTH_LOOKUPS_PER_S)
+# so PostgreSQL is not asked per request; a known key keeps working.
+metric() { curl -sS "$TALLY_URL/metrics" | grep -v '^#' | grep -F "$1 " | awk '{print $NF}'; }
+misses_before=$(metric 'tally_auth_cache_lookups_total{result="miss"}')
+fake="tly_FAKEFAKEFAKE_$(head -c 43 /dev/zero | tr '\0' 'F')"
+got=$(codes "$fake" 10)
+[ "$got" = "401 401 401 401 401 401 401 401 401 401 " ] || fail "unknown key: $got"
+misses_after=$(metric 'tally_auth_cache_lookups_total{result="miss"}')
+[ $((misses_after - misses_before)) = 1 ] || fail "one unknown key looked up $((misses_after - misses_before)) times"
+pass "an unknown key sent 10 times reaches PostgreSQL once"
+
+statuses=""
+for i in $(seq 20); do
+  k="tly_$(printf 'Fake%08d' "$i")_$(head -c 43 /dev/zero | tr '\0' 'G')"
+  statuses+="$(codes "$k" 1)"
+done
+n401=$(grep -o 401 <<<"$statuses" | wc -l)
+n429=$(grep -o 429 <<<"$statuses" | wc -l)
+[ "$n429" -ge 10 ] && [ $((n401 + n429)) = 20 ] || fail "20 distinct unknown keys: $statuses"
+got=$(codes "$calm_key" 1)
+[ "$got" = "202 " ] || fail "known key during the flood: $got"
+pass "20 distinct unknown keys: $n401 looked up, $n429 refused with 429 before PostgreSQL; a known key still 202"

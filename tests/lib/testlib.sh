@@ -19,7 +19,6 @@ t_db="t_$t_name"
 # sanitizer report (leak, UB, overflow) or an unclean shutdown fails the test.
 t_cleanup() {
   local rc=$? pid prc
-  t_cleanup_nats
   for pid in "${t_pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -31,6 +30,7 @@ t_cleanup() {
       rc=1
     fi
   done
+  t_cleanup_nats # after the tally processes, which drain into it
   if grep -l 'Sanitizer\|runtime error' "$t_dir"/*.log 2>/dev/null; then
     echo "FAIL: sanitizer report in the logs above" >&2
     rc=1

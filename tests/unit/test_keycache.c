@@ -19,8 +19,8 @@ int main(void)
     tly_keyrec_t missing = {.found = false};
 
     CHECK(!tly_keycache_get(c, "AAAAAAAAAAAA", &got));
-    tly_keycache_put(c, "AAAAAAAAAAAA", &rec);
-    tly_keycache_put(c, "BBBBBBBBBBBB", &missing);
+    tly_keycache_put(c, "AAAAAAAAAAAA", &rec, tly_keycache_generation(c));
+    tly_keycache_put(c, "BBBBBBBBBBBB", &missing, tly_keycache_generation(c));
     CHECK(tly_keycache_get(c, "AAAAAAAAAAAA", &got));
     CHECK(got.found && got.agent_scope);
     CHECK_STR(got.tenant_id, rec.tenant_id);
@@ -35,8 +35,8 @@ int main(void)
     CHECK(!tly_keycache_get(c, "AAAAAAAAAAAA", &got));
 
     /* Eviction and clearing. */
-    tly_keycache_put(c, "AAAAAAAAAAAA", &rec);
-    tly_keycache_put(c, "CCCCCCCCCCCC", &rec);
+    tly_keycache_put(c, "AAAAAAAAAAAA", &rec, tly_keycache_generation(c));
+    tly_keycache_put(c, "CCCCCCCCCCCC", &rec, tly_keycache_generation(c));
     tly_keycache_evict(c, "AAAAAAAAAAAA");
     CHECK(!tly_keycache_get(c, "AAAAAAAAAAAA", &got));
     CHECK(tly_keycache_get(c, "CCCCCCCCCCCC", &got));
@@ -47,14 +47,20 @@ int main(void)
     const char *ids[] = {"id0000000001", "id0000000002", "id0000000003", "id0000000004",
                          "id0000000005"};
     for (int i = 0; i < 5; i++)
-        tly_keycache_put(c, ids[i], &rec);
+        tly_keycache_put(c, ids[i], &rec, tly_keycache_generation(c));
     CHECK(!tly_keycache_get(c, ids[0], &got));
     CHECK(tly_keycache_get(c, ids[4], &got));
+
+    /* A lookup that raced with an eviction is not cached (stale answer). */
+    uint64_t gen = tly_keycache_generation(c);
+    tly_keycache_evict(c, "ZZZZZZZZZZZZ");
+    tly_keycache_put(c, "DDDDDDDDDDDD", &rec, gen);
+    CHECK(!tly_keycache_get(c, "DDDDDDDDDDDD", &got));
 
     uint64_t hits, misses;
     tly_keycache_stats(c, &hits, &misses);
     CHECK(hits == 5);
-    CHECK(misses == 6);
+    CHECK(misses == 7);
     tly_keycache_destroy(c);
     CHECK_DONE();
 }
