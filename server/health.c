@@ -56,7 +56,7 @@ void tly_handle_metrics(tly_server_t *srv, tly_request_t *req)
     uint64_t hits, misses;
     tly_keycache_stats(srv->keys, &g.auth_cache_hits, &g.auth_cache_misses);
     tly_keycache_stats(srv->unknown_keys, &hits, &misses);
-    g.auth_cache_hits += hits; /* a remembered unknown key is a hit too... */
+    g.auth_cache_hits += hits;   /* a remembered unknown key is a hit too... */
     g.auth_cache_misses -= hits; /* ...and not a miss */
     size_t len;
     char *body = tly_metrics_render(srv->metrics, &g, &len);
