@@ -97,14 +97,13 @@ bool tly_bus_subject_tenant(const tly_config_t *cfg, const char *subject, char o
     return true;
 }
 
-bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg)
+/* Creates the stream or updates it to this configuration (idempotent). */
+static bool ensure(tly_bus_t *bus, const tly_config_t *cfg, const char *name, const char *subject)
 {
     jsStreamConfig sc;
     jsStreamConfig_Init(&sc);
-    char wildcard[TLY_SUBJECT_MAX];
-    snprintf(wildcard, sizeof wildcard, "%s.>", cfg->subject_prefix);
-    const char *subjects[] = {wildcard};
-    sc.Name = cfg->stream_name;
+    const char *subjects[] = {subject};
+    sc.Name = name;
     sc.Subjects = subjects;
     sc.SubjectsLen = 1;
     sc.Storage = js_FileStorage;
@@ -121,9 +120,40 @@ bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg)
         s = js_UpdateStream(&si, bus->js, &sc, NULL, &jerr);
     jsStreamInfo_Destroy(si);
     if (s != NATS_OK) {
-        TLY_WARN(NULL, "JetStream stream %s not ready: %s (code %d)", cfg->stream_name,
-                 natsStatus_GetText(s), (int)jerr);
+        TLY_WARN(NULL, "JetStream stream %s not ready: %s (code %d)", name, natsStatus_GetText(s),
+                 (int)jerr);
         return false;
     }
     return true;
+}
+
+bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg)
+{
+    char wildcard[TLY_SUBJECT_MAX];
+    snprintf(wildcard, sizeof wildcard, "%s.>", cfg->subject_prefix);
+    return ensure(bus, cfg, cfg->stream_name, wildcard);
+}
+
+void tly_bus_dlq(const tly_config_t *cfg, char stream[TLY_SUBJECT_MAX],
+                 char subject[TLY_SUBJECT_MAX])
+{
+    snprintf(stream, TLY_SUBJECT_MAX, "%s_DLQ", cfg->stream_name);
+    snprintf(subject, TLY_SUBJECT_MAX, "dlq.%s", cfg->subject_prefix);
+}
+
+bool tly_bus_ensure_dlq_stream(tly_bus_t *bus, const tly_config_t *cfg)
+{
+    char stream[TLY_SUBJECT_MAX], subject[TLY_SUBJECT_MAX];
+    tly_bus_dlq(cfg, stream, subject);
+    return ensure(bus, cfg, stream, subject);
+}
+
+uint64_t tly_bus_stream_seq(natsMsg *msg)
+{
+    jsMsgMetaData *meta = NULL;
+    uint64_t seq = 0;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK)
+        seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+    return seq;
 }

@@ -47,6 +47,16 @@ bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg) TLY_MUSTCHEC
 
 #define TLY_SUBJECT_MAX 128
 
+/* The dead-letter stream: "<TALLY_STREAM_NAME>_DLQ" on subject
+ * "dlq.<prefix>"; ingest copies every message it can never store there
+ * (headers Tally-DLQ-Reason, -Subject, -Seq) before terminating it. */
+bool tly_bus_ensure_dlq_stream(tly_bus_t *bus, const tly_config_t *cfg) TLY_MUSTCHECK;
+void tly_bus_dlq(const tly_config_t *cfg, char stream[TLY_SUBJECT_MAX],
+                 char subject[TLY_SUBJECT_MAX]);
+
+/* The stream sequence of a message delivered by a consumer (0 if unknown). */
+uint64_t tly_bus_stream_seq(natsMsg *msg);
+
 /* Writes "<prefix>.<tenant>" into out. */
 void tly_bus_subject(const tly_config_t *cfg, const char *tenant_id, char out[TLY_SUBJECT_MAX]);
 

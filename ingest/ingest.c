@@ -48,11 +48,43 @@ static void maintain_partitions(const tly_config_t *cfg)
     PQfinish(conn);
 }
 
-static void settle(natsMsg **msgs, int n, const tly_msg_outcome_t *outcomes)
+/* Copies a poison message to the dead-letter stream (the dead_letters row
+ * is already committed; this copy is for operators replaying from NATS). */
+static void copy_to_dlq(ingest_t *in, natsMsg *msg)
+{
+    char stream[TLY_SUBJECT_MAX], subject[TLY_SUBJECT_MAX], seq[24];
+    tly_bus_dlq(in->cfg, stream, subject);
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)tly_bus_stream_seq(msg));
+    natsMsg *copy = NULL;
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    char msg_id[TLY_SUBJECT_MAX + 24];
+    snprintf(msg_id, sizeof msg_id, "%s:%s", natsMsg_GetSubject(msg), seq);
+    po.MsgId = msg_id;
+    natsStatus s =
+        natsMsg_Create(&copy, subject, NULL, natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(copy, "Tally-DLQ-Subject", natsMsg_GetSubject(msg));
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(copy, "Tally-DLQ-Seq", seq);
+    if (s == NATS_OK)
+        s = js_PublishMsg(NULL, in->bus->js, copy, &po, NULL);
+    natsMsg_Destroy(copy);
+    if (s != NATS_OK)
+        TLY_ERROR(NULL, "dead-letter stream copy of seq %s failed (%s); it is in dead_letters", seq,
+                  natsStatus_GetText(s));
+}
+
+static void settle(ingest_t *in, natsMsg **msgs, int n, const tly_msg_outcome_t *outcomes)
 {
     for (int i = 0; i < n; i++) {
-        natsStatus s = outcomes[i] == TLY_MSG_POISON ? natsMsg_Term(msgs[i], NULL)
-                                                     : natsMsg_Ack(msgs[i], NULL);
+        natsStatus s;
+        if (outcomes[i] == TLY_MSG_POISON) {
+            copy_to_dlq(in, msgs[i]);
+            s = natsMsg_Term(msgs[i], NULL);
+        } else {
+            s = natsMsg_Ack(msgs[i], NULL);
+        }
         if (s != NATS_OK) /* harmless: the message comes back and the ledger skips it */
             TLY_WARN(NULL, "ack failed: %s", natsStatus_GetText(s));
     }
@@ -117,7 +149,7 @@ static void *worker_main(void *arg)
             if (conn == NULL)
                 conn = tly_db_connect(cfg->database_url, "tally-ingest");
             if (conn != NULL && tly_store_batch(cfg, conn, list.Msgs, list.Count, outcomes)) {
-                settle(list.Msgs, list.Count, outcomes);
+                settle(in, list.Msgs, list.Count, outcomes);
                 break;
             }
             if (atomic_load(&in->stop)) {
@@ -146,7 +178,7 @@ int tly_ingest_main(const tly_config_t *cfg)
         goto failed;
     /* Wait for NATS (serve may not have created the stream yet either). */
     while (!(tly_bus_connected(in.bus) && tly_bus_ensure_stream(in.bus, cfg) &&
-             ensure_consumer(&in))) {
+             tly_bus_ensure_dlq_stream(in.bus, cfg) && ensure_consumer(&in))) {
         if (tly_signals_wait_ms(1000) != 0) {
             rc = 0;
             goto failed;

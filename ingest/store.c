@@ -62,7 +62,8 @@ typedef struct {
     json_t *doc;
     char *device_json;
     int body_bytes;
-    int index; /* position in the fetched list */
+    int index;        /* position in the fetched list */
+    char reason[300]; /* why it is poison, when it is */
 } batch_t;
 
 static void batch_free(batch_t *b)
@@ -134,8 +135,10 @@ static bool is_data_error(const PGresult *res)
 
 typedef enum { STEP_OK, STEP_DATA_ERROR, STEP_FAILED } step_t;
 
+/* Runs one statement of a message's writes. A data error's message is kept
+ * in *why (the dead letter's reason). */
 static step_t exec_step(PGconn *conn, const char *sql, int n, const char *const *params,
-                        PGresult **out, const char *what)
+                        PGresult **out, const char *what, char *why, size_t why_len)
 {
     PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
@@ -148,22 +151,27 @@ static step_t exec_step(PGconn *conn, const char *sql, int n, const char *const 
     }
     step_t r = is_data_error(res) ? STEP_DATA_ERROR : STEP_FAILED;
     TLY_WARN(NULL, "%s failed: %s", what, PQresultErrorMessage(res));
+    if (why != NULL) {
+        snprintf(why, why_len, "%s: %s", what, PQresultErrorMessage(res));
+        why[strcspn(why, "\n")] = '\0';
+    }
     PQclear(res);
     return r;
 }
 
 /* Writes one decoded batch inside the open transaction. */
-static step_t store_one(PGconn *conn, const batch_t *b, tly_msg_outcome_t *outcome)
+static step_t store_one(PGconn *conn, batch_t *b, tly_msg_outcome_t *outcome)
 {
     PGresult *res = NULL;
     const char *tenant[] = {b->tenant_id};
     step_t s = exec_step(conn, "SELECT set_config('app.tenant_id', $1, true)", 1, tenant, NULL,
-                         "set tenant");
+                         "set tenant", b->reason, sizeof b->reason);
     if (s != STEP_OK)
         return s;
 
     const char *ledger[] = {b->tenant_id, b->agent_id, b->batch_id};
-    if ((s = exec_step(conn, SQL_LEDGER, 3, ledger, &res, "ledger insert")) != STEP_OK)
+    if ((s = exec_step(conn, SQL_LEDGER, 3, ledger, &res, "ledger insert", b->reason,
+                       sizeof b->reason)) != STEP_OK)
         return s;
     bool fresh = PQntuples(res) == 1;
     PQclear(res);
@@ -174,11 +182,13 @@ static step_t store_one(PGconn *conn, const batch_t *b, tly_msg_outcome_t *outco
 
     const char *dev[] = {b->tenant_id, b->agent_id, b->agent_version, b->device_json,
                          b->received_at};
-    if ((s = exec_step(conn, SQL_DEVICE_UPSERT, 5, dev, &res, "device upsert")) != STEP_OK)
+    if ((s = exec_step(conn, SQL_DEVICE_UPSERT, 5, dev, &res, "device upsert", b->reason,
+                       sizeof b->reason)) != STEP_OK)
         return s;
     if (PQntuples(res) == 0) { /* an older batch: facts kept, id still needed */
         PQclear(res);
-        if ((s = exec_step(conn, SQL_DEVICE_ID, 2, dev, &res, "device lookup")) != STEP_OK)
+        if ((s = exec_step(conn, SQL_DEVICE_ID, 2, dev, &res, "device lookup", b->reason,
+                           sizeof b->reason)) != STEP_OK)
             return s;
     }
     char device_id[37];
@@ -196,10 +206,34 @@ static step_t store_one(PGconn *conn, const batch_t *b, tly_msg_outcome_t *outco
     const char *report[] = {b->tenant_id,     b->received_at, device_id, b->batch_id, b->sent_at,
                             b->agent_version, b->request_id,  counts[0], counts[1],   counts[2],
                             counts[3],        counts[4],      counts[5], counts[6]};
-    if ((s = exec_step(conn, SQL_REPORT, 14, report, NULL, "report insert")) != STEP_OK)
+    if ((s = exec_step(conn, SQL_REPORT, 14, report, NULL, "report insert", b->reason,
+                       sizeof b->reason)) != STEP_OK)
         return s;
     *outcome = TLY_MSG_STORED;
     return STEP_OK;
+}
+
+/* Records msg in dead_letters (inside the open transaction). */
+static bool dead_letter(PGconn *conn, natsMsg *msg, const batch_t *b)
+{
+    char seq[24];
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)tly_bus_stream_seq(msg));
+    const char *params[] = {b->tenant_id[0] ? b->tenant_id : NULL,
+                            natsMsg_GetSubject(msg),
+                            seq,
+                            b->reason,
+                            b->request_id,
+                            natsMsg_GetData(msg)};
+    int lengths[] = {0, 0, 0, 0, 0, natsMsg_GetDataLength(msg)};
+    int formats[] = {0, 0, 0, 0, 0, 1};
+    PGresult *res = PQexecParams(conn, "SELECT tally_dead_letter($1, $2, $3, $4, $5, $6)", 6, NULL,
+                                 params, lengths, formats, 0);
+    bool ok = tly_db_result_ok(res, PGRES_TUPLES_OK, "dead letter insert");
+    PQclear(res);
+    if (ok)
+        TLY_ERROR(&(tly_log_ctx_t){b->request_id, b->tenant_id, "ingest"},
+                  "dead letter (stream seq %s): %s", seq, b->reason);
+    return ok;
 }
 
 /* Orders decoded batches by (tenant, agent): concurrent workers then lock
@@ -225,18 +259,21 @@ bool tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int 
             order[good++] = &batches[i];
             continue;
         }
-        TLY_ERROR(&(tly_log_ctx_t){.request_id = batches[i].request_id},
-                  "poison message (stream seq %llu): %s",
-                  (unsigned long long)natsMsg_GetSequence(msgs[i]), why);
+        snprintf(batches[i].reason, sizeof batches[i].reason, "undecodable: %s", why);
         outcomes[i] = TLY_MSG_POISON;
     }
     qsort(order, (size_t)good, sizeof *order, by_device);
 
     if (!tly_db_exec(conn, "BEGIN"))
         goto done;
+    for (int i = 0; i < n; i++) {
+        if (outcomes[i] == TLY_MSG_POISON && !dead_letter(conn, msgs[i], &batches[i])) {
+            tly_db_rollback(conn);
+            goto done;
+        }
+    }
     for (int k = 0; k < good; k++) {
         batch_t *b = order[k];
-        tly_log_ctx_t lc = {b->request_id, b->tenant_id, "ingest"};
         step_t s = STEP_FAILED;
         if (tly_db_exec(conn, "SAVEPOINT msg")) {
             s = store_one(conn, b, &outcomes[b->index]);
@@ -245,8 +282,9 @@ bool tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int 
             else if (s == STEP_DATA_ERROR && !tly_db_exec(conn, "ROLLBACK TO SAVEPOINT msg"))
                 s = STEP_FAILED;
         }
+        if (s == STEP_DATA_ERROR && !dead_letter(conn, msgs[b->index], b))
+            s = STEP_FAILED;
         if (s == STEP_DATA_ERROR) {
-            TLY_ERROR(&lc, "poison message (batch %s): rejected by the database", b->batch_id);
             outcomes[b->index] = TLY_MSG_POISON;
         } else if (s == STEP_FAILED) {
             tly_db_rollback(conn);

@@ -2,7 +2,8 @@
  *
  * Each message is checked and written under its own savepoint, so one bad
  * message (undecodable, or rejected by a constraint) does not abort its
- * neighbours; it is reported as poison. Redelivered or re-sent batches are
+ * neighbours: it is recorded in dead_letters, in the same transaction, with
+ * its reason and bytes, and reported as poison. Redelivered or re-sent batches are
  * recognised by the ledger ingested_batches(tenant, agent, batch) and
  * written nothing twice.
  *
@@ -18,7 +19,7 @@
 typedef enum {
     TLY_MSG_STORED = 0, /* written now */
     TLY_MSG_DUPLICATE,  /* already written by an earlier delivery */
-    TLY_MSG_POISON,     /* will never succeed: log, and do not redeliver */
+    TLY_MSG_POISON,     /* never storable: now in dead_letters; copy to the DLQ, terminate */
 } tly_msg_outcome_t;
 
 /* Stores msgs[0..n) (borrowed). Returns true after COMMIT, with one outcome
