@@ -2,11 +2,13 @@
 -- each request with a fresh batch_id (so every one is a new batch).
 local counter = 0
 local template
-local thread_id = 0
+local next_thread = 0
 
+-- Runs in the main Lua state: gives each thread's state a global thread_id
+-- (a local here would be shared by every thread's copy of the script).
 setup = function(thread)
-  thread:set("thread_id", thread_id)
-  thread_id = thread_id + 1
+  thread:set("thread_id", next_thread)
+  next_thread = next_thread + 1
 end
 
 init = function()
@@ -18,7 +20,7 @@ end
 
 request = function()
   counter = counter + 1
-  local id = string.format("%08x-0000-4000-8000-%012x", thread_id, counter)
+  local id = string.format("%08x-0000-4000-8000-%012x", thread_id or 0, counter)
   local body = template:gsub('"batch_id": *"[^"]*"', '"batch_id": "' .. id .. '"', 1)
   return wrk.format(nil, nil, nil, body)
 end

@@ -31,6 +31,7 @@ t_cleanup() {
     fi
   done
   t_cleanup_nats # after the tally processes, which drain into it
+  [ -z "$t_pg_pid" ] || stop_private_pg
   if grep -l 'Sanitizer\|runtime error' "$t_dir"/*.log 2>/dev/null; then
     echo "FAIL: sanitizer report in the logs above" >&2
     rc=1
@@ -142,4 +143,44 @@ t_cleanup_nats() { [ -z "$t_nats_pid" ] || stop_private_nats; }
 stream_messages() {
   curl -sS "http://127.0.0.1:$t_nats_monitor/jsz?streams=true" |
     jq -r --arg s "$TALLY_STREAM_NAME" '[.account_details[]?.stream_detail[]? | select(.name == $s) | .state.messages] | add // 0'
+}
+
+# start_private_pg: a PostgreSQL of this test's own (so the test may restart
+# it), bootstrapped and migrated like the shared one; repoints
+# TALLY_DATABASE_URL / TALLY_OWNER_DATABASE_URL at it. stop_private_pg and
+# start_private_pg again restart it on the same port and data.
+t_pg_port=""
+t_pg_pid=""
+start_private_pg() {
+  local pgbin fresh=0
+  pgbin=$(pg_bin)
+  if [ -z "$t_pg_port" ]; then
+    fresh=1
+    t_pg_port=$(free_port)
+    mkdir -p "$t_dir/pg"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$t_dir/pg" && chmod 755 "$t_dir"
+    echo secret >"$t_dir/pg.pw" && chmod 644 "$t_dir/pg.pw"
+    "${as_pg[@]}" "$pgbin/initdb" -D "$t_dir/pg/data" -U postgres --pwfile="$t_dir/pg.pw" \
+      --auth=scram-sha-256 >"$t_dir/initdb.log" 2>&1 || fail "initdb"
+  fi
+  "${as_pg[@]}" "$pgbin/postgres" -D "$t_dir/pg/data" -p "$t_pg_port" -k "$t_dir/pg" \
+    -c listen_addresses=127.0.0.1 >>"$t_dir/postgres.log" 2>&1 &
+  t_pg_pid=$!
+  for ((i = 0; i < 100; i++)); do
+    "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$t_pg_port" && break
+    sleep 0.1
+  done
+  local base="127.0.0.1:$t_pg_port"
+  if [ "$fresh" = 1 ]; then
+    psql "postgresql://postgres:secret@$base/postgres" -q -v ON_ERROR_STOP=1 -v owner_pw=secret \
+      -v app_pw=secret -f "$root/deploy/local/pg-bootstrap.sql" >/dev/null || fail "bootstrap"
+    export TALLY_DATABASE_URL="postgresql://tally_app:secret@$base/tally"
+    export TALLY_OWNER_DATABASE_URL="postgresql://tally_owner:secret@$base/tally"
+    "$TALLY_BIN" migrate 2>>"$t_dir/migrate.log" || fail "migrate (private pg)"
+  fi
+}
+stop_private_pg() {
+  kill -INT "$t_pg_pid"
+  wait "$t_pg_pid" || true
+  t_pg_pid=""
 }

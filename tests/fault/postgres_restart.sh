@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# PostgreSQL restarts twice while batches flow: ingest holds what it fetched
+# (no redelivery counted), reconnects, and in the end the database holds
+# exactly the batches JetStream accepted.
+. "$(dirname "$0")/../lib/testlib.sh"
+
+start_private_nats
+start_private_pg
+export TALLY_RATE_KEY_PER_S=1000000 TALLY_RATE_KEY_BURST=1000000
+export TALLY_RATE_TENANT_PER_S=1000000 TALLY_RATE_TENANT_BURST=1000000
+export TALLY_INGEST_MAX_DELIVER=3 # a database outage must not consume deliveries
+start_tally serve
+tenant=$(new_tenant "Restart AG")
+export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
+export TALLY_BATCH_FILE="$root/docs/examples/inventory-batch.json"
+start_tally ingest
+
+# The key is cached by serve after its first use, so serve keeps accepting
+# while PostgreSQL is down: that is the point of the queue in between.
+read -r status body < <(post_batch "$TALLY_AGENT_KEY" "$TALLY_BATCH_FILE")
+[ "$status" = 202 ] || fail "first batch: $status $body"
+
+wrk -t2 -c16 -d14s -s "$root/tests/lib/post-batch.lua" "$TALLY_URL/v1/agent/inventory" \
+  >"$t_dir/wrk.out" 2>&1 &
+wrk_pid=$!
+for i in 1 2; do
+  sleep 3
+  stop_private_pg
+  sleep 3
+  start_private_pg
+done
+wait "$wrk_pid" || true
+grep -E 'requests in|non2xx' "$t_dir/wrk.out" || true
+pass "PostgreSQL restarted twice (down 3 s each time) during the load"
+
+expected=$(stream_messages)
+[ "$expected" -gt 500 ] || fail "only $expected messages reached the stream"
+wait_for "SELECT count(*) FROM inventory_reports" "$expected" 240
+[ "$(sql "SELECT count(*), count(DISTINCT batch_id) FROM inventory_reports")" = "$expected|$expected" ] ||
+  fail "reports differ from the stream's $expected"
+[ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "an outage must not dead-letter anything"
+pass "stream holds $expected batches; PostgreSQL has exactly $expected distinct reports, no dead letters"
