@@ -73,6 +73,7 @@ struct node {
     json_int_t min_length, max_length;
     const char *pattern; /* non-NULL: re is compiled */
     regex_t re;
+    int format; /* FORMAT_*; refines the pattern of the same node */
 
     bool has_min_items, has_max_items;
     json_int_t min_items, max_items;
@@ -493,6 +494,44 @@ static bool compile_properties(compiler_t *c, node_t *n, json_t *v)
     return true;
 }
 
+/* `format` refines a pattern: the pattern fixes the shape and the digits'
+ * ranges; the format adds what a regular expression cannot say, as
+ * ajv-formats does: real calendar days (no 30 February) and, for
+ * date-time, a leap second only at 23:59:60 UTC. */
+enum { FORMAT_NONE = 0, FORMAT_DATE, FORMAT_DATE_TIME };
+
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+static bool calendar_day_ok(const char *s)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
+}
+
+/* s matched the date-time pattern: YYYY-MM-DDTHH:MM:SS[.f](Z|+HH:MM). */
+static bool leap_second_ok(const char *s, size_t len)
+{
+    if (digits(s + 17, 2) < 60)
+        return true;
+    int hr = digits(s + 11, 2), min = digits(s + 14, 2), tz_h = 0, tz_m = 0, sign = 1;
+    if (s[len - 1] != 'Z') {
+        sign = s[len - 6] == '-' ? -1 : 1;
+        tz_h = digits(s + len - 5, 2);
+        tz_m = digits(s + len - 2, 2);
+    }
+    int utc_min = min - tz_m * sign;
+    int utc_hr = hr - tz_h * sign - (utc_min < 0 ? 1 : 0);
+    return (utc_hr == 23 || utc_hr == -1) && (utc_min == 59 || utc_min == -1);
+}
+
 static bool is_annotation(const char *key)
 {
     for (size_t i = 0; ANNOTATIONS[i] != NULL; i++) {
@@ -547,6 +586,14 @@ static bool compile_node(compiler_t *c, node_t *n, const json_t *js, bool is_roo
             n->enum_values = v;
         } else if (strcmp(key, "pattern") == 0) {
             ok = compile_pattern(c, n, v);
+        } else if (strcmp(key, "format") == 0) {
+            const char *f = json_string_value(v);
+            n->format = f == NULL                     ? FORMAT_NONE
+                        : strcmp(f, "date") == 0      ? FORMAT_DATE
+                        : strcmp(f, "date-time") == 0 ? FORMAT_DATE_TIME
+                                                      : FORMAT_NONE;
+            if (n->format == FORMAT_NONE)
+                ok = fail(c, n->where, "format must be \"date\" or \"date-time\"");
         } else if (strcmp(key, "minLength") == 0) {
             ok = non_negative_int(c, n, key, v, &n->min_length);
             n->has_min_length = true;
@@ -577,6 +624,8 @@ static bool compile_node(compiler_t *c, node_t *n, const json_t *js, bool is_roo
         if (!ok)
             return false;
     }
+    if (n->format != FORMAT_NONE && n->pattern == NULL)
+        return fail(c, n->where, "format needs a pattern in the same schema (it only refines one)");
     if (n->const_value != NULL || n->enum_values != NULL) {
         if (n->const_value != NULL && n->enum_values != NULL)
             return fail(c, n->where, "const and enum together are not supported");
@@ -851,7 +900,7 @@ static bool group_used(const node_t *n, unsigned t)
     case TY_NUMBER:
         return n->minimum || n->maximum;
     case TY_STRING:
-        return n->has_min_length || n->has_max_length || n->pattern;
+        return n->has_min_length || n->has_max_length || n->pattern || n->format;
     case TY_ARRAY:
         return n->has_min_items || n->has_max_items || n->items;
     case TY_OBJECT:
@@ -908,6 +957,10 @@ static bool validate_string(walk_t *w, const node_t *n, const json_t *v)
                              "error %d)",
                              rc);
     }
+    if (n->format != FORMAT_NONE && !calendar_day_ok(s))
+        return violation(w, "format", " is not a real calendar day");
+    if (n->format == FORMAT_DATE_TIME && !leap_second_ok(s, len))
+        return violation(w, "format", " has a leap second other than at 23:59:60 UTC");
     return true;
 }
 

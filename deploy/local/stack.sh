@@ -72,9 +72,11 @@ touch "$dir/log/postgres.log"
 
 pids=()
 stopping=0
+tick_pid=""
 stop_all() {
   stopping=1
   local i
+  [ -z "$tick_pid" ] || kill "$tick_pid" 2>/dev/null || true
   # Reverse start order: tally first, the engines last.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     local pid=${pids[$i]}
@@ -168,7 +170,8 @@ fi
 # `wait` on a short sleep is reliably interrupted by a trapped signal.
 while :; do
   sleep 1 &
-  wait $! || true
+  tick_pid=$!
+  wait "$tick_pid" || true
   [ "$stopping" = 1 ] && break
   for pid in "${pids[@]}"; do
     if ! alive "$pid"; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A batch the schema accepts but PostgreSQL cannot store (30 February) is a
-# poison message: it lands in dead_letters (reason, tenant, original bytes)
+# A batch the schema accepts but PostgreSQL cannot store (the year 0000: valid
+# RFC 3339, but PostgreSQL has no year zero) is a poison message: it lands in dead_letters (reason, tenant, original bytes)
 # and in the dead-letter stream, exactly once, and the batches sent after it
 # are ingested normally.
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -13,7 +13,7 @@ key=$(new_agent_key "$tenant")
 batch="$root/docs/examples/inventory-batch.json"
 
 jq -c '.batch_id = "11111111-1111-4111-8111-111111111111"' "$batch" >"$t_dir/a.json"
-jq -c '.batch_id = "22222222-2222-4222-8222-222222222222" | .sent_at = "2026-02-30T10:00:00Z"' "$batch" >"$t_dir/poison.json"
+jq -c '.batch_id = "22222222-2222-4222-8222-222222222222" | .sent_at = "0000-01-01T10:00:00Z"' "$batch" >"$t_dir/poison.json"
 jq -c '.batch_id = "33333333-3333-4333-8333-333333333333"' "$batch" >"$t_dir/b.json"
 for f in a poison b; do
   read -r status body < <(post_batch "$key" "$t_dir/$f.json")

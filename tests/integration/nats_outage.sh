@@ -34,12 +34,12 @@ pass "NATS down: 503 queue-unavailable with Retry-After in $took ms; /readyz 503
 
 start_private_nats
 ok=""
-for ((i = 0; i < 150; i++)); do
+for ((i = 0; i < 300; i++)); do
   read -r status body < <(post_batch "$key" "$t_dir/b2.json")
   if [ "$status" = 202 ]; then ok=$body; break; fi
   sleep 0.1
 done
-[ -n "$ok" ] || fail "no 202 within 15 s after NATS came back (last: $status $body)"
+[ -n "$ok" ] || fail "no 202 within 30 s after NATS came back (last: $status $body)"
 [ "$(curl -sS -o /dev/null -w '%{http_code}' "$TALLY_URL/readyz")" = 200 ] || fail "readyz after recovery"
 pass "NATS back: 202 again after $((i / 10)).$((i % 10)) s without restarting serve ($ok)"
 

@@ -33,8 +33,10 @@ cat >"$work/ajv-check.js" <<'EOF'
 'use strict';
 const fs = require('fs');
 const Ajv2020 = require('ajv/dist/2020');
+const addFormats = require('ajv-formats');
 const [schemaPath, ...files] = process.argv.slice(2);
 const ajv = new Ajv2020({strict: false});
+addFormats(ajv, ['date', 'date-time']);
 const validate = ajv.compile(JSON.parse(fs.readFileSync(schemaPath, 'utf8')));
 const out = [];
 for (const file of files) {

@@ -193,7 +193,10 @@ static void test_unsupported_schemas(void)
         const char *schema;
         const char *reason; /* expected in the error */
     } cases[] = {
-        {"{\"type\":\"string\",\"format\":\"email\"}", "unsupported keyword \"format\""},
+        {"{\"type\":\"string\",\"format\":\"email\",\"pattern\":\"^a$\"}",
+         "format must be \"date\" or \"date-time\""},
+        {"{\"type\":\"string\",\"format\":\"date\"}", "format needs a pattern"},
+        {"{\"type\":\"array\",\"uniqueItems\":true}", "unsupported keyword \"uniqueItems\""},
         {"{\"type\":\"object\",\"properties\":{\"a\":{\"minimum\":1,\"exclusiveMaximum\":2}}}",
          "#/properties/a: unsupported keyword \"exclusiveMaximum\""},
         {"{\"properties\":{\"a\":true}}", "boolean schemas"},
