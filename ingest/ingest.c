@@ -106,6 +106,23 @@ static void release(natsMsg **msgs, int n)
         (void)natsMsg_Nak(msgs[i], NULL);
 }
 
+/* Stores a fetched batch; when a bulk-loaded section is refused, stores its
+ * messages one by one so only the guilty one is dead-lettered. True once
+ * every message has an outcome. */
+static bool store(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
+                  tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
+{
+    tly_store_status_t st = tly_store_batch(cfg, conn, msgs, n, outcomes, counts);
+    if (st != TLY_STORE_ISOLATE)
+        return st == TLY_STORE_COMMITTED;
+    TLY_WARN(NULL, "a batch of %d messages was refused as a whole; storing them one by one", n);
+    for (int i = 0; i < n; i++) {
+        if (tly_store_batch(cfg, conn, &msgs[i], 1, &outcomes[i], counts) != TLY_STORE_COMMITTED)
+            return false; /* the earlier ones are committed; the ledger skips them on retry */
+    }
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
     ingest_t *in = arg;
@@ -113,6 +130,7 @@ static void *worker_main(void *arg)
     natsSubscription *sub = NULL;
     PGconn *conn = NULL;
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
+    tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
 
     while (!atomic_load(&in->stop)) {
         if (sub == NULL) {
@@ -148,7 +166,7 @@ static void *worker_main(void *arg)
             }
             if (conn == NULL)
                 conn = tly_db_connect(cfg->database_url, "tally-ingest");
-            if (conn != NULL && tly_store_batch(cfg, conn, list.Msgs, list.Count, outcomes)) {
+            if (conn != NULL && store(cfg, conn, list.Msgs, list.Count, outcomes, &counts)) {
                 settle(in, list.Msgs, list.Count, outcomes);
                 break;
             }
@@ -161,6 +179,9 @@ static void *worker_main(void *arg)
         }
         natsMsgList_Destroy(&list);
     }
+    TLY_INFO(NULL, "worker stopping: stored %lld batches, %lld event rows, %lld out-of-window rows",
+             (long long)counts.batches, (long long)counts.event_rows,
+             (long long)counts.out_of_window);
     natsSubscription_Destroy(sub);
     PQfinish(conn);
     free(outcomes);

@@ -2,6 +2,7 @@
 #include "common/bus.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "ingest/events.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -62,7 +63,8 @@ typedef struct {
     json_t *doc;
     char *device_json;
     int body_bytes;
-    int index;        /* position in the fetched list */
+    int index; /* position in the fetched list */
+    char device_id[37];
     char reason[300]; /* why it is poison, when it is */
 } batch_t;
 
@@ -191,8 +193,9 @@ static step_t store_one(PGconn *conn, batch_t *b, tly_msg_outcome_t *outcome)
                            sizeof b->reason)) != STEP_OK)
             return s;
     }
-    char device_id[37];
-    snprintf(device_id, sizeof device_id, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    snprintf(b->device_id, sizeof b->device_id, "%s",
+             PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    const char *device_id = b->device_id;
     PQclear(res);
 
     char counts[7][16];
@@ -245,13 +248,49 @@ static int by_device(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->agent_id, y->agent_id);
 }
 
-bool tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
-                     tly_msg_outcome_t *outcomes)
+/* Loads the event sections of the batches stored now, under a savepoint. */
+static tly_events_status_t store_events(PGconn *conn, batch_t **order, int good,
+                                        const tly_msg_outcome_t *outcomes, char *why,
+                                        size_t why_len, tly_event_counts_t *counts)
+{
+    tly_event_source_t *src = tly_xcalloc((size_t)good + 1, sizeof *src);
+    int n = 0;
+    for (int k = 0; k < good; k++) {
+        if (outcomes[order[k]->index] == TLY_MSG_STORED)
+            src[n++] =
+                (tly_event_source_t){order[k]->tenant_id, order[k]->device_id, order[k]->doc};
+    }
+    tly_events_status_t st = TLY_EVENTS_OK;
+    if (n > 0) {
+        st = tly_db_exec(conn, "SAVEPOINT events") ? TLY_EVENTS_OK : TLY_EVENTS_FAILED;
+        if (st == TLY_EVENTS_OK)
+            st = tly_events_store(conn, src, n, counts, why, why_len);
+        if (st == TLY_EVENTS_OK && !tly_db_exec(conn, "RELEASE SAVEPOINT events"))
+            st = TLY_EVENTS_FAILED;
+    }
+    free(src);
+    return st;
+}
+
+/* One message's dead letter in a transaction of its own. */
+static bool dead_letter_alone(PGconn *conn, natsMsg *msg, const batch_t *b)
+{
+    if (!tly_db_exec(conn, "BEGIN"))
+        return false;
+    if (dead_letter(conn, msg, b) && tly_db_exec(conn, "COMMIT"))
+        return true;
+    tly_db_rollback(conn);
+    return false;
+}
+
+tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
+                                   tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
     batch_t **order = tly_xcalloc((size_t)n, sizeof *order);
     int good = 0;
-    bool ok = false;
+    tly_store_status_t result = TLY_STORE_RETRY;
+    tly_event_counts_t events = {0};
     for (int i = 0; i < n; i++) {
         const char *why = NULL;
         batches[i].index = i;
@@ -291,15 +330,37 @@ bool tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int 
             goto done;
         }
     }
+    char why[300];
+    tly_events_status_t es = store_events(conn, order, good, outcomes, why, sizeof why, &events);
+    if (es != TLY_EVENTS_OK) {
+        tly_db_rollback(conn);
+        if (es == TLY_EVENTS_DATA_ERROR && n > 1) {
+            result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
+        } else if (es == TLY_EVENTS_DATA_ERROR && good == 1) {
+            /* This message's events can never be stored: dead-letter it. */
+            snprintf(order[0]->reason, sizeof order[0]->reason, "%s", why);
+            if (dead_letter_alone(conn, msgs[0], order[0])) {
+                outcomes[0] = TLY_MSG_POISON;
+                result = TLY_STORE_COMMITTED;
+            }
+        }
+        goto done;
+    }
     if (!tly_db_exec(conn, "COMMIT")) {
         tly_db_rollback(conn);
         goto done;
     }
-    ok = true;
+    result = TLY_STORE_COMMITTED;
+    if (counts != NULL) {
+        for (int i = 0; i < n; i++)
+            counts->batches += outcomes[i] == TLY_MSG_STORED;
+        counts->event_rows += events.rows;
+        counts->out_of_window += events.out_of_window;
+    }
 done:
     for (int i = 0; i < n; i++)
         batch_free(&batches[i]);
     free(batches);
     free(order);
-    return ok;
+    return result;
 }

@@ -36,3 +36,30 @@ dlq=$(curl -sS "http://127.0.0.1:$t_nats_monitor/jsz?streams=true" |
   jq -r --arg s "${TALLY_STREAM_NAME}_DLQ" '[.account_details[]?.stream_detail[]? | select(.name == $s) | .state.messages] | add // 0')
 [ "$dlq" = 1 ] || fail "dead-letter stream holds $dlq messages"
 pass "the dead-letter stream holds the poison message once"
+
+# A poison *event* inside a batch fetched with others: the bulk COPY is
+# refused as a whole, ingest retries the batch one message at a time, and
+# only the guilty message is dead-lettered. Ingest is stopped while the
+# three are sent so that they arrive in one fetch.
+kill -TERM "${t_pids[0]}"
+wait "${t_pids[0]}" || fail "ingest did not stop cleanly"
+t_pids=("${t_pids[@]:1}")
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for n in 4 5 6; do
+  jq --arg now "$now" --arg id "4444444${n}-4444-4444-8444-444444444444" \
+    '.batch_id = $id | .process_events = [{"ts": $now, "op": "start", "pid": 1, "name": "a.exe"}]' \
+    "$batch" >"$t_dir/e$n.json"
+done
+jq '.process_events[0].ts = "0000-01-01T00:00:00Z"' "$t_dir/e5.json" >"$t_dir/e5p.json"
+for f in e4 e5p e6; do
+  read -r status body < <(post_batch "$key" "$t_dir/$f.json")
+  [ "$status" = 202 ] || fail "$f: $status $body"
+done
+start_tally ingest
+wait_for "SELECT count(*) FROM dead_letters" 2 30
+wait_for "SELECT count(*) FROM inventory_reports" 4 30
+[ "$(sql "SELECT count(*) FROM process_events")" = 2 ] || fail "the good batches' events are missing"
+[ "$(sql "SELECT convert_from(payload, 'UTF8')::jsonb->>'batch_id' FROM dead_letters ORDER BY id DESC LIMIT 1")" = \
+  "44444445-4444-4444-8444-444444444444" ] || fail "the wrong batch was dead-lettered"
+grep -q "storing them one by one" "$t_dir/ingest.log" || fail "the isolation path did not run"
+pass "a poison event in a shared fetch: the batch is retried message by message, only the guilty one dead-lettered"
