@@ -51,6 +51,96 @@ static const char SQL_REPORT[] =
     " network_event_count, file_event_count, metric_count)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
+/* Replaces a device's installed software with the batch's list and records
+ * the differences. $1 tenant, $2 device, $3 the software array, $4 received
+ * at. "gate" skips a report older than the last one applied; a device's
+ * first list is the baseline and records no changes. */
+static const char SQL_SOFTWARE[] =
+    "WITH prev AS (SELECT software_reported_at AS at FROM devices"
+    "              WHERE tenant_id = $1::uuid AND id = $2::uuid),"
+    " gate AS (SELECT (SELECT at FROM prev) IS NULL AS baseline"
+    "          WHERE coalesce((SELECT at FROM prev), '-infinity') <= $4::timestamptz),"
+    " mark AS (UPDATE devices SET software_reported_at = $4::timestamptz"
+    "          WHERE tenant_id = $1::uuid AND id = $2::uuid AND EXISTS (SELECT 1 FROM gate)),"
+    " incoming AS (SELECT DISTINCT ON (name, publisher, version) btrim(r.name) AS name,"
+    "                coalesce(btrim(r.publisher), '') AS publisher, coalesce(r.version, '') AS "
+    "version,"
+    "                r.install_date, r.install_location, r.source"
+    "              FROM jsonb_to_recordset($3::jsonb) AS r(name text, publisher text, version text,"
+    "                install_date date, install_location text, source text)"
+    "              WHERE EXISTS (SELECT 1 FROM gate) ORDER BY name, publisher, version),"
+    " new_cat AS (INSERT INTO software_catalog (tenant_id, name, publisher)"
+    "             SELECT DISTINCT $1::uuid, name, publisher FROM incoming ORDER BY 2, 3"
+    "             ON CONFLICT (tenant_id, name, publisher) DO NOTHING RETURNING id, name, "
+    "publisher),"
+    " cat AS (SELECT id, name, publisher FROM new_cat UNION ALL"
+    "         SELECT c.id, c.name, c.publisher FROM software_catalog c WHERE c.tenant_id = $1::uuid"
+    "         AND (c.name, c.publisher) IN (SELECT name, publisher FROM incoming)),"
+    " new_set AS (SELECT cat.id AS software_id, i.version, i.install_date, i.install_location,"
+    "               i.source FROM incoming i JOIN cat ON cat.name = i.name"
+    "               AND cat.publisher = i.publisher),"
+    " old_set AS (SELECT software_id, version FROM device_software WHERE tenant_id = $1::uuid"
+    "             AND device_id = $2::uuid AND EXISTS (SELECT 1 FROM gate)),"
+    " changes AS ("
+    "   SELECT n.software_id, 'installed' AS change, NULL AS old_version, n.version AS new_version"
+    "     FROM new_set n WHERE NOT EXISTS (SELECT 1 FROM old_set o"
+    "                                      WHERE o.software_id = n.software_id)"
+    "   UNION ALL SELECT o.software_id, 'uninstalled', o.version, NULL FROM old_set o"
+    "     WHERE NOT EXISTS (SELECT 1 FROM new_set n WHERE n.software_id = o.software_id)"
+    "   UNION ALL SELECT b.software_id, 'version_changed',"
+    "     (SELECT string_agg(o.version, ', ' ORDER BY o.version) FROM old_set o"
+    "       WHERE o.software_id = b.software_id AND NOT EXISTS (SELECT 1 FROM new_set n"
+    "       WHERE n.software_id = o.software_id AND n.version = o.version)),"
+    "     (SELECT string_agg(n.version, ', ' ORDER BY n.version) FROM new_set n"
+    "       WHERE n.software_id = b.software_id AND NOT EXISTS (SELECT 1 FROM old_set o"
+    "       WHERE o.software_id = n.software_id AND o.version = n.version))"
+    "     FROM (SELECT software_id FROM old_set INTERSECT SELECT software_id FROM new_set) b),"
+    " logged AS (INSERT INTO software_changes (tenant_id, device_id, ts, software_id, change,"
+    "              old_version, new_version)"
+    "            SELECT $1::uuid, $2::uuid, $4::timestamptz, software_id, change, old_version,"
+    "              new_version FROM changes"
+    "            WHERE NOT (SELECT baseline FROM gate)"
+    "              AND (old_version IS NOT NULL OR new_version IS NOT NULL) RETURNING 1),"
+    " removed AS (DELETE FROM device_software d WHERE d.tenant_id = $1::uuid"
+    "             AND d.device_id = $2::uuid AND EXISTS (SELECT 1 FROM gate)"
+    "             AND NOT EXISTS (SELECT 1 FROM new_set n WHERE n.software_id = d.software_id"
+    "             AND n.version = d.version) RETURNING 1),"
+    " upserted AS (INSERT INTO device_software (tenant_id, device_id, software_id, version,"
+    "                version_key, install_date, install_location, source, first_seen, last_seen)"
+    "              SELECT $1::uuid, $2::uuid, software_id, version, tally_version_key(version),"
+    "                install_date, install_location, source, $4::timestamptz, $4::timestamptz"
+    "              FROM new_set"
+    "              ON CONFLICT (tenant_id, device_id, software_id, version) DO UPDATE SET"
+    "                install_date = EXCLUDED.install_date,"
+    "                install_location = EXCLUDED.install_location, source = EXCLUDED.source,"
+    "                last_seen = EXCLUDED.last_seen RETURNING 1)"
+    " SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM upserted),"
+    "        (SELECT count(*) FROM removed)";
+
+/* Replaces a device's patch set with the batch's ($1..$4 as above). */
+static const char SQL_PATCHES[] =
+    "WITH prev AS (SELECT patches_reported_at AS at FROM devices"
+    "              WHERE tenant_id = $1::uuid AND id = $2::uuid),"
+    " gate AS (SELECT 1 WHERE coalesce((SELECT at FROM prev), '-infinity') <= $4::timestamptz),"
+    " mark AS (UPDATE devices SET patches_reported_at = $4::timestamptz"
+    "          WHERE tenant_id = $1::uuid AND id = $2::uuid AND EXISTS (SELECT 1 FROM gate)),"
+    " incoming AS (SELECT DISTINCT ON (hotfix_id) r.hotfix_id, r.description, r.installed_on"
+    "              FROM jsonb_to_recordset($3::jsonb) AS r(hotfix_id text, description text,"
+    "                installed_on date)"
+    "              WHERE EXISTS (SELECT 1 FROM gate) ORDER BY hotfix_id),"
+    " removed AS (DELETE FROM device_patches d WHERE d.tenant_id = $1::uuid"
+    "             AND d.device_id = $2::uuid AND EXISTS (SELECT 1 FROM gate)"
+    "             AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.hotfix_id = d.hotfix_id)"
+    "             RETURNING 1),"
+    " upserted AS (INSERT INTO device_patches (tenant_id, device_id, hotfix_id, description,"
+    "                installed_on, first_seen, last_seen)"
+    "              SELECT $1::uuid, $2::uuid, hotfix_id, description, installed_on,"
+    "                $4::timestamptz, $4::timestamptz FROM incoming"
+    "              ON CONFLICT (tenant_id, device_id, hotfix_id) DO UPDATE SET"
+    "                description = EXCLUDED.description, installed_on = EXCLUDED.installed_on,"
+    "                last_seen = EXCLUDED.last_seen RETURNING 1)"
+    " SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM removed)";
+
 /* What one message carries, decoded; strings borrow from doc or the msg. */
 typedef struct {
     char tenant_id[37];
@@ -161,6 +251,24 @@ static step_t exec_step(PGconn *conn, const char *sql, int n, const char *const 
     return r;
 }
 
+/* Applies a current-state section (software, patches) when the batch
+ * carries it: the section's array is the whole set. */
+static step_t apply_set(PGconn *conn, batch_t *b, const char *section, const char *sql)
+{
+    const json_t *items = json_object_get(b->doc, section);
+    if (!json_is_array(items))
+        return STEP_OK;
+    char *json = json_dumps(items, JSON_COMPACT);
+    if (json == NULL) {
+        snprintf(b->reason, sizeof b->reason, "%s: cannot re-encode", section);
+        return STEP_DATA_ERROR;
+    }
+    const char *params[] = {b->tenant_id, b->device_id, json, b->received_at};
+    step_t s = exec_step(conn, sql, 4, params, NULL, section, b->reason, sizeof b->reason);
+    free(json);
+    return s;
+}
+
 /* Writes one decoded batch inside the open transaction. */
 static step_t store_one(PGconn *conn, batch_t *b, tly_msg_outcome_t *outcome)
 {
@@ -211,6 +319,9 @@ static step_t store_one(PGconn *conn, batch_t *b, tly_msg_outcome_t *outcome)
                             counts[3],        counts[4],      counts[5], counts[6]};
     if ((s = exec_step(conn, SQL_REPORT, 14, report, NULL, "report insert", b->reason,
                        sizeof b->reason)) != STEP_OK)
+        return s;
+    if ((s = apply_set(conn, b, "software", SQL_SOFTWARE)) != STEP_OK ||
+        (s = apply_set(conn, b, "patches", SQL_PATCHES)) != STEP_OK)
         return s;
     *outcome = TLY_MSG_STORED;
     return STEP_OK;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installed software and patches: the first list is the baseline; each later
+# full list replaces the set and records exactly the installs, uninstalls and
+# version changes; a batch without the section changes nothing; versions are
+# ordered numerically for fleet-wide questions; tenants never share rows.
+. "$(dirname "$0")/../lib/testlib.sh"
+
+start_tally ingest
+start_tally serve
+tenant=$(new_tenant "Softworks")
+key=$(new_agent_key "$tenant")
+base="$root/docs/examples/inventory-batch.json"
+n=0
+
+report() { # JSON_SOFTWARE_OR_null JSON_PATCHES_OR_null
+  n=$((n + 1))
+  jq --arg id "$(printf '5a5a5a5a-0000-4000-8000-%012d' "$n")" --argjson sw "$1" --argjson kb "$2" '
+    .batch_id = $id | del(.software, .patches) |
+    if $sw == null then . else .software = $sw end |
+    if $kb == null then . else .patches = $kb end' "$base" >"$t_dir/r$n.json"
+  read -r status body < <(post_batch "$key" "$t_dir/r$n.json")
+  [ "$status" = 202 ] || fail "report $n: $status $body"
+  wait_for "SELECT count(*) FROM inventory_reports" "$n" 30
+}
+sw() { printf '{"name": "%s", "publisher": "%s", "version": "%s"}' "$1" "$2" "$3"; }
+kb() { printf '{"hotfix_id": "%s"}' "$1"; }
+changes() {
+  sql "SELECT string_agg(c.change || ':' || s.name || ':' || coalesce(c.old_version, '-') || '>' ||
+                         coalesce(c.new_version, '-'), ' ' ORDER BY c.change, s.name)
+         FROM software_changes c JOIN software_catalog s ON s.id = c.software_id"
+}
+
+report "[$(sw 'Google Chrome' 'Google LLC' 130.0.6723.117), $(sw '7-Zip 23.01 (x64)' 'Igor Pavlov' 23.01),
+         $(sw 'Zoom Workplace' 'Zoom Video Communications, Inc.' 6.2.5)]" "[$(kb KB5044285), $(kb KB5043080)]"
+[ "$(sql "SELECT count(*) FROM device_software")" = 3 ] || fail "baseline set"
+[ "$(sql "SELECT count(*) FROM software_changes")" = 0 ] || fail "the baseline must not record changes"
+pass "first list: 3 programs stored as the baseline, no change events"
+
+report "[$(sw 'Google Chrome' 'Google LLC' 131.0.6778.86), $(sw '7-Zip 23.01 (x64)' 'Igor Pavlov' 23.01),
+         $(sw 'Mozilla Firefox (x64 de)' 'Mozilla' 133.0)]" "[$(kb KB5043080), $(kb KB5046617)]"
+want="installed:Mozilla Firefox (x64 de):->133.0 uninstalled:Zoom Workplace:6.2.5>- version_changed:Google Chrome:130.0.6723.117>131.0.6778.86"
+[ "$(changes)" = "$want" ] || fail "second report: $(changes)"
+[ "$(sql "SELECT string_agg(hotfix_id, ',' ORDER BY hotfix_id) FROM device_patches")" = "KB5043080,KB5046617" ] ||
+  fail "patch set after the second report"
+pass "second list: exactly one install, one uninstall, one version change; patches replaced"
+
+report null null
+[ "$(sql "SELECT count(*) FROM software_changes")" = 3 ] || fail "a batch without software changed something"
+[ "$(sql "SELECT count(*) FROM device_software")" = 3 ] || fail "a batch without software changed the set"
+pass "a batch without the sections leaves both sets alone"
+
+report "[$(sw 'Google Chrome' 'Google LLC' 131.0.6778.86), $(sw '7-Zip 23.01 (x64)' 'Igor Pavlov' 24.08),
+         $(sw 'Mozilla Firefox (x64 de)' 'Mozilla' 133.0)]" "[]"
+[ "$(sql "SELECT count(*) FROM software_changes WHERE change = 'version_changed'
+            AND old_version = '23.01' AND new_version = '24.08'")" = 1 ] || fail "7-Zip upgrade: $(changes)"
+[ "$(sql "SELECT count(*) FROM software_changes")" = 4 ] || fail "third list: $(changes)"
+[ "$(sql "SELECT count(*) FROM device_patches")" = 0 ] || fail "an empty patch list should empty the set"
+pass "third list: exactly the 7-Zip upgrade; an empty patch list empties the set"
+
+# Fleet-wide: which devices run Chrome below 132? (numeric version order)
+[ "$(sql "SELECT count(*) FROM device_software d JOIN software_catalog s ON s.id = d.software_id
+          WHERE s.name = 'Google Chrome' AND d.version_key < '{132}'")" = 1 ] || fail "version_key query"
+[ "$(sql "SELECT tally_version_key('131.0.6778.86')")" = "{131,0,6778,86}" ] || fail "version_key"
+[ "$(sql "SELECT tally_version_key('9.10') > tally_version_key('9.9')")" = t ] || fail "9.10 > 9.9"
+pass "versions compare numerically (9.10 > 9.9; Chrome < 132 found by index)"
+
+# Another tenant: its own catalog, nothing shared.
+other=$(new_tenant "Othersoft")
+key=$(new_agent_key "$other")
+report "[$(sw 'Google Chrome' 'Google LLC' 131.0.6778.86)]" null
+[ "$(sql "SELECT count(DISTINCT tenant_id) FROM software_catalog WHERE name = 'Google Chrome'")" = 2 ] ||
+  fail "catalogs should be per tenant"
+[ "$(sql "SELECT count(*) FROM device_software WHERE tenant_id = '$other'")" = 1 ] || fail "other tenant's set"
+pass "a second tenant's identical software is its own catalog entry and device row"
