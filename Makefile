@@ -1,7 +1,7 @@
 # The two commands of the README, and a few helpers.
 #   make run    build and run the whole system locally (foreground; Ctrl-C stops it)
 #   make test   build with ASan+UBSan and run every test through ctest
-.PHONY: deps run test build build-test reset format clean fleet
+.PHONY: deps run test build build-test reset format clean fleet bench
 
 JOBS ?= $(shell nproc)
 LOCAL_DIR ?= .local
@@ -36,3 +36,7 @@ clean:
 #   make fleet FLEET_ARGS='--mode steady --devices 500 --duration 60'
 fleet: build
 	@set -a; . $(LOCAL_DIR)/demo.env; set +a; build/tally-fleet $(FLEET_ARGS)
+
+# The benchmark suite (bench/README.md): figures, not pass/fail; about 2 minutes.
+bench: build
+	@bench/run.sh

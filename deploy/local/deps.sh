@@ -9,7 +9,7 @@ pkgs=(
   libmicrohttpd-dev libjansson-dev libjwt-dev libssl-dev libpq-dev
   libnats-dev zlib1g-dev libargon2-dev
   postgresql-15 postgresql-client-15 nats-server
-  clang-format clang libclang-rt-14-dev jq wrk
+  clang-format clang libclang-rt-14-dev jq wrk gnuplot-nox
 )
 
 missing=()

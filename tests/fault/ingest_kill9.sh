@@ -14,7 +14,8 @@ export TALLY_INGEST_ACK_WAIT_S=5 TALLY_INGEST_FETCH_BATCH=128
 start_tally serve
 tenant=$(new_tenant "Chaos Corp")
 export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
-export TALLY_BATCH_FILE="$root/docs/examples/inventory-batch.json"
+export TALLY_BATCH_FILE="$t_dir/delta.json"
+make_delta_batch "$TALLY_BATCH_FILE"
 
 "$TALLY_BIN" ingest >>"$t_dir/ingest.log" 2>&1 &
 ingest_pid=$!

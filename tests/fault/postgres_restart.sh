@@ -12,7 +12,8 @@ export TALLY_INGEST_MAX_DELIVER=3 # a database outage must not consume deliverie
 start_tally serve
 tenant=$(new_tenant "Restart AG")
 export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
-export TALLY_BATCH_FILE="$root/docs/examples/inventory-batch.json"
+export TALLY_BATCH_FILE="$t_dir/delta.json"
+make_delta_batch "$TALLY_BATCH_FILE"
 start_tally ingest
 
 # The key is cached by serve after its first use, so serve keeps accepting

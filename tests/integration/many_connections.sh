@@ -12,7 +12,8 @@ export TALLY_HTTP_TIMEOUT_S=10
 start_tally serve
 tenant=$(new_tenant "Crowd GmbH")
 export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
-export TALLY_BATCH_FILE="$root/docs/examples/inventory-batch.json"
+export TALLY_BATCH_FILE="$t_dir/delta.json"
+make_delta_batch "$TALLY_BATCH_FILE"
 
 # Five slowloris clients: a request line and headers, one byte a second.
 slow_pids=()

@@ -184,3 +184,25 @@ stop_private_pg() {
   wait "$t_pg_pid" || true
   t_pg_pid=""
 }
+
+# make_delta_batch FILE: a realistic periodic report (device facts, a few
+# events and a metric sample, timestamped now, no software or patch lists)
+# for load generators (tests/lib/post-batch.lua).
+make_delta_batch() {
+  local now
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  jq --arg now "$now" 'del(.software, .patches) |
+    .process_events = [
+      {"ts": $now, "op": "start", "pid": 9120, "ppid": 1044, "name": "msedge.exe",
+       "path": "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe",
+       "cmdline": "\"C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe\" --type=renderer",
+       "user": "CONTOSO\\jose.muller"},
+      {"ts": $now, "op": "stop", "pid": 7788, "name": "Teams.exe"}] |
+    .network_events = [
+      {"ts": $now, "protocol": "tcp", "local_ip": "10.20.31.44", "local_port": 52114,
+       "remote_ip": "52.113.194.132", "remote_port": 443, "state": "established", "pid": 9120,
+       "process_name": "msedge.exe"}] |
+    .metrics = [{"ts": $now, "cpu_pct": 17.5, "mem_used_bytes": 11811160064, "disk_used_pct": 61.2,
+                 "net_rx_bytes": 1048576, "net_tx_bytes": 262144}]' \
+    "$root/docs/examples/inventory-batch.json" >"$1"
+}
