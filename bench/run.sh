@@ -34,8 +34,6 @@ conns=${TALLY_BENCH_CONNECTIONS:-64}
 tally=$build/tally
 fleet=$build/tally-fleet
 jspub=$build/tally-jspub
-# tests/lib/post-batch.lua gives both wrk threads the same batch ids (its
-# thread_id is a chunk local), so ~40 % of its requests are duplicates;
 # bench/batch.lua makes every batch_id unique and can pace requests.
 lua=$root/bench/batch.lua
 

@@ -49,7 +49,8 @@ bool tly_bus_ensure_stream(tly_bus_t *bus, const tly_config_t *cfg) TLY_MUSTCHEC
 
 /* The dead-letter stream: "<TALLY_STREAM_NAME>_DLQ" on subject
  * "dlq.<prefix>"; ingest copies every message it can never store there
- * (headers Tally-DLQ-Reason, -Subject, -Seq) before terminating it. */
+ * (headers Tally-DLQ-Subject and -Seq; the reason is in the dead_letters
+ * row) before terminating it. */
 bool tly_bus_ensure_dlq_stream(tly_bus_t *bus, const tly_config_t *cfg) TLY_MUSTCHECK;
 void tly_bus_dlq(const tly_config_t *cfg, char stream[TLY_SUBJECT_MAX],
                  char subject[TLY_SUBJECT_MAX]);

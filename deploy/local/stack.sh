@@ -76,7 +76,10 @@ tick_pid=""
 stop_all() {
   stopping=1
   local i
-  [ -z "$tick_pid" ] || kill "$tick_pid" 2>/dev/null || true
+  if [ -n "$tick_pid" ]; then
+    kill "$tick_pid" 2>/dev/null || true
+    wait "$tick_pid" 2>/dev/null || true
+  fi
   # Reverse start order: tally first, the engines last.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     local pid=${pids[$i]}

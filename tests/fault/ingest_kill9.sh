@@ -16,12 +16,13 @@ tenant=$(new_tenant "Chaos Corp")
 export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
 export TALLY_BATCH_FILE="$t_dir/delta.json"
 make_delta_batch "$TALLY_BATCH_FILE"
+export TALLY_DEVICES=1000
 
 "$TALLY_BIN" ingest >>"$t_dir/ingest.log" 2>&1 &
 ingest_pid=$!
 
 # Load in the background: unique batches for 12 s.
-wrk -t2 -c32 -d12s -s "$root/tests/lib/post-batch.lua" "$TALLY_URL/v1/agent/inventory" \
+wrk -t2 -c32 -d12s -s "$root/bench/batch.lua" "$TALLY_URL/v1/agent/inventory" \
   >"$t_dir/wrk.out" 2>&1 &
 wrk_pid=$!
 

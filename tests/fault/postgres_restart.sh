@@ -14,6 +14,7 @@ tenant=$(new_tenant "Restart AG")
 export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
 export TALLY_BATCH_FILE="$t_dir/delta.json"
 make_delta_batch "$TALLY_BATCH_FILE"
+export TALLY_DEVICES=1000
 start_tally ingest
 
 # The key is cached by serve after its first use, so serve keeps accepting
@@ -21,7 +22,7 @@ start_tally ingest
 read -r status body < <(post_batch "$TALLY_AGENT_KEY" "$TALLY_BATCH_FILE")
 [ "$status" = 202 ] || fail "first batch: $status $body"
 
-wrk -t2 -c16 -d14s -s "$root/tests/lib/post-batch.lua" "$TALLY_URL/v1/agent/inventory" \
+wrk -t2 -c16 -d14s -s "$root/bench/batch.lua" "$TALLY_URL/v1/agent/inventory" \
   >"$t_dir/wrk.out" 2>&1 &
 wrk_pid=$!
 for i in 1 2; do

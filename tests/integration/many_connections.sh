@@ -14,6 +14,7 @@ tenant=$(new_tenant "Crowd GmbH")
 export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
 export TALLY_BATCH_FILE="$t_dir/delta.json"
 make_delta_batch "$TALLY_BATCH_FILE"
+export TALLY_DEVICES=1000
 
 # Five slowloris clients: a request line and headers, one byte a second.
 slow_pids=()
@@ -26,7 +27,7 @@ for i in 1 2 3 4 5; do
   slow_pids+=("$!")
 done
 
-wrk -t2 -c1000 -d8s --timeout 10s -s "$root/tests/lib/post-batch.lua" "$TALLY_URL/v1/agent/inventory" \
+wrk -t2 -c1000 -d8s --timeout 10s -s "$root/bench/batch.lua" "$TALLY_URL/v1/agent/inventory" \
   >"$t_dir/wrk.out" 2>&1 || fail "wrk failed: $(cat "$t_dir/wrk.out")"
 for p in "${slow_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 cat "$t_dir/wrk.out"

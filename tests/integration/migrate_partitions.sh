@@ -57,3 +57,14 @@ if sql "INSERT INTO inventory_reports (tenant_id, received_at, device_id, batch_
 fi
 grep -q 'no partition of relation' "$t_dir/err" || fail "unexpected error: $(cat "$t_dir/err")"
 pass "out-of-window rows fail loudly (no default partition)"
+
+# Partitions have no policies of their own, so the application role must
+# not reach them directly, only through the parent (where RLS applies).
+part="inventory_reports_p$(date -u +%Y%m%d)"
+if psql "$TALLY_DATABASE_URL" -qAt -c "SELECT count(*) FROM $part" 2>"$t_dir/err"; then
+  fail "the application role can read partition $part directly"
+fi
+grep -q 'permission denied' "$t_dir/err" || fail "unexpected error: $(cat "$t_dir/err")"
+psql "$TALLY_DATABASE_URL" -qAt -c "SELECT count(*) FROM inventory_reports" >/dev/null ||
+  fail "the parent must stay readable"
+pass "partitions are closed to the application role; the parent (with RLS) is open"

@@ -126,10 +126,19 @@ t_nats_pid=""
 start_private_nats() {
   [ -n "$t_nats_port" ] || t_nats_port=$(free_port)
   [ -n "$t_nats_monitor" ] || t_nats_monitor=$(free_port)
-  nats-server -js -sd "$t_dir/nats" -a 127.0.0.1 -p "$t_nats_port" -m "$t_nats_monitor" \
-    >>"$t_dir/nats.log" 2>&1 &
-  t_nats_pid=$!
-  wait_port "$t_nats_port" 20 || fail "private nats-server did not start"
+  local attempt
+  # A restart may find the port still held for a moment; try a few times.
+  for attempt in 1 2 3 4 5; do
+    nats-server -js -sd "$t_dir/nats" -a 127.0.0.1 -p "$t_nats_port" -m "$t_nats_monitor" \
+      >>"$t_dir/nats.log" 2>&1 &
+    t_nats_pid=$!
+    wait_port "$t_nats_port" 30 && alive "$t_nats_pid" && break
+    kill -TERM "$t_nats_pid" 2>/dev/null || true
+    wait "$t_nats_pid" 2>/dev/null || true
+    t_nats_pid=""
+    sleep 1
+  done
+  [ -n "$t_nats_pid" ] || fail "private nats-server did not start: $(tail -n 5 "$t_dir/nats.log")"
   export TALLY_NATS_URL="nats://127.0.0.1:$t_nats_port"
 }
 stop_private_nats() {
@@ -187,7 +196,7 @@ stop_private_pg() {
 
 # make_delta_batch FILE: a realistic periodic report (device facts, a few
 # events and a metric sample, timestamped now, no software or patch lists)
-# for load generators (tests/lib/post-batch.lua).
+# for load generators (bench/batch.lua).
 make_delta_batch() {
   local now
   now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
