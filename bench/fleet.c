@@ -17,6 +17,7 @@
  * Output: a progress line on stderr each second; a table on stdout and,
  * with --json-out, the same figures plus a per-second timeline as JSON. */
 #include "buf.h"
+#include "cli.h"
 #include "gen.h"
 #include "hist.h"
 #include "httpc.h"
@@ -24,14 +25,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,21 +183,6 @@ typedef struct {
     uint64_t queued_total;
 } fleet_t;
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -206,92 +190,28 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("tally-fleet: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
 static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size);
     if (p == NULL)
-        die("out of memory (%zu x %zu bytes)", n, size);
+        cli_die("out of memory (%zu x %zu bytes)", n, size);
     return p;
 }
 
 /* --- options ---------------------------------------------------------------- */
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tally-fleet [options]\n"
-               "Simulates a fleet of Windows agents posting inventory batches to Tally.\n"
-               "\n"
-               "  --url URL            server (default $TALLY_URL or http://127.0.0.1:18080)\n"
-               "  --key KEY            an agent API key; repeat once per tenant\n"
-               "  --keys-file FILE     API keys, one per line (default: $TALLY_AGENT_KEY)\n"
-               "  --mode MODE          steady | storm | max (default steady)\n"
-               "  --devices N          simulated devices, spread over the keys (default 100)\n"
-               "  --connections N      keep-alive connections (default 16, at most N devices)\n"
-               "  --duration S         seconds to run (default 10)\n"
-               "  --interval S         report interval per device (default 60)\n"
-               "  --jitter F           interval jitter, fraction (default 0.1)\n"
-               "  --seed N             fleet seed: same seed, same devices and bytes (default 1)\n"
-               "  --run-id N           mixed into batch ids (default: random; 0 with --dump)\n"
-               "  --full-every K       every Kth report carries the software list (default 12)\n"
-               "  --events N           mean process events per report (default 7)\n"
-               "  --backlog N          storm: queued batches per device (default 10)\n"
-               "  --queue-max N        store-and-forward queue per device (default 64)\n"
-               "  --timeout S          per request (default 30)\n"
-               "  --policy-every N     fetch policy every N reports, 0 = never (default 10)\n"
-               "  --gzip-level N       1..9 (default 6)\n"
-               "  --json-out FILE      write the figures as JSON\n"
-               "  --dump N DIR         write the first N documents (uncompressed) to DIR and exit\n"
-               "  --tenants M          tenants for --dump when no keys are given (default 1)\n"
-               "  --epoch S            report clock of --dump, Unix seconds (default 1767600000)\n"
-               "  --quiet              no progress line\n"
-               "  --help\n");
-}
-
-static double parse_double(const char *name, const char *s, double lo, double hi)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi))
-        die("%s: '%s' is not a number in [%g, %g]", name, s, lo, hi);
-    return v;
-}
-
-static uint64_t parse_u64(const char *name, const char *s, uint64_t lo, uint64_t hi)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi)
-        die("%s: '%s' is not an integer in [%llu, %llu]", name, s, (unsigned long long)lo,
-            (unsigned long long)hi);
-    return v;
-}
 
 static void add_key(options_t *o, const char *key, size_t len)
 {
     if (len == 0)
         return;
     if (len > MAX_KEY_LEN)
-        die("an API key is longer than %d bytes", MAX_KEY_LEN);
+        cli_die("an API key is longer than %d bytes", MAX_KEY_LEN);
     for (size_t i = 0; i < len; i++)
         if (key[i] <= ' ' || key[i] > '~')
-            die("an API key contains a space or a control character");
+            cli_die("an API key contains a space or a control character");
     char **k = realloc(o->keys, (o->n_keys + 1) * sizeof *k);
     if (k == NULL)
-        die("out of memory");
+        cli_die("out of memory");
     o->keys = k;
     o->keys[o->n_keys] = xcalloc(len + 1, 1);
     memcpy(o->keys[o->n_keys], key, len);
@@ -302,7 +222,7 @@ static void read_keys_file(options_t *o, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        die("%s: %s", path, strerror(errno));
+        cli_die("%s: %s", path, strerror(errno));
     char line[MAX_KEY_LEN + 4];
     while (fgets(line, sizeof line, f) != NULL) {
         size_t n = strlen(line);
@@ -318,27 +238,27 @@ static void parse_url(options_t *o, const char *url)
 {
     snprintf(o->url, sizeof o->url, "%s", url);
     if (strncmp(url, "https://", 8) == 0)
-        die("%s: https is not supported; tally-fleet speaks plain HTTP (run it next to the "
-            "server or behind a TLS-terminating proxy)",
-            url);
+        cli_die("%s: https is not supported; tally-fleet speaks plain HTTP (run it next to the "
+                "server or behind a TLS-terminating proxy)",
+                url);
     if (strncmp(url, "http://", 7) != 0)
-        die("%s: the URL must start with http://", url);
+        cli_die("%s: the URL must start with http://", url);
     const char *h = url + 7;
     const char *slash = strchr(h, '/');
     size_t hostport = slash ? (size_t)(slash - h) : strlen(h);
     const char *colon = memchr(h, ':', hostport);
     size_t host_len = colon ? (size_t)(colon - h) : hostport;
     if (host_len == 0 || host_len >= sizeof o->host)
-        die("%s: bad host", url);
+        cli_die("%s: bad host", url);
     memcpy(o->host, h, host_len);
     o->host[host_len] = '\0';
     if (colon) {
         size_t plen = hostport - host_len - 1;
         if (plen == 0 || plen >= sizeof o->port)
-            die("%s: bad port", url);
+            cli_die("%s: bad port", url);
         memcpy(o->port, colon + 1, plen);
         o->port[plen] = '\0';
-        parse_u64("port", o->port, 1, 65535);
+        cli_parse_u64("port", o->port, 1, 65535);
     } else {
         snprintf(o->port, sizeof o->port, "80");
     }
@@ -348,62 +268,11 @@ static void parse_url(options_t *o, const char *url)
         o->prefix[--pl] = '\0';
 }
 
-enum {
-    OPT_URL = 256,
-    OPT_KEY,
-    OPT_KEYS_FILE,
-    OPT_MODE,
-    OPT_DEVICES,
-    OPT_CONNECTIONS,
-    OPT_DURATION,
-    OPT_INTERVAL,
-    OPT_JITTER,
-    OPT_SEED,
-    OPT_RUN_ID,
-    OPT_FULL_EVERY,
-    OPT_EVENTS,
-    OPT_BACKLOG,
-    OPT_QUEUE_MAX,
-    OPT_TIMEOUT,
-    OPT_POLICY_EVERY,
-    OPT_GZIP_LEVEL,
-    OPT_JSON_OUT,
-    OPT_DUMP,
-    OPT_TENANTS,
-    OPT_EPOCH,
-    OPT_QUIET,
-    OPT_HELP,
-};
+/* The options parse_options handles itself; the table stores the others. */
+enum { OPT_URL = 1, OPT_KEY, OPT_KEYS_FILE, OPT_MODE, OPT_RUN_ID, OPT_DUMP };
 
 static void parse_options(options_t *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"url", required_argument, NULL, OPT_URL},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"keys-file", required_argument, NULL, OPT_KEYS_FILE},
-        {"mode", required_argument, NULL, OPT_MODE},
-        {"devices", required_argument, NULL, OPT_DEVICES},
-        {"connections", required_argument, NULL, OPT_CONNECTIONS},
-        {"duration", required_argument, NULL, OPT_DURATION},
-        {"interval", required_argument, NULL, OPT_INTERVAL},
-        {"jitter", required_argument, NULL, OPT_JITTER},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"run-id", required_argument, NULL, OPT_RUN_ID},
-        {"full-every", required_argument, NULL, OPT_FULL_EVERY},
-        {"events", required_argument, NULL, OPT_EVENTS},
-        {"backlog", required_argument, NULL, OPT_BACKLOG},
-        {"queue-max", required_argument, NULL, OPT_QUEUE_MAX},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"policy-every", required_argument, NULL, OPT_POLICY_EVERY},
-        {"gzip-level", required_argument, NULL, OPT_GZIP_LEVEL},
-        {"json-out", required_argument, NULL, OPT_JSON_OUT},
-        {"dump", required_argument, NULL, OPT_DUMP},
-        {"tenants", required_argument, NULL, OPT_TENANTS},
-        {"epoch", required_argument, NULL, OPT_EPOCH},
-        {"quiet", no_argument, NULL, OPT_QUIET},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof *o);
     const char *env_url = getenv("TALLY_URL");
     parse_url(o, env_url && *env_url ? env_url : "http://127.0.0.1:18080");
@@ -424,10 +293,60 @@ static void parse_options(options_t *o, int argc, char **argv)
     o->epoch_s = 1767600000;
     o->dump_n = -1;
 
-    int c;
-    /* "+": stop at the first non-option, so --dump N DIR can take DIR. */
-    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-        switch (c) {
+    const cli_option_t opts[] = {
+        CLI_OPT_CUSTOM("url", "URL", "server (default $TALLY_URL or http://127.0.0.1:18080)",
+                       OPT_URL),
+        CLI_OPT_CUSTOM("key", "KEY", "an agent API key; repeat once per tenant", OPT_KEY),
+        CLI_OPT_CUSTOM("keys-file", "FILE", "API keys, one per line (default: $TALLY_AGENT_KEY)",
+                       OPT_KEYS_FILE),
+        CLI_OPT_CUSTOM("mode", "MODE", "steady | storm | max (default steady)", OPT_MODE),
+        CLI_OPT_UINT("devices", "N", "simulated devices, spread over the keys (default 100)",
+                     &o->devices, 1, 10000000),
+        CLI_OPT_UINT("connections", "N", "keep-alive connections (default 16, at most N devices)",
+                     &o->connections, 1, 100000),
+        CLI_OPT_DOUBLE("duration", "S", "seconds to run (default 10)", &o->duration_s, 0.1,
+                       30 * 86400.0),
+        CLI_OPT_DOUBLE("interval", "S", "report interval per device (default 60)", &o->interval_s,
+                       0.01, 86400.0),
+        CLI_OPT_DOUBLE("jitter", "F", "interval jitter, fraction (default 0.1)", &o->jitter, 0.0,
+                       0.9),
+        CLI_OPT_UINT("seed", "N", "fleet seed: same seed, same devices and bytes (default 1)",
+                     &o->seed, 0, UINT64_MAX),
+        CLI_OPT_CUSTOM("run-id", "N", "mixed into batch ids (default: random; 0 with --dump)",
+                       OPT_RUN_ID),
+        CLI_OPT_UINT("full-every", "K", "every Kth report carries the software list (default 12)",
+                     &o->full_every, 1, 1000000),
+        CLI_OPT_UINT("events", "N", "mean process events per report (default 7)", &o->events, 0,
+                     GEN_MAX_EVENTS / 2),
+        CLI_OPT_UINT("backlog", "N", "storm: queued batches per device (default 10)", &o->backlog,
+                     1, 100000),
+        CLI_OPT_UINT("queue-max", "N", "store-and-forward queue per device (default 64)",
+                     &o->queue_max, 1, 1000000),
+        CLI_OPT_DOUBLE("timeout", "S", "per request (default 30)", &o->timeout_s, 0.1, 3600.0),
+        CLI_OPT_UINT("policy-every", "N", "fetch policy every N reports, 0 = never (default 10)",
+                     &o->policy_every, 0, 1000000),
+        CLI_OPT_UINT("gzip-level", "N", "1..9 (default 6)", &o->gzip_level, 1, 9),
+        CLI_OPT_STRING("json-out", "FILE", "write the figures as JSON", &o->json_out),
+        CLI_OPT_CUSTOM("dump", "N DIR",
+                       "write the first N documents (uncompressed) to DIR and exit", OPT_DUMP),
+        CLI_OPT_UINT("tenants", "M", "tenants for --dump when no keys are given (default 1)",
+                     &o->tenants, 1, 100000),
+        CLI_OPT_UINT("epoch", "S", "report clock of --dump, Unix seconds (default 1767600000)",
+                     &o->epoch_s, 0, 253402300799ULL),
+        CLI_OPT_FLAG("quiet", "no progress line", &o->quiet),
+    };
+    const cli_options_t set = {
+        .intro = "usage: tally-fleet [options]\n"
+                 "Simulates a fleet of Windows agents posting inventory batches to Tally.\n"
+                 "\n",
+        .opt = opts,
+        .n_opt = sizeof opts / sizeof opts[0],
+        /* Stop at the first operand, so --dump N DIR can take DIR. */
+        .in_order = true,
+    };
+    int id;
+    while ((id = cli_getopt(&set, argc, argv)) != -1) {
+        switch (id) {
         case OPT_URL:
             parse_url(o, optarg);
             break;
@@ -445,86 +364,29 @@ static void parse_options(options_t *o, int argc, char **argv)
             else if (strcmp(optarg, "max") == 0)
                 o->mode = MODE_MAX;
             else
-                die("--mode: '%s' is not steady, storm or max", optarg);
-            break;
-        case OPT_DEVICES:
-            o->devices = (uint32_t)parse_u64("--devices", optarg, 1, 10000000);
-            break;
-        case OPT_CONNECTIONS:
-            o->connections = (uint32_t)parse_u64("--connections", optarg, 1, 100000);
-            break;
-        case OPT_DURATION:
-            o->duration_s = parse_double("--duration", optarg, 0.1, 30 * 86400.0);
-            break;
-        case OPT_INTERVAL:
-            o->interval_s = parse_double("--interval", optarg, 0.01, 86400.0);
-            break;
-        case OPT_JITTER:
-            o->jitter = parse_double("--jitter", optarg, 0.0, 0.9);
-            break;
-        case OPT_SEED:
-            o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX);
+                cli_die("--mode: '%s' is not steady, storm or max", optarg);
             break;
         case OPT_RUN_ID:
-            o->run_id = parse_u64("--run-id", optarg, 0, UINT64_MAX);
+            o->run_id = cli_parse_u64("--run-id", optarg, 0, UINT64_MAX);
             o->run_id_set = true;
             break;
-        case OPT_FULL_EVERY:
-            o->full_every = (uint32_t)parse_u64("--full-every", optarg, 1, 1000000);
-            break;
-        case OPT_EVENTS:
-            o->events = (uint32_t)parse_u64("--events", optarg, 0, GEN_MAX_EVENTS / 2);
-            break;
-        case OPT_BACKLOG:
-            o->backlog = (uint32_t)parse_u64("--backlog", optarg, 1, 100000);
-            break;
-        case OPT_QUEUE_MAX:
-            o->queue_max = (uint32_t)parse_u64("--queue-max", optarg, 1, 1000000);
-            break;
-        case OPT_TIMEOUT:
-            o->timeout_s = parse_double("--timeout", optarg, 0.1, 3600.0);
-            break;
-        case OPT_POLICY_EVERY:
-            o->policy_every = (uint32_t)parse_u64("--policy-every", optarg, 0, 1000000);
-            break;
-        case OPT_GZIP_LEVEL:
-            o->gzip_level = (int)parse_u64("--gzip-level", optarg, 1, 9);
-            break;
-        case OPT_JSON_OUT:
-            o->json_out = optarg;
-            break;
         case OPT_DUMP:
-            o->dump_n = (long)parse_u64("--dump", optarg, 1, 10000000);
+            o->dump_n = (long)cli_parse_u64("--dump", optarg, 1, 10000000);
             if (optind >= argc)
-                die("--dump N DIR: DIR is missing");
+                cli_die("--dump N DIR: DIR is missing");
             o->dump_dir = argv[optind++];
             break;
-        case OPT_TENANTS:
-            o->tenants = (uint32_t)parse_u64("--tenants", optarg, 1, 100000);
-            break;
-        case OPT_EPOCH:
-            o->epoch_s = (int64_t)parse_u64("--epoch", optarg, 0, 253402300799ULL);
-            break;
-        case OPT_QUIET:
-            o->quiet = true;
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            exit(2);
         }
     }
     if (optind < argc)
-        die("unexpected argument '%s' (see --help)", argv[optind]);
+        cli_die("unexpected argument '%s' (see --help)", argv[optind]);
     if (o->dump_n < 0 && o->n_keys == 0) {
         const char *k = getenv("TALLY_AGENT_KEY");
         if (k != NULL && *k)
             add_key(o, k, strlen(k));
     }
     if (o->dump_n < 0 && o->n_keys == 0)
-        die("no API key: give --key (once per tenant), --keys-file or $TALLY_AGENT_KEY");
+        cli_die("no API key: give --key (once per tenant), --keys-file or $TALLY_AGENT_KEY");
     if (o->connections > o->devices)
         o->connections = o->devices;
     if (o->mode == MODE_STORM && o->queue_max < o->backlog)
@@ -608,7 +470,7 @@ static void batch_free(batch_t *b)
 static void backlog_done(fleet_t *f)
 {
     if (f->backlog_left > 0 && --f->backlog_left == 0)
-        f->backlog_drained_ns = mono_ns();
+        f->backlog_drained_ns = cli_mono_ns();
 }
 
 /* Makes the device's next report at wall time unix_ms and queues it. */
@@ -623,7 +485,7 @@ static void make_batch(fleet_t *f, uint32_t i, int64_t unix_ms, bool backlog)
     bool full = b->seq % f->gcfg.full_every == 0;
     if (!gen_device_report(d->gen, unix_ms, &f->raw, b->batch_id) ||
         !gen_gzip(f->raw.data, f->raw.len, f->opt.gzip_level, &gz))
-        die("out of memory while generating a batch");
+        cli_die("out of memory while generating a batch");
     b->gz = (unsigned char *)gz.data;
     b->gz_len = gz.len;
     b->backlog = backlog;
@@ -717,7 +579,7 @@ static void conn_watch(fleet_t *f, conn_t *c, uint32_t events)
         return;
     struct epoll_event ev = {.events = events, .data.u32 = (uint32_t)(c - f->conns)};
     if (epoll_ctl(f->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-        die("epoll_ctl: %s", strerror(errno));
+        cli_die("epoll_ctl: %s", strerror(errno));
     c->events = events;
 }
 
@@ -755,7 +617,7 @@ static bool conn_open(fleet_t *f, conn_t *c)
     }
     struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)(c - f->conns)};
     if (epoll_ctl(f->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
-        die("epoll_ctl: %s", strerror(errno));
+        cli_die("epoll_ctl: %s", strerror(errno));
     c->fd = fd;
     c->events = EPOLLOUT;
     c->state = C_CONNECTING;
@@ -833,7 +695,7 @@ static void format_request(fleet_t *f, conn_t *c)
                      (unsigned)c->batch->seq);
     }
     if (n < 0 || (size_t)n >= sizeof c->head)
-        die("request head too long");
+        cli_die("request head too long");
     c->head_len = (size_t)n;
     c->sent = 0;
 }
@@ -977,7 +839,7 @@ static void finish(fleet_t *f, conn_t *c, int status, const httpc_response_t *r,
                 free(d->etag);
                 d->etag = strdup(r->etag);
                 if (d->etag == NULL)
-                    die("out of memory");
+                    cli_die("out of memory");
             }
             long next = status == 200 ? policy_next_checkin(r->body, r->body_len) : -1;
             if (next > 0 && f->opt.mode != MODE_MAX)
@@ -1051,7 +913,7 @@ static void conn_readable(fleet_t *f, conn_t *c, int64_t now)
     bool eof = false;
     for (;;) {
         if (!buf_reserve(&c->in, READ_CHUNK))
-            die("out of memory reading a response");
+            cli_die("out of memory reading a response");
         ssize_t n = recv(c->fd, c->in.data + c->in.len, READ_CHUNK, 0);
         if (n > 0) {
             c->in.len += (size_t)n;
@@ -1147,7 +1009,7 @@ static void tick(fleet_t *f, int64_t now)
         size_t cap = f->cap_ticks ? f->cap_ticks * 2 : 64;
         tick_t *t = realloc(f->ticks, cap * sizeof *t);
         if (t == NULL)
-            die("out of memory");
+            cli_die("out of memory");
         f->ticks = t;
         f->cap_ticks = cap;
     }
@@ -1171,11 +1033,6 @@ static void tick(fleet_t *f, int64_t now)
     hist_reset(&f->win);
 }
 
-static double ms_of(uint64_t us)
-{
-    return (double)us / 1000.0;
-}
-
 static void print_table(const fleet_t *f)
 {
     const options_t *o = &f->opt;
@@ -1190,8 +1047,8 @@ static void print_table(const fleet_t *f)
     printf("%-34s %llu (duplicate: %llu)\n", "accepted (202)", (unsigned long long)f->accepted,
            (unsigned long long)f->duplicates);
     printf("%-34s %.2f / %.2f / %.2f / %.2f\n", "latency ms p50 / p95 / p99 / max",
-           ms_of(hist_percentile(&f->lat, 50)), ms_of(hist_percentile(&f->lat, 95)),
-           ms_of(hist_percentile(&f->lat, 99)), ms_of(f->lat.max));
+           cli_us_to_ms(hist_percentile(&f->lat, 50)), cli_us_to_ms(hist_percentile(&f->lat, 95)),
+           cli_us_to_ms(hist_percentile(&f->lat, 99)), cli_us_to_ms(f->lat.max));
     for (int s = 100; s < 600; s++)
         if (f->status[s] > 0) {
             char label[32];
@@ -1317,10 +1174,10 @@ static void write_json(const fleet_t *f)
     static const char *const pct_names[] = {"p50", "p95", "p99"};
     for (int i = 0; i < 3; i++) {
         jw_key(&w, pct_names[i]);
-        jw_fixed(&w, ms_of(hist_percentile(&f->lat, pcts[i])), 3);
+        jw_fixed(&w, cli_us_to_ms(hist_percentile(&f->lat, pcts[i])), 3);
     }
     jw_key(&w, "max");
-    jw_fixed(&w, ms_of(f->lat.max), 3);
+    jw_fixed(&w, cli_us_to_ms(f->lat.max), 3);
     jw_obj_end(&w);
     json_counts(&w, "status", f->status);
     jw_key(&w, "errors");
@@ -1406,10 +1263,10 @@ static void write_json(const fleet_t *f)
     jw_obj_end(&w);
     buf_putc(&b, '\n');
     if (b.oom)
-        die("out of memory writing the JSON report");
+        cli_die("out of memory writing the JSON report");
     FILE *out = fopen(o->json_out, "w");
     if (out == NULL || fwrite(b.data, 1, b.len, out) != b.len || fclose(out) != 0)
-        die("%s: cannot write: %s", o->json_out, strerror(errno));
+        cli_die("%s: cannot write: %s", o->json_out, strerror(errno));
     buf_free(&b);
 }
 
@@ -1422,7 +1279,7 @@ static int run_dump(fleet_t *f)
 {
     const options_t *o = &f->opt;
     if (mkdir(o->dump_dir, 0777) != 0 && errno != EEXIST)
-        die("%s: %s", o->dump_dir, strerror(errno));
+        cli_die("%s: %s", o->dump_dir, strerror(errno));
     int64_t interval_ms = (int64_t)(o->interval_s * 1000.0);
     if (interval_ms < 1)
         interval_ms = 1;
@@ -1434,13 +1291,13 @@ static int run_dump(fleet_t *f)
         heap_item_t it = heap_pop(f);
         buf_reset(&f->raw);
         if (!gen_device_report(f->devs[it.dev].gen, it.wake_ns, &f->raw, id))
-            die("out of memory while generating a batch");
+            cli_die("out of memory while generating a batch");
         char path[4096];
         snprintf(path, sizeof path, "%s/batch-%05ld.json", o->dump_dir, n + 1);
         FILE *out = fopen(path, "w");
         if (out == NULL || fwrite(f->raw.data, 1, f->raw.len, out) != f->raw.len ||
             fclose(out) != 0)
-            die("%s: cannot write: %s", path, strerror(errno));
+            cli_die("%s: cannot write: %s", path, strerror(errno));
         heap_push(f, it.dev, it.wake_ns + interval_ms);
     }
     fprintf(stderr, "tally-fleet: wrote %ld documents to %s\n", o->dump_n, o->dump_dir);
@@ -1476,9 +1333,9 @@ static void prepare_run(fleet_t *f, int64_t now)
 static int run(fleet_t *f)
 {
     const options_t *o = &f->opt;
-    int64_t now = mono_ns();
+    int64_t now = cli_mono_ns();
     prepare_run(f, now);
-    now = mono_ns();
+    now = cli_mono_ns();
     f->start_ns = now;
     f->stop_ns = now + (int64_t)(o->duration_s * (double)NS_PER_S);
     f->next_tick_ns = now + NS_PER_S;
@@ -1488,8 +1345,8 @@ static int run(fleet_t *f)
     struct epoll_event evs[256];
     int64_t drain_deadline = 0;
     for (;;) {
-        now = mono_ns();
-        if ((interrupted || now >= f->stop_ns) && !f->stopping) {
+        now = cli_mono_ns();
+        if ((cli_interrupted() || now >= f->stop_ns) && !f->stopping) {
             f->stopping = true;
             drain_deadline = now + DRAIN_MAX_NS;
         }
@@ -1512,13 +1369,13 @@ static int run(fleet_t *f)
         int timeout_ms = wait_ns <= 0 ? 0 : (int)((wait_ns + NS_PER_MS - 1) / NS_PER_MS);
         int n = epoll_wait(f->ep, evs, (int)(sizeof evs / sizeof evs[0]), timeout_ms);
         if (n < 0 && errno != EINTR)
-            die("epoll_wait: %s", strerror(errno));
-        now = mono_ns();
+            cli_die("epoll_wait: %s", strerror(errno));
+        now = cli_mono_ns();
         for (int i = 0; i < n; i++)
             conn_event(f, &f->conns[evs[i].data.u32], evs[i].events, now);
         check_timeouts(f, now);
     }
-    f->end_ns = mono_ns();
+    f->end_ns = cli_mono_ns();
     /* Whatever is still on the wire after the drain is abandoned. */
     for (uint32_t i = 0; i < o->connections; i++)
         if (f->conns[i].state == C_BUSY || f->conns[i].state == C_CONNECTING)
@@ -1569,11 +1426,8 @@ static void fleet_destroy(fleet_t *f)
 static uint64_t random_run_id(void)
 {
     uint64_t x = 0;
-    FILE *u = fopen("/dev/urandom", "rb");
-    if (u == NULL || fread(&x, sizeof x, 1, u) != 1)
+    if (!cli_random_bytes(&x, sizeof x))
         x = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32);
-    if (u != NULL)
-        fclose(u);
     return x;
 }
 
@@ -1582,6 +1436,7 @@ int main(int argc, char **argv)
     static fleet_t fleet;
     fleet_t *f = &fleet;
     f->ep = -1;
+    cli_set_program("tally-fleet");
     parse_options(&f->opt, argc, argv);
     options_t *o = &f->opt;
     if (!o->run_id_set)
@@ -1604,7 +1459,7 @@ int main(int argc, char **argv)
     for (uint32_t i = 0; i < o->devices; i++) {
         f->devs[i].gen = gen_device_create(&f->gcfg, i);
         if (f->devs[i].gen == NULL)
-            die("out of memory creating %u devices", o->devices);
+            cli_die("out of memory creating %u devices", o->devices);
         f->devs[i].key = o->n_keys ? i % (uint32_t)o->n_keys : 0;
     }
 
@@ -1617,10 +1472,10 @@ int main(int argc, char **argv)
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     int gai = getaddrinfo(o->host, o->port, &hints, &f->addr);
     if (gai != 0)
-        die("%s: %s", o->host, gai_strerror(gai));
+        cli_die("%s: %s", o->host, gai_strerror(gai));
     f->ep = epoll_create1(EPOLL_CLOEXEC);
     if (f->ep < 0)
-        die("epoll_create1: %s", strerror(errno));
+        cli_die("epoll_create1: %s", strerror(errno));
     f->conns = xcalloc(o->connections, sizeof *f->conns);
     f->free_conns = xcalloc(o->connections, sizeof *f->free_conns);
     for (uint32_t i = 0; i < o->connections; i++) {
@@ -1630,11 +1485,7 @@ int main(int argc, char **argv)
         f->free_conns[f->n_free++] = o->connections - 1 - i;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_signals();
     signal(SIGPIPE, SIG_IGN);
     rc = run(f);
 done:

@@ -11,22 +11,19 @@
  * Threads: main publishes and prints progress; nats.c's ack dispatcher
  * runs on_ack. They share the counters (atomics) and the histograms (under
  * a mutex). */
+#include "cli.h"
 #include "hist.h"
 
 #include <nats/nats.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define JSPUB_VERSION "0.1.0"
@@ -66,113 +63,10 @@ typedef struct {
     int64_t start_ns, stop_ns, end_ns;
 } jspub_t;
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("tally-jspub: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
 /* --- options ---------------------------------------------------------------- */
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tally-jspub [options]\n"
-               "Publishes one payload to JetStream as fast as PubAcks come back (the raw\n"
-               "limit next to tally serve's accept rate) and reports publishes/s and latency.\n"
-               "\n"
-               "  --url URL            NATS server (default $TALLY_NATS_URL or "
-               "nats://127.0.0.1:4222)\n"
-               "  --stream NAME        stream to create, use and delete (default BENCH_JSPUB)\n"
-               "  --subject SUBJ       subject it captures (default bench.jspub)\n"
-               "  --duration S         seconds to publish (default 10)\n"
-               "  --payload FILE       the bytes of every message (default: --size bytes of "
-               "JSON)\n"
-               "  --size N             payload size without --payload (default 2048)\n"
-               "  --max-pending N      publishes waiting for their PubAck, at most (default "
-               "4096)\n"
-               "  --dedup-window S     stream duplicate window (default 900, as Tally's)\n"
-               "  --timeout-ms MS      PubAck wait per publish (default 5000, as Tally's)\n"
-               "  --keep-stream        do not delete the stream at the end\n"
-               "  --json-out FILE      write the figures as JSON\n"
-               "  --quiet              no progress line\n"
-               "  --help\n");
-}
-
-static double parse_double(const char *name, const char *s, double lo, double hi)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi))
-        die("%s: '%s' is not a number in [%g, %g]", name, s, lo, hi);
-    return v;
-}
-
-static int64_t parse_int(const char *name, const char *s, int64_t lo, int64_t hi)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        die("%s: '%s' is not an integer in [%" PRId64 ", %" PRId64 "]", name, s, lo, hi);
-    return v;
-}
-
-enum {
-    OPT_URL = 256,
-    OPT_STREAM,
-    OPT_SUBJECT,
-    OPT_DURATION,
-    OPT_PAYLOAD,
-    OPT_SIZE,
-    OPT_MAX_PENDING,
-    OPT_DEDUP,
-    OPT_TIMEOUT,
-    OPT_KEEP,
-    OPT_JSON_OUT,
-    OPT_QUIET,
-    OPT_HELP,
-};
 
 static void parse_options(options_t *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"url", required_argument, NULL, OPT_URL},
-        {"stream", required_argument, NULL, OPT_STREAM},
-        {"subject", required_argument, NULL, OPT_SUBJECT},
-        {"duration", required_argument, NULL, OPT_DURATION},
-        {"payload", required_argument, NULL, OPT_PAYLOAD},
-        {"size", required_argument, NULL, OPT_SIZE},
-        {"max-pending", required_argument, NULL, OPT_MAX_PENDING},
-        {"dedup-window", required_argument, NULL, OPT_DEDUP},
-        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-        {"keep-stream", no_argument, NULL, OPT_KEEP},
-        {"json-out", required_argument, NULL, OPT_JSON_OUT},
-        {"quiet", no_argument, NULL, OPT_QUIET},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof *o);
     const char *env_url = getenv("TALLY_NATS_URL");
     o->url = env_url && *env_url ? env_url : "nats://127.0.0.1:4222";
@@ -183,57 +77,43 @@ static void parse_options(options_t *o, int argc, char **argv)
     o->max_pending = 4096;
     o->dedup_window_s = 900;
     o->timeout_ms = 5000;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_URL:
-            o->url = optarg;
-            break;
-        case OPT_STREAM:
-            o->stream = optarg;
-            break;
-        case OPT_SUBJECT:
-            o->subject = optarg;
-            break;
-        case OPT_DURATION:
-            o->duration_s = parse_double("--duration", optarg, 0.1, 86400);
-            break;
-        case OPT_PAYLOAD:
-            o->payload_file = optarg;
-            break;
-        case OPT_SIZE:
-            o->size = (size_t)parse_int("--size", optarg, 1, MAX_PAYLOAD);
-            break;
-        case OPT_MAX_PENDING:
-            o->max_pending = parse_int("--max-pending", optarg, 1, 1 << 20);
-            break;
-        case OPT_DEDUP:
-            o->dedup_window_s = parse_int("--dedup-window", optarg, 1, 86400);
-            break;
-        case OPT_TIMEOUT:
-            o->timeout_ms = parse_int("--timeout-ms", optarg, 100, 600000);
-            break;
-        case OPT_KEEP:
-            o->keep_stream = true;
-            break;
-        case OPT_JSON_OUT:
-            o->json_out = optarg;
-            break;
-        case OPT_QUIET:
-            o->quiet = true;
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            exit(2);
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        exit(2);
-    }
+
+    const cli_option_t opts[] = {
+        CLI_OPT_STRING("url", "URL",
+                       "NATS server (default $TALLY_NATS_URL or nats://127.0.0.1:4222)", &o->url),
+        CLI_OPT_STRING("stream", "NAME", "stream to create, use and delete (default BENCH_JSPUB)",
+                       &o->stream),
+        CLI_OPT_STRING("subject", "SUBJ", "subject it captures (default bench.jspub)", &o->subject),
+        CLI_OPT_DOUBLE("duration", "S", "seconds to publish (default 10)", &o->duration_s, 0.1,
+                       86400),
+        CLI_OPT_STRING("payload", "FILE",
+                       "the bytes of every message (default: --size bytes of JSON)",
+                       &o->payload_file),
+        CLI_OPT_UINT("size", "N", "payload size without --payload (default 2048)", &o->size, 1,
+                     MAX_PAYLOAD),
+        CLI_OPT_UINT("max-pending", "N",
+                     "publishes waiting for their PubAck, at most (default 4096)", &o->max_pending,
+                     1, 1 << 20),
+        CLI_OPT_UINT("dedup-window", "S", "stream duplicate window (default 900, as Tally's)",
+                     &o->dedup_window_s, 1, 86400),
+        CLI_OPT_UINT("timeout-ms", "MS", "PubAck wait per publish (default 5000, as Tally's)",
+                     &o->timeout_ms, 100, 600000),
+        CLI_OPT_FLAG("keep-stream", "do not delete the stream at the end", &o->keep_stream),
+        CLI_OPT_STRING("json-out", "FILE", "write the figures as JSON", &o->json_out),
+        CLI_OPT_FLAG("quiet", "no progress line", &o->quiet),
+    };
+    const cli_options_t set = {
+        .intro = "usage: tally-jspub [options]\n"
+                 "Publishes one payload to JetStream as fast as PubAcks come back (the raw\n"
+                 "limit next to tally serve's accept rate) and reports publishes/s and latency.\n"
+                 "\n",
+        .opt = opts,
+        .n_opt = sizeof opts / sizeof opts[0],
+    };
+    /* Every option has a target, so this returns once, at the end. */
+    cli_getopt(&set, argc, argv);
+    if (optind != argc)
+        cli_usage_exit(&set, 2);
 }
 
 /* --- payload ---------------------------------------------------------------- */
@@ -246,7 +126,7 @@ static void load_payload(jspub_t *p)
          * so its content does not matter, only its length. */
         p->payload = malloc(o->size + 1);
         if (p->payload == NULL)
-            die("out of memory");
+            cli_die("out of memory");
         memset(p->payload, 'x', o->size);
         if (o->size >= 16) {
             memcpy(p->payload, "{\"filler\":\"", 11);
@@ -257,28 +137,25 @@ static void load_payload(jspub_t *p)
     }
     FILE *f = fopen(o->payload_file, "rb");
     if (f == NULL)
-        die("%s: %s", o->payload_file, strerror(errno));
+        cli_die("%s: %s", o->payload_file, strerror(errno));
     p->payload = malloc(MAX_PAYLOAD + 1);
     if (p->payload == NULL)
-        die("out of memory");
+        cli_die("out of memory");
     p->payload_len = fread(p->payload, 1, MAX_PAYLOAD + 1, f);
     if (ferror(f))
-        die("%s: read error", o->payload_file);
+        cli_die("%s: read error", o->payload_file);
     fclose(f);
     if (p->payload_len == 0 || p->payload_len > MAX_PAYLOAD)
-        die("%s: the payload must be 1 to %d bytes", o->payload_file, MAX_PAYLOAD);
+        cli_die("%s: the payload must be 1 to %d bytes", o->payload_file, MAX_PAYLOAD);
 }
 
 static void make_run_id(char out[37])
 {
     unsigned char b[16] = {0};
-    FILE *u = fopen("/dev/urandom", "rb");
-    if (u == NULL || fread(b, 1, sizeof b, u) != sizeof b) {
-        uint64_t x = (uint64_t)mono_ns() ^ ((uint64_t)getpid() << 32);
+    if (!cli_random_bytes(b, sizeof b)) {
+        uint64_t x = (uint64_t)cli_mono_ns() ^ ((uint64_t)getpid() << 32);
         memcpy(b, &x, sizeof x);
     }
-    if (u != NULL)
-        fclose(u);
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-4%01x%02x-8%01x%02x-%02x%02x%02x%02x%02x%02x",
              b[0], b[1], b[2], b[3], b[4], b[5], b[6] & 0xf, b[7], b[8] & 0xf, b[9], b[10], b[11],
              b[12], b[13], b[14], b[15]);
@@ -291,7 +168,7 @@ static void make_run_id(char out[37])
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     jspub_t *p = closure;
-    int64_t now = mono_ns();
+    int64_t now = cli_mono_ns();
     const char *sent = NULL;
     if (pae == NULL && pa != NULL) {
         if (natsMsgHeader_Get(msg, HDR_SENT, &sent) == NATS_OK) {
@@ -376,7 +253,7 @@ static natsStatus publish_one(jspub_t *p, jsCtx *js, uint64_t n)
              (unsigned)getpid(), n);
     snprintf(request_id, sizeof request_id, "%08x-0000-4000-8000-%012" PRIx64, (unsigned)getpid(),
              n);
-    snprintf(sent, sizeof sent, "%" PRId64, mono_ns());
+    snprintf(sent, sizeof sent, "%" PRId64, cli_mono_ns());
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
@@ -408,11 +285,6 @@ static void progress(jspub_t *p, int64_t now, uint64_t *last_acked)
 
 /* --- report ----------------------------------------------------------------- */
 
-static double ms_of(uint64_t us)
-{
-    return (double)us / 1000.0;
-}
-
 static void report(jspub_t *p, FILE *out, bool json)
 {
     const options_t *o = &p->opt;
@@ -431,8 +303,9 @@ static void report(jspub_t *p, FILE *out, bool json)
         fprintf(out, "%-34s %.1f\n", "acknowledged publishes/s", rate);
         fprintf(out, "%-34s %.1f\n", "payload MiB/s", mb_s);
         fprintf(out, "%-34s %.2f / %.2f / %.2f / %.2f\n", "PubAck ms p50 / p95 / p99 / max",
-                ms_of(hist_percentile(&p->lat, 50)), ms_of(hist_percentile(&p->lat, 95)),
-                ms_of(hist_percentile(&p->lat, 99)), ms_of(p->lat.max));
+                cli_us_to_ms(hist_percentile(&p->lat, 50)),
+                cli_us_to_ms(hist_percentile(&p->lat, 95)),
+                cli_us_to_ms(hist_percentile(&p->lat, 99)), cli_us_to_ms(p->lat.max));
         fprintf(out, "%-34s %" PRIu64 "\n", "published", p->published);
         fprintf(out, "%-34s %" PRIu64 " (duplicate: %" PRIu64 ")\n", "acknowledged", acked,
                 (uint64_t)atomic_load(&p->duplicates));
@@ -459,8 +332,8 @@ static void report(jspub_t *p, FILE *out, bool json)
             "\"latency_ms\":{\"count\":%" PRIu64
             ",\"mean\":%.3f,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f}}\n",
             p->lat.n, p->lat.n ? (double)p->lat.sum / (double)p->lat.n / 1000.0 : 0,
-            ms_of(hist_percentile(&p->lat, 50)), ms_of(hist_percentile(&p->lat, 95)),
-            ms_of(hist_percentile(&p->lat, 99)), ms_of(p->lat.max));
+            cli_us_to_ms(hist_percentile(&p->lat, 50)), cli_us_to_ms(hist_percentile(&p->lat, 95)),
+            cli_us_to_ms(hist_percentile(&p->lat, 99)), cli_us_to_ms(p->lat.max));
 }
 
 /* --- main ------------------------------------------------------------------- */
@@ -469,17 +342,14 @@ int main(int argc, char **argv)
 {
     static jspub_t jspub;
     jspub_t *p = &jspub;
+    cli_set_program("tally-jspub");
     parse_options(&p->opt, argc, argv);
     const options_t *o = &p->opt;
     load_payload(p);
     make_run_id(p->run_id);
     pthread_mutex_init(&p->lock, NULL);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_signals();
 
     int rc = 1;
     bool stream_made = false;
@@ -504,14 +374,14 @@ int main(int argc, char **argv)
     }
     stream_made = true;
 
-    p->start_ns = mono_ns();
+    p->start_ns = cli_mono_ns();
     int64_t deadline = p->start_ns + (int64_t)(o->duration_s * (double)NS_PER_S);
     int64_t next_tick = p->start_ns + NS_PER_S;
     uint64_t last_acked = 0;
-    while (!interrupted) {
+    while (!cli_interrupted()) {
         /* The clock is read every 64 publishes: cheap next to a publish. */
         if ((p->published & 63) == 0) {
-            int64_t now = mono_ns();
+            int64_t now = cli_mono_ns();
             if (now >= deadline)
                 break;
             if (now >= next_tick) {
@@ -526,7 +396,7 @@ int main(int argc, char **argv)
             break;
         }
     }
-    p->stop_ns = mono_ns();
+    p->stop_ns = cli_mono_ns();
 
     /* The last PubAcks: each publish gets its ack or its timeout. */
     jsPubOptions po;
@@ -537,7 +407,7 @@ int main(int argc, char **argv)
      * be running then. */
     for (int i = 0; i < 1000 && settled(p) < p->published; i++)
         usleep(1000);
-    p->end_ns = mono_ns();
+    p->end_ns = cli_mono_ns();
     if (s != NATS_OK)
         fprintf(stderr, "tally-jspub: waiting for the last PubAcks: %s\n", natsStatus_GetText(s));
     progress(p, p->end_ns, &last_acked);
@@ -546,10 +416,10 @@ int main(int argc, char **argv)
     if (o->json_out != NULL) {
         FILE *out = fopen(o->json_out, "w");
         if (out == NULL)
-            die("%s: %s", o->json_out, strerror(errno));
+            cli_die("%s: %s", o->json_out, strerror(errno));
         report(p, out, true);
         if (fclose(out) != 0)
-            die("%s: %s", o->json_out, strerror(errno));
+            cli_die("%s: %s", o->json_out, strerror(errno));
     }
     rc = atomic_load(&p->acked) > 0 ? 0 : 1;
 
