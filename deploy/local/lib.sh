@@ -1,11 +1,16 @@
 # Shell helpers shared by deploy/local/stack.sh and the test harness.
 # Source it; it defines functions only.
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on right now.
+# Prints a TCP port on 127.0.0.1 that nothing listens on right now, below
+# the kernel's ephemeral range: a port there may be the local end of some
+# outgoing connection (a load generator's), and bind() would then fail
+# although nothing listens.
 free_port() {
-  local p
+  local p low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 11000 ] || low=32768
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return
