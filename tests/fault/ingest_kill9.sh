@@ -8,15 +8,10 @@
 
 ulimit -n 8192
 start_private_nats
-export TALLY_RATE_KEY_PER_S=1000000 TALLY_RATE_KEY_BURST=1000000
-export TALLY_RATE_TENANT_PER_S=1000000 TALLY_RATE_TENANT_BURST=1000000
+load_setup
 export TALLY_INGEST_ACK_WAIT_S=5 TALLY_INGEST_FETCH_BATCH=128
 start_tally serve
-tenant=$(new_tenant "Chaos Corp")
-export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
-export TALLY_BATCH_FILE="$t_dir/delta.json"
-make_delta_batch "$TALLY_BATCH_FILE"
-export TALLY_DEVICES=1000
+load_tenant "Chaos Corp"
 
 "$TALLY_BIN" ingest >>"$t_dir/ingest.log" 2>&1 &
 ingest_pid=$!

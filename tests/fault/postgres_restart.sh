@@ -6,15 +6,10 @@
 
 start_private_nats
 start_private_pg
-export TALLY_RATE_KEY_PER_S=1000000 TALLY_RATE_KEY_BURST=1000000
-export TALLY_RATE_TENANT_PER_S=1000000 TALLY_RATE_TENANT_BURST=1000000
+load_setup
 export TALLY_INGEST_MAX_DELIVER=3 # a database outage must not consume deliveries
 start_tally serve
-tenant=$(new_tenant "Restart AG")
-export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
-export TALLY_BATCH_FILE="$t_dir/delta.json"
-make_delta_batch "$TALLY_BATCH_FILE"
-export TALLY_DEVICES=1000
+load_tenant "Restart AG"
 start_tally ingest
 
 # The key is cached by serve after its first use, so serve keeps accepting

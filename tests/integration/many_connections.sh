@@ -6,15 +6,10 @@
 . "$(dirname "$0")/../lib/testlib.sh"
 
 ulimit -n 8192
-export TALLY_RATE_KEY_PER_S=1000000 TALLY_RATE_KEY_BURST=1000000
-export TALLY_RATE_TENANT_PER_S=1000000 TALLY_RATE_TENANT_BURST=1000000
+load_setup
 export TALLY_HTTP_TIMEOUT_S=10
 start_tally serve
-tenant=$(new_tenant "Crowd GmbH")
-export TALLY_AGENT_KEY=$(new_agent_key "$tenant")
-export TALLY_BATCH_FILE="$t_dir/delta.json"
-make_delta_batch "$TALLY_BATCH_FILE"
-export TALLY_DEVICES=1000
+load_tenant "Crowd GmbH"
 
 # Five slowloris clients: a request line and headers, one byte a second.
 slow_pids=()

@@ -194,6 +194,20 @@ stop_private_pg() {
   t_pg_pid=""
 }
 
+# load_setup: what every load test needs before `start_tally serve`: rate
+# limits out of the way (they are tested on their own). Then load_tenant NAME
+# makes the tenant, its key and a delta batch for bench/batch.lua (exported:
+# TALLY_AGENT_KEY, TALLY_BATCH_FILE, TALLY_DEVICES=1000).
+load_setup() {
+  export TALLY_RATE_KEY_PER_S=1000000 TALLY_RATE_KEY_BURST=1000000
+  export TALLY_RATE_TENANT_PER_S=1000000 TALLY_RATE_TENANT_BURST=1000000
+}
+load_tenant() {
+  TALLY_AGENT_KEY=$(new_agent_key "$(new_tenant "$1")")
+  export TALLY_AGENT_KEY TALLY_BATCH_FILE="$t_dir/delta.json" TALLY_DEVICES=1000
+  make_delta_batch "$TALLY_BATCH_FILE"
+}
+
 # make_delta_batch FILE: a realistic periodic report (device facts, a few
 # events and a metric sample, timestamped now, no software or patch lists)
 # for load generators (bench/batch.lua).
