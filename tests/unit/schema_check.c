@@ -4,34 +4,10 @@
  * checked; 2 on usage errors or a schema that does not compile. Used by
  * tests/schema/agreement.sh to compare with ajv. */
 #include "common/jsonschema.h"
+#include "tests/unit/read_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static char *read_text(const char *path, size_t *len_out)
-{
-    char *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        goto failed;
-    if (fseek(f, 0, SEEK_END) != 0)
-        goto failed;
-    long size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto failed;
-    text = malloc((size_t)size + 1);
-    if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size)
-        goto failed;
-    *len_out = (size_t)size;
-    fclose(f);
-    return text;
-
-failed:
-    free(text);
-    if (f != NULL)
-        fclose(f);
-    return NULL;
-}
 
 int main(int argc, char **argv)
 {
@@ -41,10 +17,8 @@ int main(int argc, char **argv)
     }
     size_t len = 0;
     char *text = read_text(argv[1], &len);
-    if (text == NULL) {
-        fprintf(stderr, "%s: cannot read\n", argv[1]);
-        return 2;
-    }
+    if (text == NULL)
+        return 2; /* read_text said why */
     tly_schema_t *s = NULL;
     char err[512];
     bool ok = tly_schema_compile(text, len, &s, err, sizeof err);

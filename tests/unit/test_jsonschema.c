@@ -5,6 +5,7 @@
  * order and a document nested far deeper than the schema.
  * Usage: test_jsonschema REPO_ROOT */
 #include "common/jsonschema.h"
+#include "tests/unit/read_text.h"
 #include "tests/unit/check.h"
 
 #include <dirent.h>
@@ -12,33 +13,6 @@
 #include <stdlib.h>
 
 static const char *repo_root;
-
-static char *read_text(const char *path, size_t *len_out)
-{
-    char *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        goto failed;
-    if (fseek(f, 0, SEEK_END) != 0)
-        goto failed;
-    long size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto failed;
-    text = malloc((size_t)size + 1);
-    if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size)
-        goto failed;
-    text[size] = '\0';
-    *len_out = (size_t)size;
-    fclose(f);
-    return text;
-
-failed:
-    fprintf(stderr, "cannot read %s\n", path);
-    free(text);
-    if (f != NULL)
-        fclose(f);
-    return NULL;
-}
 
 static tly_schema_t *compile_text(const char *text, char *err, size_t err_len)
 {
