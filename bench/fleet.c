@@ -72,6 +72,7 @@ typedef struct {
     uint32_t full_every;
     uint32_t events;
     uint32_t backlog;
+    uint64_t max_batches; /* max mode: 0 = until --duration */
     uint32_t queue_max;
     double timeout_s;
     uint32_t policy_every;
@@ -320,6 +321,8 @@ static void parse_options(options_t *o, int argc, char **argv)
                      GEN_MAX_EVENTS / 2),
         CLI_OPT_UINT("backlog", "N", "storm: queued batches per device (default 10)", &o->backlog,
                      1, 100000),
+        CLI_OPT_UINT("batches", "N", "max: stop after N batches are answered (default: no limit)",
+                     &o->max_batches, 0, UINT64_MAX),
         CLI_OPT_UINT("queue-max", "N", "store-and-forward queue per device (default 64)",
                      &o->queue_max, 1, 1000000),
         CLI_OPT_DOUBLE("timeout", "S", "per request (default 30)", &o->timeout_s, 0.1, 3600.0),
@@ -540,7 +543,8 @@ static void device_settle(fleet_t *f, uint32_t i, int64_t now)
     d->state = DEV_WAITING;
     if (f->stopping)
         return;
-    if (f->opt.mode == MODE_MAX && d->head == NULL)
+    if (f->opt.mode == MODE_MAX && d->head == NULL &&
+        (f->opt.max_batches == 0 || f->generated < f->opt.max_batches))
         make_batch(f, i, wall_ms(), false);
     /* The policy is fetched just before a report goes out, not on its own. */
     bool has_work = d->head != NULL;
@@ -1346,7 +1350,9 @@ static int run(fleet_t *f)
     int64_t drain_deadline = 0;
     for (;;) {
         now = cli_mono_ns();
-        if ((cli_interrupted() || now >= f->stop_ns) && !f->stopping) {
+        bool all_sent =
+            o->max_batches > 0 && f->accepted + f->rejected + f->dropped >= o->max_batches;
+        if ((cli_interrupted() || now >= f->stop_ns || all_sent) && !f->stopping) {
             f->stopping = true;
             drain_deadline = now + DRAIN_MAX_NS;
         }

@@ -17,10 +17,15 @@
 #   d. raw JetStream: tally-jspub, the same payload, 4096 and 64 in flight
 #   e. fleet max: tally-fleet --mode max with ingest running; rows landed in PostgreSQL
 #   f. storm: tally-fleet --mode storm; time until the backlog is accepted and stored
+#   g. ingest drain: a backlog of TALLY_BENCH_BACKLOG batches (serve alone fills
+#      the stream), then ingest drains it: rows/s next to raw COPY of the same
+#      rows into the same tables (bench/drain.sh)
+#   h. freshness: tally-fleet --mode steady at half of g's rate, ingest running
 #
 # Environment: TALLY_BENCH_BUILD (default build), TALLY_BENCH_OUT (default
 # bench/results), TALLY_BENCH_DURATION (seconds per phase, default 10),
-# TALLY_BENCH_CONNECTIONS (default 64), TALLY_BENCH_KEEP=1 keeps the
+# TALLY_BENCH_CONNECTIONS (default 64), TALLY_BENCH_BACKLOG (batches of
+# phase g, default 100000), TALLY_BENCH_KEEP=1 keeps the
 # temporary directory (logs, data). TALLY_* server settings in the
 # environment (e.g. TALLY_LOG_LEVEL, TALLY_HTTP_THREADS) pass through to serve.
 set -euo pipefail
@@ -175,6 +180,18 @@ publishes() {
   curl -s "$TALLY_URL/metrics" | awk -v o="$1" '$1 == "tally_publishes_total{outcome=\"" o "\"}" { n = $2 } END { print n + 0 }'
 }
 
+# freshness UNIX_TIME -> "p50 p99" in ms of the batches received since then:
+# received_at (serve, just before the publish) -> ingested_at (now() of the
+# ingest transaction, i.e. its start, a little before the commit).
+freshness() {
+  sql "SELECT coalesce(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 1)::text, 'null')
+              || ' ' || coalesce(round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 1)::text, 'null')
+         FROM (SELECT extract(epoch FROM b.ingested_at - r.received_at) * 1000 AS ms
+                 FROM inventory_reports r
+                 JOIN ingested_batches b ON b.tenant_id = r.tenant_id AND b.batch_id = r.batch_id
+                WHERE r.received_at >= to_timestamp($1)) x"
+}
+
 start_serve() {
   "$tally" serve >>"$work/serve.log" 2>&1 &
   serve_pid=$!
@@ -247,7 +264,8 @@ set -a
 set +a
 export TALLY_HTTP_ADDR=127.0.0.1
 TALLY_HTTP_PORT=$(free_port)
-export TALLY_HTTP_PORT
+TALLY_INGEST_METRICS_PORT=$(free_port)
+export TALLY_HTTP_PORT TALLY_INGEST_METRICS_PORT TALLY_INGEST_METRICS_ADDR=127.0.0.1
 export TALLY_URL="http://127.0.0.1:$TALLY_HTTP_PORT"
 # Rate limits are for tenants sharing a server, not for a benchmark.
 export TALLY_RATE_KEY_PER_S=10000000 TALLY_RATE_KEY_BURST=10000000
@@ -368,12 +386,7 @@ e_window=$(elapsed "$e_start" "$e_end")
 e_rows_s=$(awk -v a="$rows0" -v b="$rows1" -v t="$e_window" 'BEGIN { printf "%.1f\n", (b - a) / t }')
 e_rows_total_s=$(awk -v a="$rows0" -v b="$rows2" -v t="$e_window" -v d="$e_drain" \
   'BEGIN { if (d == "null") print "null"; else printf "%.1f\n", (b - a) / (t + d) }')
-e_fresh=$(sql "SELECT coalesce(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 1)::text, 'null')
-                || ' ' || coalesce(round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 1)::text, 'null')
-               FROM (SELECT extract(epoch FROM b.ingested_at - r.received_at) * 1000 AS ms
-                       FROM inventory_reports r
-                       JOIN ingested_batches b ON b.tenant_id = r.tenant_id AND b.batch_id = r.batch_id
-                      WHERE r.received_at >= to_timestamp($e_start)) x")
+e_fresh=$(freshness "$e_start")
 e_fresh_p50=${e_fresh% *}
 e_fresh_p99=${e_fresh#* }
 e_serve_cpu=$(awk -v a="$serve_cpu0" -v b="$(cpu_s "$serve_pid")" 'BEGIN { printf "%.2f\n", b - a }')
@@ -399,6 +412,34 @@ f_backlog=$(jq .storm.backlog_batches "$work/f.json")
 f_backlog_stored=$(awk -v s="$f_start" -v n=$((rows0f + f_backlog)) \
   '$2 >= n { printf "%.1f\n", $1 - s; found = 1; exit } END { if (!found) print "null" }' "$work/f.rows")
 
+stop_pid "$ingest_pid"
+ingest_pid=""
+stop_pid "$serve_pid"
+serve_pid=""
+
+# --- g: ingest drain and raw COPY -------------------------------------------
+
+TALLY_BENCH_KEYS=$work/keys "$root/bench/drain.sh" "$work/g.json" || die "bench/drain.sh failed"
+
+# --- h: freshness at half of ingest's rate ----------------------------------
+
+# The 2000 devices of g (now known to PostgreSQL) report steadily at half
+# the rate ingest drained g's backlog, for twice the phase length.
+h_rate=$(jq '[.ingest.batches_per_s / 2, 10] | max | floor' "$work/g.json")
+h_interval=$(awk -v r="$h_rate" 'BEGIN { printf "%.2f\n", 2000 / r }')
+say "h. freshness: tally-fleet --mode steady, 2000 devices every ${h_interval}s (~$h_rate batches/s), $((2 * dur))s, ingest running"
+start_serve
+"$tally" ingest >>"$work/ingest.log" 2>&1 &
+ingest_pid=$!
+rows0h=$(reports)
+run_fleet h --mode steady --devices 2000 --interval "$h_interval" --connections "$conns" \
+  --duration $((2 * dur)) --quiet
+h_start=$fleet_start
+h_drain=$(wait_rows $((rows0h + $(jq '.accepted - .duplicates' "$work/h.json"))))
+h_fresh=$(freshness "$h_start")
+h_fresh_p50=${h_fresh% *}
+h_fresh_p99=${h_fresh#* }
+say "  freshness p50 / p99: $h_fresh_p50 / $h_fresh_p99 ms; drained ${h_drain}s after the run"
 stop_pid "$ingest_pid"
 ingest_pid=""
 stop_pid "$serve_pid"
@@ -491,6 +532,9 @@ jq -n \
   --argjson e_fresh_p50 "$e_fresh_p50" --argjson e_fresh_p99 "$e_fresh_p99" \
   --argjson e_serve_cpu "$e_serve_cpu" --argjson e_ingest_cpu "$e_ingest_cpu" \
   --argjson e_serve_rss "$e_serve_rss" --argjson e_ingest_rss "$e_ingest_rss" \
+  --argjson g "$(cat "$work/g.json")" --argjson h "$(cat "$work/h.json")" \
+  --argjson h_rate "$h_rate" --argjson h_drain "$h_drain" \
+  --argjson h_fresh_p50 "$h_fresh_p50" --argjson h_fresh_p99 "$h_fresh_p99" \
   --argjson f_stored "$f_stored" --argjson f_backlog_stored "$f_backlog_stored" --argjson suite_s "$suite_s" --arg plots "$plots" \
   '{date: $date, machine: {cpu: $cpu, cores: $cores, memory_gib: $mem_gib, os: $os,
       loadavg_before: $load_before, loadavg_after: $load_after},
@@ -508,6 +552,9 @@ jq -n \
       ingest: {cpu_s: $e_ingest_cpu, peak_rss_mib: $e_ingest_rss}}),
     storm: ($f | del(.timeline) + {backlog_rows_in_pg_after_s: $f_backlog_stored,
       all_accepted_in_pg_after_s: $f_stored}),
+    ingest_drain: $g,
+    freshness_half_load: ($h | del(.timeline) + {target_per_s: $h_rate, drain_after_s: $h_drain,
+      freshness_ms: {p50: $h_fresh_p50, p99: $h_fresh_p99}}),
     plots: $plots,
     timelines: {fleet_max: $e.timeline, storm: $f.timeline}}' >"$out_dir/latest.json"
 
@@ -545,7 +592,7 @@ row "fleet max, serve + ingest: accepted batches/s" "$(thousands "$e_rps")" "$(t
 row "  latency p50 / p99" "$(ms "$(j .fleet_max.latency_ms.p50)") / $(ms "$(j .fleet_max.latency_ms.p99)")" "-" "-"
 row "  rows/s landed in PostgreSQL (in the window)" "$(thousands "$e_rows_s")" "- (raw COPY not measured)" "$(percent "$e_rows_s" "$e_rps") of accepted"
 row "  ingest drain after the run / rows/s overall" "${e_drain} s / $(thousands "$e_rows_total_s")" "-" "-"
-row "  freshness p50 / p99 (receive -> ingest tx)" "$(ms "$e_fresh_p50") / $(ms "$e_fresh_p99")" "-" "-"
+row "  freshness p50 / p99 at max (receive -> ingest tx)" "$(ms "$e_fresh_p50") / $(ms "$e_fresh_p99")" "-" "-"
 row "  CPU s serve / ingest (${e_window}s + drain)" "$e_serve_cpu / $e_ingest_cpu" "-" "-"
 row "  peak RSS MiB serve / ingest" "$e_serve_rss / $e_ingest_rss" "-" "-"
 row "storm: backlog batches" "$(thousands "$(j .storm.storm.backlog_batches)")" "-" "-"
@@ -553,6 +600,12 @@ row "  backlog accepted (HTTP 202) after" "$(j '.storm.storm.drained_s // "not d
 row "  as many rows as the backlog in PostgreSQL after" "$f_backlog_stored s" "-" "-"
 row "  every accepted batch in PostgreSQL after" "$f_stored s (run: $((2 * dur)) s)" "-" "-"
 row "  latency p50 / p99 during the storm" "$(ms "$(j .storm.latency_ms.p50)") / $(ms "$(j .storm.latency_ms.p99)")" "-" "-"
+row "ingest drain: backlog batches (serve filled it at)" "$(thousands "$(j .ingest_drain.backlog_batches)") ($(thousands "$(j .ingest_drain.fill.accepted_per_s)")/s)" "-" "-"
+row "  drained in / batches/s" "$(j .ingest_drain.ingest.seconds) s / $(thousands "$(j .ingest_drain.ingest.batches_per_s)")" "-" "-"
+row "  rows/s into PostgreSQL (all tables)" "$(thousands "$(j .ingest_drain.ingest.rows_per_s)")" "$(thousands "$(j .ingest_drain.raw_copy.rows_per_s)") (raw COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ingest.rows_per_s)" "$(j .ingest_drain.raw_copy.rows_per_s)")"
+row "  ingest CPU s / peak RSS MiB" "$(j .ingest_drain.ingest.cpu_s) / $(j .ingest_drain.ingest.peak_rss_mib)" "-" "-"
+row "freshness at half of ingest's rate: batches/s" "$(thousands "$(j .freshness_half_load.accepted_per_s)")" "-" "-"
+row "  freshness p50 / p99 (receive -> ingest tx)" "$(ms "$h_fresh_p50") / $(ms "$h_fresh_p99")" "-" "-"
 echo
 echo "figures: bench/results/latest.json; plots: $plots"
 echo "The machine is shared and the load generators run on the same 2 cores: figures are noisy."

@@ -89,7 +89,8 @@ int tly_migrate_main(const tly_config_t *cfg)
             goto failed;
         applied_now++;
     }
-    if (!tly_db_maintain_partitions(conn, cfg->partition_days_ahead, cfg->partition_retention_days))
+    if (!tly_db_maintain_partitions(conn, cfg->partition_days_ahead, cfg->partition_retention_days,
+                                    NULL, NULL))
         goto failed;
     TLY_INFO(NULL, "schema up to date: %d applied now, %zu in total", applied_now,
              tly_migrations_count);

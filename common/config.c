@@ -115,6 +115,14 @@ static const param_t params[] = {
     {"TALLY_INGEST_MAX_DELIVER", PARAM_INT, OFF(ingest_max_deliver), "1000", 1, 1000000, ING, 0,
      "deliveries after which JetStream stops redelivering a message (only crash loops reach it:"
      " database outages hold messages without redelivery)"},
+    {"TALLY_INGEST_MAX_ACK_PENDING", PARAM_INT, OFF(ingest_max_ack_pending), "4096", 1, 1000000,
+     ING, 0,
+     "messages delivered and not yet acknowledged, across all ingest processes (the shared"
+     " consumer's limit; keep it >= processes x workers x fetch batch)"},
+    {"TALLY_INGEST_METRICS_ADDR", PARAM_STRING, OFF(ingest_metrics_addr), "0.0.0.0", 1, 64, ING, 0,
+     "IPv4 address of ingest's /metrics and /healthz"},
+    {"TALLY_INGEST_METRICS_PORT", PARAM_INT, OFF(ingest_metrics_port), "8081", 0, 65535, ING, 0,
+     "port of ingest's /metrics and /healthz; 0 turns them off"},
     {"TALLY_PARTITION_DAYS_AHEAD", PARAM_INT, OFF(partition_days_ahead), "7", 1, 365,
      ING | TLY_CMD_MIGRATE, 0, "daily partitions created ahead of today"},
     {"TALLY_PARTITION_RETENTION_DAYS", PARAM_INT, OFF(partition_retention_days), "30", 1, 3650,

@@ -67,6 +67,9 @@ typedef struct {
     int64_t ingest_fetch_wait_ms;
     int64_t ingest_ack_wait_s;
     int64_t ingest_max_deliver;
+    int64_t ingest_max_ack_pending;
+    char *ingest_metrics_addr;
+    int64_t ingest_metrics_port;
     int64_t partition_days_ahead;
     int64_t partition_retention_days;
 } tly_config_t;

@@ -53,7 +53,8 @@ bool tly_db_ensure(PGconn *conn)
     return PQstatus(conn) == CONNECTION_OK;
 }
 
-bool tly_db_maintain_partitions(PGconn *conn, int64_t days_ahead, int64_t retention_days)
+bool tly_db_maintain_partitions(PGconn *conn, int64_t days_ahead, int64_t retention_days,
+                                int *created, int *dropped)
 {
     char ahead[24], keep[24];
     snprintf(ahead, sizeof ahead, "%lld", (long long)days_ahead);
@@ -62,8 +63,13 @@ bool tly_db_maintain_partitions(PGconn *conn, int64_t days_ahead, int64_t retent
     PGresult *res = PQexecParams(conn, "SELECT tally_maintain_partitions($1::int, $2::int)", 2,
                                  NULL, params, NULL, NULL, 0);
     bool ok = tly_db_result_ok(res, PGRES_TUPLES_OK, "partition maintenance");
-    for (int i = 0; ok && i < PQntuples(res); i++)
-        TLY_INFO(NULL, "partition %s", PQgetvalue(res, i, 0));
+    for (int i = 0; ok && i < PQntuples(res); i++) {
+        const char *what = PQgetvalue(res, i, 0);
+        TLY_INFO(NULL, "partition %s", what);
+        int *count = strncmp(what, "created ", 8) == 0 ? created : dropped;
+        if (count != NULL)
+            (*count)++;
+    }
     PQclear(res);
     return ok;
 }

@@ -27,9 +27,12 @@ void tly_db_rollback(PGconn *conn);
 bool tly_db_result_ok(const PGresult *res, ExecStatusType want, const char *what);
 
 /* Creates the daily partitions TALLY_PARTITION_DAYS_AHEAD ahead and drops
- * those older than TALLY_PARTITION_RETENTION_DAYS (SQL function
- * tally_maintain_partitions, serialised by an advisory lock); logs each. */
-bool tly_db_maintain_partitions(PGconn *conn, int64_t days_ahead, int64_t retention_days);
+ * those older than their table's retention (tally_partitioned_tables.
+ * retention_days, else TALLY_PARTITION_RETENTION_DAYS) with the SQL function
+ * tally_maintain_partitions, serialised by an advisory lock; logs each and
+ * adds them to *created / *dropped (either may be NULL). */
+bool tly_db_maintain_partitions(PGconn *conn, int64_t days_ahead, int64_t retention_days,
+                                int *created, int *dropped);
 
 /* True when the connection is usable; tries one PQreset otherwise. */
 bool tly_db_ensure(PGconn *conn);

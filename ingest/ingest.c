@@ -2,6 +2,7 @@
 #include "common/bus.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "ingest/metrics.h"
 #include "ingest/store.h"
 
 #include <pthread.h>
@@ -12,7 +13,13 @@ typedef struct {
     const tly_config_t *cfg;
     tly_bus_t *bus;
     atomic_bool stop;
+    tly_ingest_metrics_t metrics;
 } ingest_t;
+
+static void count(_Atomic uint64_t *counter, uint64_t n)
+{
+    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
 
 /* Creates or updates the durable consumer; idempotent across replicas. */
 static bool ensure_consumer(ingest_t *in)
@@ -25,7 +32,7 @@ static bool ensure_consumer(ingest_t *in)
     cc.DeliverPolicy = js_DeliverAll;
     cc.AckWait = cfg->ingest_ack_wait_s * 1000000000LL;
     cc.MaxDeliver = cfg->ingest_max_deliver;
-    cc.MaxAckPending = cfg->ingest_workers * cfg->ingest_fetch_batch * 4;
+    cc.MaxAckPending = cfg->ingest_max_ack_pending;
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     natsStatus s = js_AddConsumer(&ci, in->bus->js, cfg->stream_name, &cc, NULL, &jerr);
@@ -38,13 +45,17 @@ static bool ensure_consumer(ingest_t *in)
     return s == NATS_OK;
 }
 
-static void maintain_partitions(const tly_config_t *cfg)
+static void maintain_partitions(ingest_t *in)
 {
+    const tly_config_t *cfg = in->cfg;
     PGconn *conn = tly_db_connect(cfg->database_url, "tally-ingest-maintenance");
     if (conn == NULL)
         return;
-    (void)tly_db_maintain_partitions(conn, cfg->partition_days_ahead,
-                                     cfg->partition_retention_days);
+    int created = 0, dropped = 0;
+    (void)tly_db_maintain_partitions(conn, cfg->partition_days_ahead, cfg->partition_retention_days,
+                                     &created, &dropped);
+    count(&in->metrics.partitions_created, (uint64_t)created);
+    count(&in->metrics.partitions_dropped, (uint64_t)dropped);
     PQfinish(conn);
 }
 
@@ -79,6 +90,7 @@ static void settle(ingest_t *in, natsMsg **msgs, int n, const tly_msg_outcome_t 
 {
     for (int i = 0; i < n; i++) {
         natsStatus s;
+        count(&in->metrics.messages[outcomes[i]], 1);
         if (outcomes[i] == TLY_MSG_POISON) {
             copy_to_dlq(in, msgs[i]);
             s = natsMsg_Term(msgs[i], NULL);
@@ -109,18 +121,30 @@ static void release(natsMsg **msgs, int n)
 /* Stores a fetched batch; when a bulk-loaded section is refused, stores its
  * messages one by one so only the guilty one is dead-lettered. True once
  * every message has an outcome. */
-static bool store(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
-                  tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
+static bool store(ingest_t *in, PGconn *conn, natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
+                  tly_store_counts_t *counts)
 {
+    const tly_config_t *cfg = in->cfg;
     tly_store_status_t st = tly_store_batch(cfg, conn, msgs, n, outcomes, counts);
     if (st != TLY_STORE_ISOLATE)
         return st == TLY_STORE_COMMITTED;
     TLY_WARN(NULL, "a batch of %d messages was refused as a whole; storing them one by one", n);
+    count(&in->metrics.isolations, 1);
     for (int i = 0; i < n; i++) {
         if (tly_store_batch(cfg, conn, &msgs[i], 1, &outcomes[i], counts) != TLY_STORE_COMMITTED)
             return false; /* the earlier ones are committed; the ledger skips them on retry */
     }
     return true;
+}
+
+static void count_redeliveries(ingest_t *in, natsMsg **msgs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        jsMsgMetaData *meta = NULL;
+        if (natsMsg_GetMetaData(&meta, msgs[i]) == NATS_OK && meta->NumDelivered > 1)
+            count(&in->metrics.redeliveries, 1);
+        jsMsgMetaData_Destroy(meta);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -157,6 +181,8 @@ static void *worker_main(void *arg)
                 tly_sleep_unless(500, &in->stop);
             continue;
         }
+        int64_t fetched_ns = tly_now_monotonic_ns();
+        count_redeliveries(in, list.Msgs, list.Count);
         /* Store, retrying on whole-transaction failures (PostgreSQL down or
          * restarting) for as long as it takes; nothing was written then. */
         for (;;) {
@@ -166,8 +192,14 @@ static void *worker_main(void *arg)
             }
             if (conn == NULL)
                 conn = tly_db_connect(cfg->database_url, "tally-ingest");
-            if (conn != NULL && store(cfg, conn, list.Msgs, list.Count, outcomes, &counts)) {
+            tly_store_counts_t before = counts;
+            if (conn != NULL && store(in, conn, list.Msgs, list.Count, outcomes, &counts)) {
                 settle(in, list.Msgs, list.Count, outcomes);
+                count(&in->metrics.fetches, 1);
+                for (size_t t = 0; t < TLY_STORE_TABLES; t++)
+                    count(&in->metrics.rows[t], (uint64_t)(counts.rows[t] - before.rows[t]));
+                tly_histogram_observe(&in->metrics.fetch_duration,
+                                      tly_now_monotonic_ns() - fetched_ns);
                 break;
             }
             if (atomic_load(&in->stop)) {
@@ -175,13 +207,13 @@ static void *worker_main(void *arg)
                 break;
             }
             hold(list.Msgs, list.Count);
+            count(&in->metrics.store_retries, 1);
             tly_sleep_unless(1000, &in->stop);
         }
         natsMsgList_Destroy(&list);
     }
-    TLY_INFO(NULL, "worker stopping: stored %lld batches, %lld event rows, %lld out-of-window rows",
-             (long long)counts.batches, (long long)counts.event_rows,
-             (long long)counts.out_of_window);
+    TLY_INFO(NULL, "worker stopping: stored %lld batches, %lld dead letters",
+             (long long)counts.batches, (long long)counts.dead_letters);
     natsSubscription_Destroy(sub);
     PQfinish(conn);
     free(outcomes);
@@ -194,6 +226,7 @@ int tly_ingest_main(const tly_config_t *cfg)
     ingest_t in = {.cfg = cfg};
     pthread_t *threads = tly_xcalloc((size_t)cfg->ingest_workers, sizeof *threads);
     int started = 0, rc = 1;
+    tly_ingest_http_t *http = NULL;
 
     if (!tly_bus_connect(cfg->nats_url, "tally-ingest", NULL, &in.bus))
         goto failed;
@@ -205,7 +238,10 @@ int tly_ingest_main(const tly_config_t *cfg)
             goto failed;
         }
     }
-    maintain_partitions(cfg);
+    maintain_partitions(&in);
+    if (cfg->ingest_metrics_port > 0 &&
+        (http = tly_ingest_http_start(cfg, &in.metrics, in.bus)) == NULL)
+        goto failed;
     for (; started < cfg->ingest_workers; started++) {
         if (pthread_create(&threads[started], NULL, worker_main, &in) != 0)
             goto failed;
@@ -214,7 +250,7 @@ int tly_ingest_main(const tly_config_t *cfg)
 
     int sig;
     while ((sig = tly_signals_wait_ms(3600 * 1000)) == 0)
-        maintain_partitions(cfg);
+        maintain_partitions(&in);
     TLY_INFO(NULL, "%s received, finishing the current batches", strsignal(sig));
     rc = 0;
 failed:
@@ -222,6 +258,7 @@ failed:
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     free(threads);
+    tly_ingest_http_stop(http);
     tly_bus_destroy(in.bus, cfg->shutdown_grace_ms);
     TLY_INFO(NULL, "stopped");
     return rc;

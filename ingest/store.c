@@ -2,144 +2,18 @@
 #include "common/bus.h"
 #include "common/db.h"
 #include "common/log.h"
-#include "ingest/events.h"
+#include "ingest/stage.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Facts of the batch's device section, mapped to columns by jsonb_to_record
- * (JSON arrays become PostgreSQL arrays). A late, older batch never
- * overwrites newer facts. */
-static const char SQL_DEVICE_UPSERT[] =
-    "INSERT INTO devices AS d (tenant_id, agent_id, agent_version, hostname, domain, os_name,"
-    " os_version, os_build, arch, serial, manufacturer, model, cpu_model, cpu_cores, memory_bytes,"
-    " disks, ip_addresses, mac_addresses, boot_time, logged_in_users, first_seen, last_seen,"
-    " last_inventory_at)"
-    " SELECT $1::uuid, $2::uuid, $3, r.hostname, r.domain, r.os_name, r.os_version, r.os_build,"
-    " r.arch, r.serial, r.manufacturer, r.model, r.cpu_model, r.cpu_cores, r.memory_bytes,"
-    " coalesce(r.disks, '[]'), coalesce(r.ip_addresses, '{}'), coalesce(r.mac_addresses, '{}'),"
-    " r.boot_time, coalesce(r.logged_in_users, '{}'), $5::timestamptz, $5::timestamptz,"
-    " $5::timestamptz"
-    " FROM jsonb_to_record($4::jsonb) AS r(hostname text, domain text, os_name text,"
-    " os_version text, os_build text, arch text, serial text, manufacturer text, model text,"
-    " cpu_model text, cpu_cores int, memory_bytes bigint, disks jsonb, ip_addresses text[],"
-    " mac_addresses text[], boot_time timestamptz, logged_in_users text[])"
-    " ON CONFLICT (tenant_id, agent_id) DO UPDATE SET agent_version = EXCLUDED.agent_version,"
-    " hostname = EXCLUDED.hostname, domain = EXCLUDED.domain, os_name = EXCLUDED.os_name,"
-    " os_version = EXCLUDED.os_version, os_build = EXCLUDED.os_build, arch = EXCLUDED.arch,"
-    " serial = EXCLUDED.serial, manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,"
-    " cpu_model = EXCLUDED.cpu_model, cpu_cores = EXCLUDED.cpu_cores,"
-    " memory_bytes = EXCLUDED.memory_bytes, disks = EXCLUDED.disks,"
-    " ip_addresses = EXCLUDED.ip_addresses, mac_addresses = EXCLUDED.mac_addresses,"
-    " boot_time = EXCLUDED.boot_time, logged_in_users = EXCLUDED.logged_in_users,"
-    " last_seen = EXCLUDED.last_seen, last_inventory_at = EXCLUDED.last_inventory_at"
-    " WHERE d.last_inventory_at <= EXCLUDED.last_inventory_at"
-    " RETURNING id";
-
-static const char SQL_DEVICE_ID[] =
-    "SELECT id FROM devices WHERE tenant_id = $1::uuid AND agent_id = $2::uuid";
-
-static const char SQL_LEDGER[] =
-    "INSERT INTO ingested_batches (tenant_id, agent_id, batch_id) VALUES ($1, $2, $3)"
-    " ON CONFLICT DO NOTHING RETURNING 1";
-
-static const char SQL_REPORT[] =
-    "INSERT INTO inventory_reports (tenant_id, received_at, device_id, batch_id, sent_at,"
-    " agent_version, request_id, body_bytes, software_count, patch_count, process_event_count,"
-    " network_event_count, file_event_count, metric_count)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-
-/* Replaces a device's installed software with the batch's list and records
- * the differences. $1 tenant, $2 device, $3 the software array, $4 received
- * at. "gate" skips a report older than the last one applied; a device's
- * first list is the baseline and records no changes. */
-static const char SQL_SOFTWARE[] =
-    "WITH prev AS (SELECT software_reported_at AS at FROM devices"
-    "              WHERE tenant_id = $1::uuid AND id = $2::uuid),"
-    " gate AS (SELECT (SELECT at FROM prev) IS NULL AS baseline"
-    "          WHERE coalesce((SELECT at FROM prev), '-infinity') <= $4::timestamptz),"
-    " mark AS (UPDATE devices SET software_reported_at = $4::timestamptz"
-    "          WHERE tenant_id = $1::uuid AND id = $2::uuid AND EXISTS (SELECT 1 FROM gate)),"
-    " incoming AS (SELECT DISTINCT ON (name, publisher, version) btrim(r.name) AS name,"
-    "                coalesce(btrim(r.publisher), '') AS publisher, coalesce(r.version, '') AS "
-    "version,"
-    "                r.install_date, r.install_location, r.source"
-    "              FROM jsonb_to_recordset($3::jsonb) AS r(name text, publisher text, version text,"
-    "                install_date date, install_location text, source text)"
-    "              WHERE EXISTS (SELECT 1 FROM gate) ORDER BY name, publisher, version),"
-    " new_cat AS (INSERT INTO software_catalog (tenant_id, name, publisher)"
-    "             SELECT DISTINCT $1::uuid, name, publisher FROM incoming ORDER BY 2, 3"
-    "             ON CONFLICT (tenant_id, name, publisher) DO NOTHING RETURNING id, name, "
-    "publisher),"
-    " cat AS (SELECT id, name, publisher FROM new_cat UNION ALL"
-    "         SELECT c.id, c.name, c.publisher FROM software_catalog c WHERE c.tenant_id = $1::uuid"
-    "         AND (c.name, c.publisher) IN (SELECT name, publisher FROM incoming)),"
-    " new_set AS (SELECT cat.id AS software_id, i.version, i.install_date, i.install_location,"
-    "               i.source FROM incoming i JOIN cat ON cat.name = i.name"
-    "               AND cat.publisher = i.publisher),"
-    " old_set AS (SELECT software_id, version FROM device_software WHERE tenant_id = $1::uuid"
-    "             AND device_id = $2::uuid AND EXISTS (SELECT 1 FROM gate)),"
-    " changes AS ("
-    "   SELECT n.software_id, 'installed' AS change, NULL AS old_version, n.version AS new_version"
-    "     FROM new_set n WHERE NOT EXISTS (SELECT 1 FROM old_set o"
-    "                                      WHERE o.software_id = n.software_id)"
-    "   UNION ALL SELECT o.software_id, 'uninstalled', o.version, NULL FROM old_set o"
-    "     WHERE NOT EXISTS (SELECT 1 FROM new_set n WHERE n.software_id = o.software_id)"
-    "   UNION ALL SELECT b.software_id, 'version_changed',"
-    "     (SELECT string_agg(o.version, ', ' ORDER BY o.version) FROM old_set o"
-    "       WHERE o.software_id = b.software_id AND NOT EXISTS (SELECT 1 FROM new_set n"
-    "       WHERE n.software_id = o.software_id AND n.version = o.version)),"
-    "     (SELECT string_agg(n.version, ', ' ORDER BY n.version) FROM new_set n"
-    "       WHERE n.software_id = b.software_id AND NOT EXISTS (SELECT 1 FROM old_set o"
-    "       WHERE o.software_id = n.software_id AND o.version = n.version))"
-    "     FROM (SELECT software_id FROM old_set INTERSECT SELECT software_id FROM new_set) b),"
-    " logged AS (INSERT INTO software_changes (tenant_id, device_id, ts, software_id, change,"
-    "              old_version, new_version)"
-    "            SELECT $1::uuid, $2::uuid, $4::timestamptz, software_id, change, old_version,"
-    "              new_version FROM changes"
-    "            WHERE NOT (SELECT baseline FROM gate)"
-    "              AND (old_version IS NOT NULL OR new_version IS NOT NULL) RETURNING 1),"
-    " removed AS (DELETE FROM device_software d WHERE d.tenant_id = $1::uuid"
-    "             AND d.device_id = $2::uuid AND EXISTS (SELECT 1 FROM gate)"
-    "             AND NOT EXISTS (SELECT 1 FROM new_set n WHERE n.software_id = d.software_id"
-    "             AND n.version = d.version) RETURNING 1),"
-    " upserted AS (INSERT INTO device_software (tenant_id, device_id, software_id, version,"
-    "                version_key, install_date, install_location, source, first_seen, last_seen)"
-    "              SELECT $1::uuid, $2::uuid, software_id, version, tally_version_key(version),"
-    "                install_date, install_location, source, $4::timestamptz, $4::timestamptz"
-    "              FROM new_set"
-    "              ON CONFLICT (tenant_id, device_id, software_id, version) DO UPDATE SET"
-    "                install_date = EXCLUDED.install_date,"
-    "                install_location = EXCLUDED.install_location, source = EXCLUDED.source,"
-    "                last_seen = EXCLUDED.last_seen RETURNING 1)"
-    " SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM upserted),"
-    "        (SELECT count(*) FROM removed)";
-
-/* Replaces a device's patch set with the batch's ($1..$4 as above). */
-static const char SQL_PATCHES[] =
-    "WITH prev AS (SELECT patches_reported_at AS at FROM devices"
-    "              WHERE tenant_id = $1::uuid AND id = $2::uuid),"
-    " gate AS (SELECT 1 WHERE coalesce((SELECT at FROM prev), '-infinity') <= $4::timestamptz),"
-    " mark AS (UPDATE devices SET patches_reported_at = $4::timestamptz"
-    "          WHERE tenant_id = $1::uuid AND id = $2::uuid AND EXISTS (SELECT 1 FROM gate)),"
-    " incoming AS (SELECT DISTINCT ON (hotfix_id) r.hotfix_id, r.description, r.installed_on"
-    "              FROM jsonb_to_recordset($3::jsonb) AS r(hotfix_id text, description text,"
-    "                installed_on date)"
-    "              WHERE EXISTS (SELECT 1 FROM gate) ORDER BY hotfix_id),"
-    " removed AS (DELETE FROM device_patches d WHERE d.tenant_id = $1::uuid"
-    "             AND d.device_id = $2::uuid AND EXISTS (SELECT 1 FROM gate)"
-    "             AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.hotfix_id = d.hotfix_id)"
-    "             RETURNING 1),"
-    " upserted AS (INSERT INTO device_patches (tenant_id, device_id, hotfix_id, description,"
-    "                installed_on, first_seen, last_seen)"
-    "              SELECT $1::uuid, $2::uuid, hotfix_id, description, installed_on,"
-    "                $4::timestamptz, $4::timestamptz FROM incoming"
-    "              ON CONFLICT (tenant_id, device_id, hotfix_id) DO UPDATE SET"
-    "                description = EXCLUDED.description, installed_on = EXCLUDED.installed_on,"
-    "                last_seen = EXCLUDED.last_seen RETURNING 1)"
-    " SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM removed)";
+const char *const tly_store_tables[TLY_STORE_TABLES] = {
+    "devices",          "ingested_batches", "inventory_reports", "process_events",
+    "network_events",   "file_events",      "device_metrics",    "out_of_window_events",
+    "software_catalog", "device_software",  "software_changes",  "device_patches",
+};
 
 /* What one message carries, decoded; strings borrow from doc or the msg. */
 typedef struct {
@@ -153,8 +27,7 @@ typedef struct {
     json_t *doc;
     char *device_json;
     int body_bytes;
-    int index; /* position in the fetched list */
-    char device_id[37];
+    int index;        /* position in the fetched list */
     char reason[300]; /* why it is poison, when it is */
 } batch_t;
 
@@ -168,11 +41,6 @@ static const char *string_at(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static int count_of(json_t *doc, const char *key)
-{
-    return (int)json_array_size(json_object_get(doc, key));
 }
 
 /* Decodes msg into *b; false with *why set when it never could be stored. */
@@ -217,116 +85,6 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
     return true;
 }
 
-/* Errors in the data itself (class 22 data exception, 23 integrity) will
- * fail the same way on every delivery; anything else may be transient. */
-static bool is_data_error(const PGresult *res)
-{
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    return state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
-}
-
-typedef enum { STEP_OK, STEP_DATA_ERROR, STEP_FAILED } step_t;
-
-/* Runs one statement of a message's writes. A data error's message is kept
- * in *why (the dead letter's reason). */
-static step_t exec_step(PGconn *conn, const char *sql, int n, const char *const *params,
-                        PGresult **out, const char *what, char *why, size_t why_len)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        if (out != NULL)
-            *out = res;
-        else
-            PQclear(res);
-        return STEP_OK;
-    }
-    step_t r = is_data_error(res) ? STEP_DATA_ERROR : STEP_FAILED;
-    TLY_WARN(NULL, "%s failed: %s", what, PQresultErrorMessage(res));
-    if (why != NULL) {
-        snprintf(why, why_len, "%s: %s", what, PQresultErrorMessage(res));
-        why[strcspn(why, "\n")] = '\0';
-    }
-    PQclear(res);
-    return r;
-}
-
-/* Applies a current-state section (software, patches) when the batch
- * carries it: the section's array is the whole set. */
-static step_t apply_set(PGconn *conn, batch_t *b, const char *section, const char *sql)
-{
-    const json_t *items = json_object_get(b->doc, section);
-    if (!json_is_array(items))
-        return STEP_OK;
-    char *json = json_dumps(items, JSON_COMPACT);
-    if (json == NULL) {
-        snprintf(b->reason, sizeof b->reason, "%s: cannot re-encode", section);
-        return STEP_DATA_ERROR;
-    }
-    const char *params[] = {b->tenant_id, b->device_id, json, b->received_at};
-    step_t s = exec_step(conn, sql, 4, params, NULL, section, b->reason, sizeof b->reason);
-    free(json);
-    return s;
-}
-
-/* Writes one decoded batch inside the open transaction. */
-static step_t store_one(PGconn *conn, batch_t *b, tly_msg_outcome_t *outcome)
-{
-    PGresult *res = NULL;
-    const char *tenant[] = {b->tenant_id};
-    step_t s = exec_step(conn, "SELECT set_config('app.tenant_id', $1, true)", 1, tenant, NULL,
-                         "set tenant", b->reason, sizeof b->reason);
-    if (s != STEP_OK)
-        return s;
-
-    const char *ledger[] = {b->tenant_id, b->agent_id, b->batch_id};
-    if ((s = exec_step(conn, SQL_LEDGER, 3, ledger, &res, "ledger insert", b->reason,
-                       sizeof b->reason)) != STEP_OK)
-        return s;
-    bool fresh = PQntuples(res) == 1;
-    PQclear(res);
-    if (!fresh) {
-        *outcome = TLY_MSG_DUPLICATE;
-        return STEP_OK;
-    }
-
-    const char *dev[] = {b->tenant_id, b->agent_id, b->agent_version, b->device_json,
-                         b->received_at};
-    if ((s = exec_step(conn, SQL_DEVICE_UPSERT, 5, dev, &res, "device upsert", b->reason,
-                       sizeof b->reason)) != STEP_OK)
-        return s;
-    if (PQntuples(res) == 0) { /* an older batch: facts kept, id still needed */
-        PQclear(res);
-        if ((s = exec_step(conn, SQL_DEVICE_ID, 2, dev, &res, "device lookup", b->reason,
-                           sizeof b->reason)) != STEP_OK)
-            return s;
-    }
-    snprintf(b->device_id, sizeof b->device_id, "%s",
-             PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
-    const char *device_id = b->device_id;
-    PQclear(res);
-
-    char counts[7][16];
-    snprintf(counts[0], 16, "%d", b->body_bytes);
-    snprintf(counts[1], 16, "%d", count_of(b->doc, "software"));
-    snprintf(counts[2], 16, "%d", count_of(b->doc, "patches"));
-    snprintf(counts[3], 16, "%d", count_of(b->doc, "process_events"));
-    snprintf(counts[4], 16, "%d", count_of(b->doc, "network_events"));
-    snprintf(counts[5], 16, "%d", count_of(b->doc, "file_events"));
-    snprintf(counts[6], 16, "%d", count_of(b->doc, "metrics"));
-    const char *report[] = {b->tenant_id,     b->received_at, device_id, b->batch_id, b->sent_at,
-                            b->agent_version, b->request_id,  counts[0], counts[1],   counts[2],
-                            counts[3],        counts[4],      counts[5], counts[6]};
-    if ((s = exec_step(conn, SQL_REPORT, 14, report, NULL, "report insert", b->reason,
-                       sizeof b->reason)) != STEP_OK)
-        return s;
-    if ((s = apply_set(conn, b, "software", SQL_SOFTWARE)) != STEP_OK ||
-        (s = apply_set(conn, b, "patches", SQL_PATCHES)) != STEP_OK)
-        return s;
-    *outcome = TLY_MSG_STORED;
-    return STEP_OK;
-}
-
 /* Records msg in dead_letters (inside the open transaction). */
 static bool dead_letter(PGconn *conn, natsMsg *msg, const batch_t *b)
 {
@@ -350,39 +108,6 @@ static bool dead_letter(PGconn *conn, natsMsg *msg, const batch_t *b)
     return ok;
 }
 
-/* Orders decoded batches by (tenant, agent): concurrent workers then lock
- * device rows in the same order and cannot deadlock each other. */
-static int by_device(const void *a, const void *b)
-{
-    const batch_t *x = *(batch_t *const *)a, *y = *(batch_t *const *)b;
-    int c = strcmp(x->tenant_id, y->tenant_id);
-    return c != 0 ? c : strcmp(x->agent_id, y->agent_id);
-}
-
-/* Loads the event sections of the batches stored now, under a savepoint. */
-static tly_events_status_t store_events(PGconn *conn, batch_t **order, int good,
-                                        const tly_msg_outcome_t *outcomes, char *why,
-                                        size_t why_len, tly_event_counts_t *counts)
-{
-    tly_event_source_t *src = tly_xcalloc((size_t)good + 1, sizeof *src);
-    int n = 0;
-    for (int k = 0; k < good; k++) {
-        if (outcomes[order[k]->index] == TLY_MSG_STORED)
-            src[n++] =
-                (tly_event_source_t){order[k]->tenant_id, order[k]->device_id, order[k]->doc};
-    }
-    tly_events_status_t st = TLY_EVENTS_OK;
-    if (n > 0) {
-        st = tly_db_exec(conn, "SAVEPOINT events") ? TLY_EVENTS_OK : TLY_EVENTS_FAILED;
-        if (st == TLY_EVENTS_OK)
-            st = tly_events_store(conn, src, n, counts, why, why_len);
-        if (st == TLY_EVENTS_OK && !tly_db_exec(conn, "RELEASE SAVEPOINT events"))
-            st = TLY_EVENTS_FAILED;
-    }
-    free(src);
-    return st;
-}
-
 /* One message's dead letter in a transaction of its own. */
 static bool dead_letter_alone(PGconn *conn, natsMsg *msg, const batch_t *b)
 {
@@ -394,26 +119,183 @@ static bool dead_letter_alone(PGconn *conn, natsMsg *msg, const batch_t *b)
     return false;
 }
 
+/* Orders decoded batches by key, so a batch repeated within the fetch
+ * (a re-send racing its redelivery) follows its first copy. */
+static int by_key(const void *a, const void *b)
+{
+    const batch_t *x = *(batch_t *const *)a, *y = *(batch_t *const *)b;
+    int c = strcmp(x->tenant_id, y->tenant_id);
+    if (c == 0)
+        c = strcmp(x->agent_id, y->agent_id);
+    if (c == 0)
+        c = strcmp(x->batch_id, y->batch_id);
+    return c != 0 ? c : x->index - y->index;
+}
+
+static void copy_nullable(tly_strbuf_t *b, const char *s)
+{
+    if (s == NULL)
+        tly_strbuf_append(b, "\\N", 2);
+    else
+        tly_stage_text(b, s, strlen(s));
+}
+
+static void copy_count(tly_strbuf_t *b, const json_t *doc, const char *section)
+{
+    const json_t *items = json_object_get(doc, section);
+    if (json_is_array(items))
+        tly_strbuf_printf(b, "\t%zu", json_array_size(items));
+    else
+        tly_strbuf_append(b, "\t\\N", 3);
+}
+
+/* One stage_batches row (migrations/0008_ingest_bulk.sql) per batch. */
+static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, char *why,
+                                        size_t why_len)
+{
+    tly_strbuf_t rows;
+    tly_strbuf_init(&rows, (size_t)1 << 30);
+    for (int k = 0; k < n; k++) {
+        const batch_t *b = staged[k];
+        tly_strbuf_printf(&rows, "%d\t%s\t%s\t%s\t%s\t", b->index, b->tenant_id, b->agent_id,
+                          b->batch_id, b->received_at);
+        copy_nullable(&rows, b->sent_at);
+        tly_strbuf_append(&rows, "\t", 1);
+        copy_nullable(&rows, b->agent_version);
+        tly_strbuf_append(&rows, "\t", 1);
+        copy_nullable(&rows, b->request_id);
+        tly_strbuf_printf(&rows, "\t%d", b->body_bytes);
+        static const char *const sections[] = {"software",       "patches",     "process_events",
+                                               "network_events", "file_events", "metrics"};
+        for (size_t s = 0; s < TLY_ARRAY_LEN(sections); s++) {
+            if (s < 2)
+                copy_count(&rows, b->doc, sections[s]);
+            else
+                tly_strbuf_printf(&rows, "\t%zu",
+                                  json_array_size(json_object_get(b->doc, sections[s])));
+        }
+        tly_strbuf_append(&rows, "\t", 1);
+        tly_stage_text(&rows, b->device_json, strlen(b->device_json));
+        tly_strbuf_append(&rows, "\n", 1);
+    }
+    tly_stage_status_t st = TLY_STAGE_FAILED;
+    if (rows.truncated)
+        snprintf(why, why_len, "stage_batches: rows exceed the COPY buffer");
+    else
+        st = tly_stage_copy(conn,
+                            "stage_batches (idx, tenant_id, agent_id, batch_id, received_at,"
+                            " sent_at, agent_version, request_id, body_bytes, software_count,"
+                            " patch_count, process_event_count, network_event_count,"
+                            " file_event_count, metric_count, device)",
+                            &rows, why, why_len);
+    tly_strbuf_free(&rows);
+    return st;
+}
+
+/* Runs a statement of the store; classifies its failure. */
+static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, char *why,
+                              size_t why_len)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out != NULL)
+            *out = res;
+        else
+            PQclear(res);
+        return TLY_STAGE_OK;
+    }
+    tly_stage_status_t r = tly_stage_failed(res, conn, sql, why, why_len);
+    PQclear(res);
+    return r;
+}
+
+/* Reads apply's answer: which batches were written, and rows per table. */
+static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
+                         tly_store_counts_t *counts)
+{
+    json_t *j = json_loads(answer, 0, NULL);
+    const json_t *stored = json_object_get(j, "stored");
+    const json_t *rows = json_object_get(j, "rows");
+    if (!json_is_array(stored) || !json_is_object(rows)) {
+        json_decref(j);
+        return false;
+    }
+    for (int k = 0; k < n; k++)
+        outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(stored, i, v)
+    {
+        json_int_t idx = json_integer_value(v);
+        for (int k = 0; k < n; k++) /* staged is short: a fetch */
+            if (staged[k]->index == idx)
+                outcomes[idx] = TLY_MSG_STORED;
+    }
+    counts->batches += (int64_t)json_array_size(stored);
+    for (size_t t = 0; t < TLY_STORE_TABLES; t++)
+        counts->rows[t] += json_integer_value(json_object_get(rows, tly_store_tables[t]));
+    json_decref(j);
+    return true;
+}
+
+/* Stages and applies the good batches inside the open transaction. */
+static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
+                                tly_store_counts_t *counts, char *why, size_t why_len)
+{
+    tly_stage_doc_t *docs = tly_xcalloc((size_t)n, sizeof *docs);
+    for (int k = 0; k < n; k++)
+        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->doc};
+    PGresult *res = NULL;
+    tly_stage_status_t st = run(conn, "SELECT tally_ingest_prepare()", NULL, why, why_len);
+    if (st == TLY_STAGE_OK)
+        st = stage_batches(conn, staged, n, why, why_len);
+    if (st == TLY_STAGE_OK)
+        st = tly_stage_sections(conn, docs, n, why, why_len);
+    if (st == TLY_STAGE_OK)
+        st = run(conn, "SELECT tally_ingest_apply()", &res, why, why_len);
+    if (st == TLY_STAGE_OK && !read_applied(PQgetvalue(res, 0, 0), staged, n, outcomes, counts)) {
+        snprintf(why, why_len, "tally_ingest_apply answered what ingest does not understand");
+        st = TLY_STAGE_FAILED;
+    }
+    PQclear(res);
+    free(docs);
+    return st;
+}
+
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
                                    tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
-    batch_t **order = tly_xcalloc((size_t)n, sizeof *order);
-    int good = 0;
+    batch_t **staged = tly_xcalloc((size_t)n, sizeof *staged);
+    int good = 0, dead = 0;
     tly_store_status_t result = TLY_STORE_RETRY;
-    tly_event_counts_t events = {0};
+    tly_store_counts_t now = {0};
     for (int i = 0; i < n; i++) {
         const char *why = NULL;
         batches[i].index = i;
+        outcomes[i] = TLY_MSG_STORED; /* the caller's array may hold an earlier fetch's */
         if (decode(cfg, msgs[i], &batches[i], &why)) {
-            order[good++] = &batches[i];
+            staged[good++] = &batches[i];
             continue;
         }
         snprintf(batches[i].reason, sizeof batches[i].reason, "undecodable: %s", why);
         outcomes[i] = TLY_MSG_POISON;
+        dead++;
     }
-    qsort(order, (size_t)good, sizeof *order, by_device);
+    qsort(staged, (size_t)good, sizeof *staged, by_key);
+    int unique = 0;
+    for (int k = 0; k < good; k++) {
+        const batch_t *prev = unique > 0 ? staged[unique - 1] : NULL;
+        if (prev != NULL && strcmp(prev->tenant_id, staged[k]->tenant_id) == 0 &&
+            strcmp(prev->agent_id, staged[k]->agent_id) == 0 &&
+            strcmp(prev->batch_id, staged[k]->batch_id) == 0)
+            outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
+        else
+            staged[unique++] = staged[k];
+    }
 
+    char why[300] = "";
     if (!tly_db_exec(conn, "BEGIN"))
         goto done;
     for (int i = 0; i < n; i++) {
@@ -422,56 +304,35 @@ tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMs
             goto done;
         }
     }
-    for (int k = 0; k < good; k++) {
-        batch_t *b = order[k];
-        step_t s = STEP_FAILED;
-        if (tly_db_exec(conn, "SAVEPOINT msg")) {
-            s = store_one(conn, b, &outcomes[b->index]);
-            if (s == STEP_OK)
-                s = tly_db_exec(conn, "RELEASE SAVEPOINT msg") ? STEP_OK : STEP_FAILED;
-            else if (s == STEP_DATA_ERROR && !tly_db_exec(conn, "ROLLBACK TO SAVEPOINT msg"))
-                s = STEP_FAILED;
-        }
-        if (s == STEP_DATA_ERROR && !dead_letter(conn, msgs[b->index], b))
-            s = STEP_FAILED;
-        if (s == STEP_DATA_ERROR) {
-            outcomes[b->index] = TLY_MSG_POISON;
-        } else if (s == STEP_FAILED) {
-            tly_db_rollback(conn);
-            goto done;
-        }
-    }
-    char why[300];
-    tly_events_status_t es = store_events(conn, order, good, outcomes, why, sizeof why, &events);
-    if (es != TLY_EVENTS_OK) {
-        tly_db_rollback(conn);
-        if (es == TLY_EVENTS_DATA_ERROR && n > 1) {
-            result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
-        } else if (es == TLY_EVENTS_DATA_ERROR && good == 1) {
-            /* This message's events can never be stored: dead-letter it. */
-            snprintf(order[0]->reason, sizeof order[0]->reason, "%s", why);
-            if (dead_letter_alone(conn, msgs[0], order[0])) {
-                outcomes[0] = TLY_MSG_POISON;
-                result = TLY_STORE_COMMITTED;
-            }
-        }
+    tly_stage_status_t st =
+        unique > 0 ? apply(conn, staged, unique, outcomes, &now, why, sizeof why) : TLY_STAGE_OK;
+    if (st == TLY_STAGE_OK && tly_db_exec(conn, "COMMIT")) {
+        result = TLY_STORE_COMMITTED;
+        now.dead_letters = dead;
         goto done;
     }
-    if (!tly_db_exec(conn, "COMMIT")) {
-        tly_db_rollback(conn);
-        goto done;
-    }
-    result = TLY_STORE_COMMITTED;
-    if (counts != NULL) {
-        for (int i = 0; i < n; i++)
-            counts->batches += outcomes[i] == TLY_MSG_STORED;
-        counts->event_rows += events.rows;
-        counts->out_of_window += events.out_of_window;
+    tly_db_rollback(conn);
+    if (st == TLY_STAGE_DATA_ERROR && n > 1) {
+        result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
+    } else if (st == TLY_STAGE_DATA_ERROR && unique == 1) {
+        /* This message can never be stored: dead-letter it. */
+        snprintf(staged[0]->reason, sizeof staged[0]->reason, "%s", why);
+        if (dead_letter_alone(conn, msgs[0], staged[0])) {
+            outcomes[0] = TLY_MSG_POISON;
+            result = TLY_STORE_COMMITTED;
+            now = (tly_store_counts_t){.dead_letters = 1};
+        }
     }
 done:
+    if (result == TLY_STORE_COMMITTED && counts != NULL) {
+        counts->batches += now.batches;
+        counts->dead_letters += now.dead_letters;
+        for (size_t t = 0; t < TLY_STORE_TABLES; t++)
+            counts->rows[t] += now.rows[t];
+    }
     for (int i = 0; i < n; i++)
         batch_free(&batches[i]);
     free(batches);
-    free(order);
+    free(staged);
     return result;
 }

@@ -1,11 +1,13 @@
 /* Writes fetched JetStream messages to PostgreSQL in one transaction.
  *
- * Each message is checked and written under its own savepoint, so one bad
- * message (undecodable, or rejected by a constraint) does not abort its
- * neighbours: it is recorded in dead_letters, in the same transaction, with
- * its reason and bytes, and reported as poison. Redelivered or re-sent batches are
- * recognised by the ledger ingested_batches(tenant, agent, batch) and
- * written nothing twice.
+ * The messages are decoded here; their documents are COPYed into staging
+ * tables and applied by tally_ingest_apply() (migrations/0008_ingest_bulk.sql):
+ * a fixed number of round trips per fetch. Redelivered or re-sent batches are
+ * recognised by the ledger ingested_batches(tenant, agent, batch) and write
+ * nothing twice. An undecodable message is recorded in dead_letters, in the
+ * same transaction, with its reason and bytes; a message PostgreSQL refuses
+ * (a data error) is found by storing the fetch one message at a time
+ * (TLY_STORE_ISOLATE) and dead-lettered alone.
  *
  * Thread-safety: one call per connection at a time (libpq's rule). */
 #ifndef TLY_INGEST_STORE_H
@@ -29,17 +31,20 @@ typedef enum {
                                 store the messages one at a time to find which */
 } tly_store_status_t;
 
-/* Rows written by committed calls, for logs and metrics (accumulated). */
+/* The tables ingest writes, in the order of tly_store_counts_t.rows. */
+#define TLY_STORE_TABLES 12
+extern const char *const tly_store_tables[TLY_STORE_TABLES];
+
+/* What committed calls wrote, for logs and metrics (accumulated). */
 typedef struct {
-    int64_t batches;       /* reports stored (not duplicates, not poison) */
-    int64_t event_rows;    /* event and metric rows in their partitions */
-    int64_t out_of_window; /* rows kept in out_of_window_events */
+    int64_t batches;                /* batches stored (not duplicates, not poison) */
+    int64_t dead_letters;           /* messages recorded in dead_letters */
+    int64_t rows[TLY_STORE_TABLES]; /* rows inserted (or, for devices, upserted) */
 } tly_store_counts_t;
 
-/* Stores msgs[0..n) (borrowed) in one transaction: ledger, device,
- * report row, then the event sections by COPY (ingest/events.h). With n == 1
- * a refused section makes the message poison (dead-lettered), so ISOLATE
- * is only returned for n > 1. counts may be NULL. */
+/* Stores msgs[0..n) (borrowed) in one transaction. With n == 1 a refused
+ * message is poison (dead-lettered), so ISOLATE is only returned for n > 1.
+ * counts may be NULL. */
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
                                    tly_msg_outcome_t *outcomes,
                                    tly_store_counts_t *counts) TLY_MUSTCHECK;

@@ -1,14 +1,10 @@
 #include "server/metrics.h"
+#include "common/prom.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Upper bounds (seconds) of the latency histogram buckets; +Inf is implied. */
-static const double bounds_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                  0.1,    0.25,  0.5,    1.0,   2.5,  5.0};
-#define NBOUNDS ((int)TLY_ARRAY_LEN(bounds_s))
 
 static const int statuses[] = {200, 202, 304, 400, 401, 403, 404,
                                405, 413, 415, 422, 429, 500, 503};
@@ -44,20 +40,14 @@ static const char *const slugs[] = {
 static const char *const outcomes[] = {"stored", "duplicate", "timeout", "error"};
 #define NOUTCOMES ((int)TLY_ARRAY_LEN(outcomes))
 
-typedef struct {
-    _Atomic uint64_t buckets[NBOUNDS + 1]; /* non-cumulative; the last is +Inf */
-    _Atomic uint64_t sum_ns;
-    _Atomic uint64_t count;
-} histogram_t;
-
 struct tly_metrics {
     const char *const *route_names;
     int nroutes;
     _Atomic uint64_t *requests; /* [(nroutes + 1) * (NSTATUS + 1)] */
-    histogram_t *latency;       /* [nroutes + 1] */
+    tly_histogram_t *latency;   /* [nroutes + 1] */
     _Atomic uint64_t rejections[NSLUGS + 1];
     _Atomic uint64_t publishes[NOUTCOMES];
-    histogram_t publish_latency;
+    tly_histogram_t publish_latency;
 };
 
 tly_metrics_t *tly_metrics_create(const char *const *route_names, int nroutes)
@@ -79,17 +69,6 @@ void tly_metrics_destroy(tly_metrics_t *m)
     free(m);
 }
 
-static void observe(histogram_t *h, int64_t ns)
-{
-    double s = (double)ns / 1e9;
-    int i = 0;
-    while (i < NBOUNDS && s > bounds_s[i])
-        i++;
-    atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(ns > 0 ? ns : 0), memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
-}
-
 void tly_metrics_request(tly_metrics_t *m, int route, int status, int64_t duration_ns)
 {
     if (route < 0 || route > m->nroutes)
@@ -98,7 +77,7 @@ void tly_metrics_request(tly_metrics_t *m, int route, int status, int64_t durati
     while (s < NSTATUS && statuses[s] != status)
         s++;
     atomic_fetch_add_explicit(&m->requests[route * (NSTATUS + 1) + s], 1, memory_order_relaxed);
-    observe(&m->latency[route], duration_ns);
+    tly_histogram_observe(&m->latency[route], duration_ns);
 }
 
 void tly_metrics_rejection(tly_metrics_t *m, const char *slug)
@@ -115,35 +94,7 @@ void tly_metrics_publish(tly_metrics_t *m, const char *outcome, int64_t duration
     while (i < NOUTCOMES - 1 && strcmp(outcomes[i], outcome) != 0)
         i++;
     atomic_fetch_add_explicit(&m->publishes[i], 1, memory_order_relaxed);
-    observe(&m->publish_latency, duration_ns);
-}
-
-static void header(tly_strbuf_t *b, const char *name, const char *type, const char *help)
-{
-    tly_strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* Writes one histogram's series; labels is "" or `key="value",`. */
-static void histogram(tly_strbuf_t *b, const char *name, const char *labels, histogram_t *h)
-{
-    uint64_t cumulative = 0;
-    for (int i = 0; i <= NBOUNDS; i++) {
-        cumulative += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
-        if (i < NBOUNDS)
-            tly_strbuf_printf(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, bounds_s[i],
-                              (unsigned long long)cumulative);
-        else
-            tly_strbuf_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels,
-                              (unsigned long long)cumulative);
-    }
-    size_t n = strlen(labels);
-    char bare[128]; /* the labels without the trailing comma, for _sum/_count */
-    snprintf(bare, sizeof bare, "%.*s", n > 0 ? (int)n - 1 : 0, labels);
-    const char *open = n > 0 ? "{" : "", *close = n > 0 ? "}" : "";
-    tly_strbuf_printf(b, "%s_sum%s%s%s %.6f\n", name, open, bare, close,
-                      (double)atomic_load(&h->sum_ns) / 1e9);
-    tly_strbuf_printf(b, "%s_count%s%s%s %llu\n", name, open, bare, close,
-                      (unsigned long long)atomic_load(&h->count));
+    tly_histogram_observe(&m->publish_latency, duration_ns);
 }
 
 static const char *route_label(const tly_metrics_t *m, int r)
@@ -156,7 +107,8 @@ char *tly_metrics_render(tly_metrics_t *m, const tly_metrics_gauges_t *g, size_t
     tly_strbuf_t b;
     tly_strbuf_init(&b, 1 << 20);
 
-    header(&b, "tally_http_requests_total", "counter", "HTTP requests by route and status.");
+    tly_prom_header(&b, "tally_http_requests_total", "counter",
+                    "HTTP requests by route and status.");
     for (int r = 0; r <= m->nroutes; r++) {
         for (int s = 0; s <= NSTATUS; s++) {
             uint64_t v = atomic_load(&m->requests[r * (NSTATUS + 1) + s]);
@@ -169,38 +121,40 @@ char *tly_metrics_render(tly_metrics_t *m, const tly_metrics_gauges_t *g, size_t
                               (unsigned long long)v);
         }
     }
-    header(&b, "tally_http_request_duration_seconds", "histogram",
-           "Time from the first byte of a request to its completion, by route.");
+    tly_prom_header(&b, "tally_http_request_duration_seconds", "histogram",
+                    "Time from the first byte of a request to its completion, by route.");
     for (int r = 0; r <= m->nroutes; r++) {
         char labels[96];
         snprintf(labels, sizeof labels, "route=\"%s\",", route_label(m, r));
-        histogram(&b, "tally_http_request_duration_seconds", labels, &m->latency[r]);
+        tly_prom_histogram(&b, "tally_http_request_duration_seconds", labels, &m->latency[r]);
     }
-    header(&b, "tally_http_rejections_total", "counter",
-           "Problem responses by reason (the problem type's slug).");
+    tly_prom_header(&b, "tally_http_rejections_total", "counter",
+                    "Problem responses by reason (the problem type's slug).");
     for (int i = 0; i <= NSLUGS; i++) {
         uint64_t v = atomic_load(&m->rejections[i]);
         if (v != 0)
             tly_strbuf_printf(&b, "tally_http_rejections_total{reason=\"%s\"} %llu\n",
                               i < NSLUGS ? slugs[i] : "other", (unsigned long long)v);
     }
-    header(&b, "tally_publishes_total", "counter", "JetStream publishes by outcome.");
+    tly_prom_header(&b, "tally_publishes_total", "counter", "JetStream publishes by outcome.");
     for (int i = 0; i < NOUTCOMES; i++)
         tly_strbuf_printf(&b, "tally_publishes_total{outcome=\"%s\"} %llu\n", outcomes[i],
                           (unsigned long long)atomic_load(&m->publishes[i]));
-    header(&b, "tally_publish_duration_seconds", "histogram",
-           "Time from a JetStream publish to its PubAck (or failure).");
-    histogram(&b, "tally_publish_duration_seconds", "", &m->publish_latency);
-    header(&b, "tally_publishes_in_flight", "gauge", "Publishes awaiting their PubAck.");
+    tly_prom_header(&b, "tally_publish_duration_seconds", "histogram",
+                    "Time from a JetStream publish to its PubAck (or failure).");
+    tly_prom_histogram(&b, "tally_publish_duration_seconds", "", &m->publish_latency);
+    tly_prom_header(&b, "tally_publishes_in_flight", "gauge", "Publishes awaiting their PubAck.");
     tly_strbuf_printf(&b, "tally_publishes_in_flight %d\n", g->publishes_in_flight);
-    header(&b, "tally_requests_suspended", "gauge", "Requests waiting for a worker or a PubAck.");
+    tly_prom_header(&b, "tally_requests_suspended", "gauge",
+                    "Requests waiting for a worker or a PubAck.");
     tly_strbuf_printf(&b, "tally_requests_suspended %d\n", g->requests_suspended);
-    header(&b, "tally_auth_cache_lookups_total", "counter", "API key cache lookups by result.");
+    tly_prom_header(&b, "tally_auth_cache_lookups_total", "counter",
+                    "API key cache lookups by result.");
     tly_strbuf_printf(&b, "tally_auth_cache_lookups_total{result=\"hit\"} %llu\n",
                       (unsigned long long)g->auth_cache_hits);
     tly_strbuf_printf(&b, "tally_auth_cache_lookups_total{result=\"miss\"} %llu\n",
                       (unsigned long long)g->auth_cache_misses);
-    header(&b, "tally_nats_connected", "gauge", "1 while the NATS connection is up.");
+    tly_prom_header(&b, "tally_nats_connected", "gauge", "1 while the NATS connection is up.");
     tly_strbuf_printf(&b, "tally_nats_connected %d\n", g->nats_connected ? 1 : 0);
     *len = b.len;
     return tly_strbuf_steal(&b);

@@ -8,7 +8,8 @@ cat <<TXT
 
   Tally is running.
 
-  API            $TALLY_URL   (/healthz, /readyz)
+  API            $TALLY_URL   (/healthz, /readyz, /metrics)
+  Ingest metrics $TALLY_INGEST_METRICS_URL
   Admin login    $TALLY_ADMIN_EMAIL / $TALLY_ADMIN_PASSWORD
   Agent API key  $TALLY_AGENT_KEY
   Demo tenant    $TALLY_TENANT_ID

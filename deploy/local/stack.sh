@@ -10,7 +10,7 @@
 # the script exits 1.
 #
 # Ports: TALLY_PG_PORT (15432), TALLY_NATS_PORT (14222), TALLY_HTTP_PORT
-# (18080); 0 picks a free port. Data persists across runs; delete DIR to reset.
+# (18080), TALLY_INGEST_METRICS_PORT (18081); 0 picks a free port. Data persists across runs; delete DIR to reset.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -27,6 +27,7 @@ port_or_free() { if [ "$1" = 0 ]; then free_port; else echo "$1"; fi; }
 pg_port=$(port_or_free "${TALLY_PG_PORT:-15432}")
 nats_port=$(port_or_free "${TALLY_NATS_PORT:-14222}")
 http_port=$(port_or_free "${TALLY_HTTP_PORT:-18080}")
+ingest_metrics_port=$(port_or_free "${TALLY_INGEST_METRICS_PORT:-18081}")
 
 say() { echo "stack: $*" >&2; }
 
@@ -139,6 +140,7 @@ say "PostgreSQL on 127.0.0.1:$pg_port, NATS on 127.0.0.1:$nats_port"
 if [ -n "$bin" ]; then
   set -a; . "$dir/stack.env"; set +a
   export TALLY_HTTP_PORT=$http_port TALLY_HTTP_ADDR=127.0.0.1
+  export TALLY_INGEST_METRICS_PORT=$ingest_metrics_port TALLY_INGEST_METRICS_ADDR=127.0.0.1
   "$bin" migrate 2>>"$dir/log/migrate.log" || { say "migrate failed; see $dir/log/migrate.log"; stop_all; exit 1; }
   if [ ! -f "$dir/demo.env" ]; then
     tenant=$("$bin" admin create-tenant --name "Demo" | sed -E 's/.*"tenant_id":"([^"]+)".*/\1/')
@@ -155,9 +157,10 @@ if [ -n "$bin" ]; then
     mv "$dir/demo.env.tmp" "$dir/demo.env"
   fi
   # demo.env also names the endpoints, which may change between runs.
-  sed -i '/^TALLY_URL=\|^TALLY_DATABASE_URL=\|^TALLY_OWNER_DATABASE_URL=\|^TALLY_NATS_URL=/d' "$dir/demo.env"
+  sed -i '/^TALLY_URL=\|^TALLY_INGEST_METRICS_URL=\|^TALLY_DATABASE_URL=\|^TALLY_OWNER_DATABASE_URL=\|^TALLY_NATS_URL=/d' "$dir/demo.env"
   {
     echo "TALLY_URL=http://127.0.0.1:$http_port"
+    echo "TALLY_INGEST_METRICS_URL=http://127.0.0.1:$ingest_metrics_port/metrics"
     grep -E '^TALLY_(DATABASE_URL|OWNER_DATABASE_URL|NATS_URL)=' "$dir/stack.env"
   } >> "$dir/demo.env"
 

@@ -50,13 +50,18 @@ fleet() {
 fleet steady --devices 8 --interval 1
 fleet storm --devices 6 --backlog 5
 fleet max --devices 8 --connections 4
+# --batches stops a max run after that many answers (bench/drain.sh's backlog).
+cp "$t_dir/max.json" "$t_dir/max-timed.json"
+fleet max --devices 8 --connections 4 --duration 60 --batches 40
+[ "$(jq .accepted "$t_dir/max.json")" = 40 ] || fail "--batches 40: $(jq .accepted "$t_dir/max.json") accepted"
+[ "$(jq '.elapsed_s < 30' "$t_dir/max.json")" = true ] || fail "--batches 40 did not stop the run early"
 
 [ "$(jq .storm.backlog_batches "$t_dir/storm.json")" = 30 ] || fail "storm: backlog should be 30"
 
 # Every batch reported accepted (and not a duplicate) reaches PostgreSQL,
 # from devices of both tenants.
 expected=$(jq -s 'map(.accepted - .duplicates) | add' "$t_dir"/steady.json "$t_dir"/storm.json \
-  "$t_dir"/max.json)
+  "$t_dir"/max-timed.json "$t_dir"/max.json)
 wait_for "SELECT count(*) FROM ingested_batches" "$expected" 60
 [ "$(sql "SELECT count(DISTINCT tenant_id) FROM devices")" = 2 ] ||
   fail "devices of both tenants should be stored"

@@ -65,6 +65,8 @@ export TALLY_SUBJECT_PREFIX="test.$t_name"
 export TALLY_HTTP_ADDR=127.0.0.1
 export TALLY_HTTP_PORT=$(free_port)
 export TALLY_URL="http://127.0.0.1:$TALLY_HTTP_PORT"
+export TALLY_INGEST_METRICS_ADDR=127.0.0.1
+export TALLY_INGEST_METRICS_PORT=$(free_port)
 export TALLY_LOG_LEVEL=${TALLY_LOG_LEVEL:-info}
 # Sanitizer reports must fail the test that caused them.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}

@@ -1,0 +1,40 @@
+/* Prometheus metrics of `tally ingest`, served at GET /metrics (and GET
+ * /healthz) on TALLY_INGEST_METRICS_ADDR:TALLY_INGEST_METRICS_PORT by a
+ * libmicrohttpd daemon with one internal thread.
+ *
+ * The counters are atomics the workers add to (relaxed: each is a count of
+ * its own); the consumer's lag is asked of JetStream at scrape time.
+ * Thread-safe. */
+#ifndef TLY_INGEST_METRICS_H
+#define TLY_INGEST_METRICS_H
+
+#include "common/bus.h"
+#include "common/config.h"
+#include "common/prom.h"
+#include "ingest/store.h"
+
+typedef struct {
+    _Atomic uint64_t fetches;                  /* non-empty fetches stored */
+    _Atomic uint64_t messages[3];              /* by tly_msg_outcome_t */
+    _Atomic uint64_t redeliveries;             /* messages delivered more than once */
+    _Atomic uint64_t store_retries;            /* fetches held and retried: PostgreSQL trouble */
+    _Atomic uint64_t isolations;               /* fetches stored one message at a time */
+    _Atomic uint64_t rows[TLY_STORE_TABLES];   /* rows written, by table */
+    _Atomic uint64_t partitions_created;
+    _Atomic uint64_t partitions_dropped;
+    tly_histogram_t fetch_duration;            /* fetched -> committed and acked */
+} tly_ingest_metrics_t;
+
+typedef struct tly_ingest_http tly_ingest_http_t;
+
+/* Starts the endpoint (m and bus borrowed; they outlive it). NULL if it
+ * cannot listen; the reason is logged. */
+tly_ingest_http_t *tly_ingest_http_start(const tly_config_t *cfg, tly_ingest_metrics_t *m,
+                                         tly_bus_t *bus) TLY_MUSTCHECK;
+void tly_ingest_http_stop(tly_ingest_http_t *h);
+
+/* The exposition text (heap; free()), consumer figures included. */
+char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m, tly_bus_t *bus,
+                                size_t *len);
+
+#endif

@@ -1,0 +1,203 @@
+#include "ingest/stage.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { COL_TEXT, COL_INT, COL_REAL } col_kind_t;
+
+typedef struct {
+    const char *json_key;
+    const char *column;
+    col_kind_t kind;
+} column_t;
+
+/* An array section of the batch document and its staging table. */
+typedef struct {
+    const char *section;
+    const char *table;
+    const column_t *cols;
+    size_t ncols;
+} spec_t;
+
+static const column_t software_cols[] = {
+    {"name", "name", COL_TEXT},
+    {"publisher", "publisher", COL_TEXT},
+    {"version", "version", COL_TEXT},
+    {"install_date", "install_date", COL_TEXT},
+    {"install_location", "install_location", COL_TEXT},
+    {"source", "source", COL_TEXT},
+};
+static const column_t patch_cols[] = {
+    {"hotfix_id", "hotfix_id", COL_TEXT},
+    {"description", "description", COL_TEXT},
+    {"installed_on", "installed_on", COL_TEXT},
+};
+static const column_t process_cols[] = {
+    {"ts", "ts", COL_TEXT},           {"op", "op", COL_TEXT},
+    {"pid", "pid", COL_INT},          {"ppid", "ppid", COL_INT},
+    {"name", "name", COL_TEXT},       {"path", "path", COL_TEXT},
+    {"cmdline", "cmdline", COL_TEXT}, {"user", "user_name", COL_TEXT},
+    {"sha256", "sha256", COL_TEXT},
+};
+static const column_t network_cols[] = {
+    {"ts", "ts", COL_TEXT},
+    {"protocol", "protocol", COL_TEXT},
+    {"local_ip", "local_ip", COL_TEXT},
+    {"local_port", "local_port", COL_INT},
+    {"remote_ip", "remote_ip", COL_TEXT},
+    {"remote_port", "remote_port", COL_INT},
+    {"state", "state", COL_TEXT},
+    {"pid", "pid", COL_INT},
+    {"process_name", "process_name", COL_TEXT},
+};
+static const column_t file_cols[] = {
+    {"ts", "ts", COL_TEXT},
+    {"op", "op", COL_TEXT},
+    {"path", "path", COL_TEXT},
+    {"old_path", "old_path", COL_TEXT},
+    {"size_bytes", "size_bytes", COL_INT},
+    {"sha256", "sha256", COL_TEXT},
+    {"pid", "pid", COL_INT},
+};
+static const column_t metric_cols[] = {
+    {"ts", "ts", COL_TEXT},
+    {"cpu_pct", "cpu_pct", COL_REAL},
+    {"mem_used_bytes", "mem_used_bytes", COL_INT},
+    {"disk_used_pct", "disk_used_pct", COL_REAL},
+    {"net_rx_bytes", "net_rx_bytes", COL_INT},
+    {"net_tx_bytes", "net_tx_bytes", COL_INT},
+};
+
+static const spec_t specs[] = {
+    {"software", "stage_software", software_cols, TLY_ARRAY_LEN(software_cols)},
+    {"patches", "stage_patches", patch_cols, TLY_ARRAY_LEN(patch_cols)},
+    {"process_events", "stage_process_events", process_cols, TLY_ARRAY_LEN(process_cols)},
+    {"network_events", "stage_network_events", network_cols, TLY_ARRAY_LEN(network_cols)},
+    {"file_events", "stage_file_events", file_cols, TLY_ARRAY_LEN(file_cols)},
+    {"metrics", "stage_device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols)},
+};
+
+/* COPY text format: backslash, tab, newline and carriage return escaped;
+ * \N is NULL. jansson never yields NUL bytes inside strings. */
+void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = s[i] == '\\'   ? "\\\\"
+                          : s[i] == '\t' ? "\\t"
+                          : s[i] == '\n' ? "\\n"
+                          : s[i] == '\r' ? "\\r"
+                                         : NULL;
+        if (esc == NULL)
+            continue;
+        tly_strbuf_append(b, s + run, i - run);
+        tly_strbuf_append(b, esc, 2);
+        run = i + 1;
+    }
+    tly_strbuf_append(b, s + run, n - run);
+}
+
+static void copy_value(tly_strbuf_t *b, const json_t *v, col_kind_t kind)
+{
+    if (v == NULL || json_is_null(v)) {
+        tly_strbuf_append(b, "\\N", 2);
+    } else if (json_is_string(v)) {
+        tly_stage_text(b, json_string_value(v), json_string_length(v));
+    } else if (json_is_integer(v)) {
+        tly_strbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_real(v) && kind == COL_INT) {
+        /* The schema admits 4.0 as an integer. */
+        tly_strbuf_printf(b, "%.0f", json_real_value(v));
+    } else if (json_is_real(v)) {
+        tly_strbuf_printf(b, "%.17g", json_real_value(v));
+    } else {
+        tly_strbuf_append(b, "\\N", 2);
+    }
+}
+
+/* Renders spec's rows of every document into b; returns the row count. */
+static int64_t render(const spec_t *spec, const tly_stage_doc_t *docs, int n, tly_strbuf_t *b)
+{
+    int64_t rows = 0;
+    for (int i = 0; i < n; i++) {
+        const json_t *items = json_object_get(docs[i].doc, spec->section);
+        size_t k;
+        const json_t *item;
+        json_array_foreach(items, k, item)
+        {
+            tly_strbuf_printf(b, "%d", docs[i].idx);
+            for (size_t c = 0; c < spec->ncols; c++) {
+                tly_strbuf_append(b, "\t", 1);
+                copy_value(b, json_object_get(item, spec->cols[c].json_key), spec->cols[c].kind);
+            }
+            tly_strbuf_append(b, "\n", 1);
+            rows++;
+        }
+    }
+    return rows;
+}
+
+tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const char *what, char *why,
+                                    size_t why_len)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    snprintf(why, why_len, "%s: %s", what, msg);
+    why[strcspn(why, "\n")] = '\0';
+    TLY_WARN(NULL, "%s", why);
+    bool data = state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
+    return data ? TLY_STAGE_DATA_ERROR : TLY_STAGE_FAILED;
+}
+
+tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_strbuf_t *rows,
+                                  char *why, size_t why_len)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN", target);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        tly_stage_status_t st = tly_stage_failed(res, conn, "COPY start", why, why_len);
+        PQclear(res);
+        return st;
+    }
+    PQclear(res);
+    bool sent = PQputCopyData(conn, rows->data, (int)rows->len) == 1;
+    if (PQputCopyEnd(conn, sent ? NULL : "client could not send the rows") != 1)
+        sent = false;
+    tly_stage_status_t st = TLY_STAGE_OK;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && st == TLY_STAGE_OK)
+            st = tly_stage_failed(res, conn, target, why, why_len);
+        PQclear(res);
+    }
+    return sent || st != TLY_STAGE_OK ? st : TLY_STAGE_FAILED;
+}
+
+tly_stage_status_t tly_stage_sections(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
+                                      size_t why_len)
+{
+    tly_stage_status_t st = TLY_STAGE_OK;
+    for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_ARRAY_LEN(specs); t++) {
+        const spec_t *spec = &specs[t];
+        tly_strbuf_t rows;
+        tly_strbuf_init(&rows, (size_t)1 << 30);
+        int64_t count = render(spec, docs, n, &rows);
+        if (rows.truncated) {
+            snprintf(why, why_len, "%s: rows exceed the COPY buffer", spec->table);
+            st = TLY_STAGE_FAILED;
+        } else if (count > 0) {
+            char target[512];
+            tly_strbuf_t t_buf;
+            tly_strbuf_init_fixed(&t_buf, target, sizeof target);
+            tly_strbuf_printf(&t_buf, "%s (idx", spec->table);
+            for (size_t c = 0; c < spec->ncols; c++)
+                tly_strbuf_printf(&t_buf, ", %s", spec->cols[c].column);
+            tly_strbuf_puts(&t_buf, ")");
+            st = tly_stage_copy(conn, target, &rows, why, why_len);
+        }
+        tly_strbuf_free(&rows);
+    }
+    return st;
+}
