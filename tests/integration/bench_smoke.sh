@@ -50,11 +50,12 @@ fleet() {
 fleet steady --devices 8 --interval 1
 fleet storm --devices 6 --backlog 5
 fleet max --devices 8 --connections 4
-# --batches stops a max run after that many answers (bench/drain.sh's backlog).
+# --batches stops a max run after that many answers (bench/drain.sh's backlog):
+# enough of them for a timeline of two seconds or more.
 cp "$t_dir/max.json" "$t_dir/max-timed.json"
-fleet max --devices 8 --connections 4 --duration 60 --batches 40
-[ "$(jq .accepted "$t_dir/max.json")" = 40 ] || fail "--batches 40: $(jq .accepted "$t_dir/max.json") accepted"
-[ "$(jq '.elapsed_s < 30' "$t_dir/max.json")" = true ] || fail "--batches 40 did not stop the run early"
+fleet max --devices 8 --connections 4 --duration 60 --batches 600
+[ "$(jq .accepted "$t_dir/max.json")" = 600 ] || fail "--batches 600: $(jq .accepted "$t_dir/max.json") accepted"
+[ "$(jq '.elapsed_s < 30' "$t_dir/max.json")" = true ] || fail "--batches 600 did not stop the run early"
 
 [ "$(jq .storm.backlog_batches "$t_dir/storm.json")" = 30 ] || fail "storm: backlog should be 30"
 
