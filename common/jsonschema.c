@@ -1,4 +1,5 @@
 #include "common/jsonschema.h"
+#include "common/json.h"
 #include "common/log.h"
 
 #include <regex.h>
@@ -11,6 +12,9 @@
 /* Levels of instance nesting (properties/items steps) a schema may describe.
  * The validating walk recurses once per level, so this bounds its stack. */
 #define MAX_DEPTH 32
+/* Properties one object schema may list (the walk keeps one slot per
+ * property on its stack). */
+#define MAX_PROPS 64
 
 static const char SLUG[] = "validation-failed";
 static const char TITLE[] = "Batch does not match the schema";
@@ -164,19 +168,34 @@ static int cmp_int_real(json_int_t i, double d)
     return frac > 0 ? -1 : frac < 0 ? 1 : 0;
 }
 
-/* Compares two JSON numbers by value (1 == 1.0, as in JavaScript). */
-static int num_cmp(const json_t *a, const json_t *b)
+/* A number of either tree: the schema's (jansson) or a document's. */
+typedef struct {
+    bool integer;
+    json_int_t i;
+    double d;
+} num_t;
+
+static num_t schema_num(const json_t *v)
 {
-    if (json_is_integer(a) && json_is_integer(b)) {
-        json_int_t x = json_integer_value(a), y = json_integer_value(b);
-        return x < y ? -1 : x > y;
-    }
-    if (json_is_integer(a))
-        return cmp_int_real(json_integer_value(a), json_real_value(b));
-    if (json_is_integer(b))
-        return -cmp_int_real(json_integer_value(b), json_real_value(a));
-    double x = json_real_value(a), y = json_real_value(b);
-    return x < y ? -1 : x > y;
+    return json_is_integer(v) ? (num_t){true, json_integer_value(v), 0}
+                              : (num_t){false, 0, json_real_value(v)};
+}
+
+static num_t doc_num(const tly_json_t *v)
+{
+    return v->type == TLY_JSON_INTEGER ? (num_t){true, v->u.i, 0} : (num_t){false, 0, v->u.d};
+}
+
+/* Compares two JSON numbers by value (1 == 1.0, as in JavaScript). */
+static int num_cmp(num_t a, num_t b)
+{
+    if (a.integer && b.integer)
+        return a.i < b.i ? -1 : a.i > b.i;
+    if (a.integer)
+        return cmp_int_real(a.i, b.d);
+    if (b.integer)
+        return -cmp_int_real(b.i, a.d);
+    return a.d < b.d ? -1 : a.d > b.d;
 }
 
 /* JSON Schema's "integer" is a value property: 4.0 is one, as in ajv. Every
@@ -193,30 +212,42 @@ static bool is_scalar(const json_t *v)
     return !json_is_object(v) && !json_is_array(v);
 }
 
-/* const/enum equality; schema values are scalars, so no recursion. */
-static bool scalar_equal(const json_t *v, const json_t *want)
+static bool doc_is_number(const tly_json_t *v)
 {
-    if (json_is_number(v) && json_is_number(want))
-        return num_cmp(v, want) == 0;
-    if (json_typeof(v) != json_typeof(want))
+    return v->type == TLY_JSON_INTEGER || v->type == TLY_JSON_REAL;
+}
+
+/* const/enum equality of a document value with a schema value; schema
+ * values are scalars, so no recursion. */
+static bool scalar_equal(const tly_json_t *v, const json_t *want)
+{
+    if (doc_is_number(v) && json_is_number(want))
+        return num_cmp(doc_num(v), schema_num(want)) == 0;
+    switch (v->type) {
+    case TLY_JSON_STRING:
+        return json_is_string(want) && v->len == json_string_length(want) &&
+               memcmp(v->u.s, json_string_value(want), v->len) == 0;
+    case TLY_JSON_NULL:
+        return json_is_null(want);
+    case TLY_JSON_TRUE:
+        return json_is_true(want);
+    case TLY_JSON_FALSE:
+        return json_is_false(want);
+    default:
         return false;
-    if (json_is_string(v))
-        return json_string_length(v) == json_string_length(want) &&
-               memcmp(json_string_value(v), json_string_value(want), json_string_length(v)) == 0;
-    return is_scalar(v); /* null, true, false */
+    }
 }
 
 /* Shortest rendering of a number that reads back as the same value. */
-static void format_number(const json_t *v, char *out, size_t cap)
+static void format_number(num_t v, char *out, size_t cap)
 {
-    if (json_is_integer(v)) {
-        snprintf(out, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    if (v.integer) {
+        snprintf(out, cap, "%" JSON_INTEGER_FORMAT, v.i);
         return;
     }
-    double d = json_real_value(v);
     for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, cap, "%.*g", prec, d);
-        if (strtod(out, NULL) == d)
+        snprintf(out, cap, "%.*g", prec, v.d);
+        if (strtod(out, NULL) == v.d)
             return;
     }
 }
@@ -391,7 +422,7 @@ static void render_values(node_t *n)
         if (json_is_string(v)) {
             tly_strbuf_json_string(&b, json_string_value(v), json_string_length(v));
         } else if (json_is_number(v)) {
-            format_number(v, num, sizeof num);
+            format_number(schema_num(v), num, sizeof num);
             tly_strbuf_puts(&b, num);
         } else {
             tly_strbuf_puts(&b, json_is_null(v) ? "null" : json_is_true(v) ? "true" : "false");
@@ -471,6 +502,8 @@ static bool compile_properties(compiler_t *c, node_t *n, json_t *v)
         return fail(c, n->where, "properties must be an object");
     n->has_properties = true;
     n->nprops = json_object_size(v);
+    if (n->nprops > MAX_PROPS)
+        return fail(c, n->where, "more than %d properties", MAX_PROPS);
     n->props = tly_xcalloc(n->nprops ? n->nprops : 1, sizeof *n->props);
     n->by_name = tly_xcalloc(n->nprops ? n->nprops : 1, sizeof *n->by_name);
     size_t i = 0;
@@ -827,37 +860,37 @@ static bool violation(walk_t *w, const char *rule, const char *rest_fmt, ...)
     return false;
 }
 
-static unsigned value_types(const json_t *v)
+static unsigned value_types(const tly_json_t *v)
 {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
+    switch (v->type) {
+    case TLY_JSON_OBJECT:
         return TY_OBJECT;
-    case JSON_ARRAY:
+    case TLY_JSON_ARRAY:
         return TY_ARRAY;
-    case JSON_STRING:
+    case TLY_JSON_STRING:
         return TY_STRING;
-    case JSON_INTEGER:
+    case TLY_JSON_INTEGER:
         return TY_NUMBER | TY_INTEGER;
-    case JSON_REAL:
-        return TY_NUMBER | (real_is_integral(json_real_value(v)) ? TY_INTEGER : 0);
-    case JSON_TRUE:
-    case JSON_FALSE:
+    case TLY_JSON_REAL:
+        return TY_NUMBER | (real_is_integral(v->u.d) ? TY_INTEGER : 0);
+    case TLY_JSON_TRUE:
+    case TLY_JSON_FALSE:
         return TY_BOOLEAN;
-    case JSON_NULL:
+    case TLY_JSON_NULL:
         break;
     }
     return TY_NULL;
 }
 
-static bool type_violation(walk_t *w, const node_t *n, const json_t *v)
+static bool type_violation(walk_t *w, const node_t *n, const tly_json_t *v)
 {
     char got[64];
-    if (json_is_number(v)) {
+    if (doc_is_number(v)) {
         char num[40];
-        format_number(v, num, sizeof num);
+        format_number(doc_num(v), num, sizeof num);
         snprintf(got, sizeof got, "the number %s", num);
-    } else if (json_is_boolean(v)) {
-        snprintf(got, sizeof got, "%s", json_is_true(v) ? "true" : "false");
+    } else if (v->type == TLY_JSON_TRUE || v->type == TLY_JSON_FALSE) {
+        snprintf(got, sizeof got, "%s", v->type == TLY_JSON_TRUE ? "true" : "false");
     } else {
         unsigned t = value_types(v);
         for (size_t k = 0; k < TLY_ARRAY_LEN(TYPES); k++) {
@@ -880,10 +913,10 @@ static bool type_violation(walk_t *w, const node_t *n, const json_t *v)
     return violation(w, "type", " is %s; %s is required", got, want);
 }
 
-static bool validate_node(walk_t *w, const node_t *n, const json_t *v);
+static bool validate_node(walk_t *w, const node_t *n, const tly_json_t *v);
 
-static bool descend(walk_t *w, const node_t *n, const json_t *v, const char *key, size_t key_len,
-                    size_t index)
+static bool descend(walk_t *w, const node_t *n, const tly_json_t *v, const char *key,
+                    size_t key_len, size_t index)
 {
     /* check_shape() bounded the schema's nesting to MAX_DEPTH, and the walk
      * only descends where the schema does. */
@@ -909,25 +942,26 @@ static bool group_used(const node_t *n, unsigned t)
     return false;
 }
 
-static bool validate_number(walk_t *w, const node_t *n, const json_t *v)
+static bool validate_number(walk_t *w, const node_t *n, const tly_json_t *v)
 {
     char got[40], limit[40];
-    format_number(v, got, sizeof got);
-    if (n->maximum != NULL && num_cmp(v, n->maximum) > 0) {
-        format_number(n->maximum, limit, sizeof limit);
+    if (n->maximum != NULL && num_cmp(doc_num(v), schema_num(n->maximum)) > 0) {
+        format_number(doc_num(v), got, sizeof got);
+        format_number(schema_num(n->maximum), limit, sizeof limit);
         return violation(w, "maximum", " is %s; the maximum is %s", got, limit);
     }
-    if (n->minimum != NULL && num_cmp(v, n->minimum) < 0) {
-        format_number(n->minimum, limit, sizeof limit);
+    if (n->minimum != NULL && num_cmp(doc_num(v), schema_num(n->minimum)) < 0) {
+        format_number(doc_num(v), got, sizeof got);
+        format_number(schema_num(n->minimum), limit, sizeof limit);
         return violation(w, "minimum", " is %s; the minimum is %s", got, limit);
     }
     return true;
 }
 
-static bool validate_string(walk_t *w, const node_t *n, const json_t *v)
+static bool validate_string(walk_t *w, const node_t *n, const tly_json_t *v)
 {
-    const char *s = json_string_value(v);
-    size_t len = json_string_length(v);
+    const char *s = v->u.s;
+    size_t len = v->len;
     if (n->has_min_length || n->has_max_length) {
         size_t chars = 0; /* code points: UTF-8 bytes that do not continue one */
         for (size_t i = 0; i < len; i++)
@@ -964,21 +998,25 @@ static bool validate_string(walk_t *w, const node_t *n, const json_t *v)
     return true;
 }
 
-/* The unknown member ajv reports: JavaScript enumerates array-index keys
- * first (numerically), then the others in document order. */
-static bool find_unknown(const node_t *n, const json_t *v, const char **key_out, size_t *len_out)
+/* One pass over v's members: each known member's value goes to
+ * child[property index]; the unknown member ajv would report goes to *key_out
+ * (JavaScript enumerates array-index keys first, numerically, then the
+ * others in document order). False when every member is known. */
+static bool sort_members(const node_t *n, const tly_json_t *v, const tly_json_t **child,
+                         const char **key_out, size_t *len_out)
 {
     const char *best = NULL;
     size_t best_len = 0;
     bool best_is_index = false;
     uint32_t best_index = 0;
-    /* json_object_iter takes a non-const object; iteration reads only. */
-    for (void *it = json_object_iter((json_t *)v); it != NULL;
-         it = json_object_iter_next((json_t *)v, it)) {
-        const char *key = json_object_iter_key(it);
-        size_t len = json_object_iter_key_len(it);
-        if (find_prop(n, key, len) != NULL)
+    for (uint32_t i = 0; i < v->len; i++) {
+        const char *key = v->u.members[i].key;
+        size_t len = v->u.members[i].key_len;
+        const prop_t *p = find_prop(n, key, len);
+        if (p != NULL) {
+            child[p - n->props] = &v->u.members[i].value;
             continue;
+        }
         uint32_t index = 0;
         bool is_index = array_index(key, len, &index);
         if (best == NULL || (is_index && (!best_is_index || index < best_index))) {
@@ -993,17 +1031,21 @@ static bool find_unknown(const node_t *n, const json_t *v, const char **key_out,
     return best != NULL;
 }
 
-static bool validate_object(walk_t *w, const node_t *n, const json_t *v)
+static bool validate_object(walk_t *w, const node_t *n, const tly_json_t *v)
 {
-    for (size_t i = 0; n->required != NULL && i < json_array_size(n->required); i++) {
-        const json_t *name = json_array_get(n->required, i);
-        if (json_object_getn(v, json_string_value(name), json_string_length(name)) == NULL)
-            return violation(w, "required", " lacks the required member \"%s\"",
-                             json_string_value(name));
-    }
+    const tly_json_t *child[MAX_PROPS] = {NULL};
     const char *key;
     size_t key_len;
-    if (n->additional_false && find_unknown(n, v, &key, &key_len)) {
+    bool unknown = sort_members(n, v, child, &key, &key_len);
+    for (size_t i = 0; n->required != NULL && i < json_array_size(n->required); i++) {
+        const json_t *name = json_array_get(n->required, i);
+        const char *name_s = json_string_value(name);
+        size_t name_len = json_string_length(name);
+        const prop_t *p = find_prop(n, name_s, name_len);
+        if (p != NULL ? child[p - n->props] == NULL : tly_json_getn(v, name_s, name_len) == NULL)
+            return violation(w, "required", " lacks the required member \"%s\"", name_s);
+    }
+    if (n->additional_false && unknown) {
         /* Quote at most MAX_SHOWN_MEMBER bytes, cut at a UTF-8 boundary. */
         size_t shown = key_len > MAX_SHOWN_MEMBER ? utf8_complete(key, MAX_SHOWN_MEMBER) : key_len;
         char quoted[6 * MAX_SHOWN_MEMBER + 8];
@@ -1018,16 +1060,15 @@ static bool validate_object(walk_t *w, const node_t *n, const json_t *v)
     }
     for (size_t i = 0; i < n->nprops; i++) {
         const prop_t *p = &n->props[i];
-        const json_t *child = json_object_getn(v, p->name, p->name_len);
-        if (child != NULL && !descend(w, p->schema, child, p->name, p->name_len, 0))
+        if (child[i] != NULL && !descend(w, p->schema, child[i], p->name, p->name_len, 0))
             return false;
     }
     return true;
 }
 
-static bool validate_array(walk_t *w, const node_t *n, const json_t *v)
+static bool validate_array(walk_t *w, const node_t *n, const tly_json_t *v)
 {
-    size_t size = json_array_size(v);
+    size_t size = v->len;
     if (n->has_max_items && size > (size_t)n->max_items)
         return violation(w, "maxItems",
                          " has %zu items; at most %" JSON_INTEGER_FORMAT " %s allowed", size,
@@ -1037,7 +1078,7 @@ static bool validate_array(walk_t *w, const node_t *n, const json_t *v)
                          " has %zu item%s; at least %" JSON_INTEGER_FORMAT " %s required", size,
                          size == 1 ? "" : "s", n->min_items, n->min_items == 1 ? "is" : "are");
     for (size_t i = 0; n->items != NULL && i < size; i++) {
-        if (!descend(w, n->items, json_array_get(v, i), NULL, 0, i))
+        if (!descend(w, n->items, &v->u.items[i], NULL, 0, i))
             return false;
     }
     return true;
@@ -1047,7 +1088,7 @@ static bool validate_array(walk_t *w, const node_t *n, const json_t *v)
  * validate): the type check comes first unless the schema has keywords of
  * its single type's group (then it is that group's "else"); then $ref,
  * const, enum; then the number, string, array and object groups. */
-static bool validate_node(walk_t *w, const node_t *n, const json_t *v)
+static bool validate_node(walk_t *w, const node_t *n, const tly_json_t *v)
 {
     unsigned have = value_types(v);
     bool type_first = n->types != 0 && !(n->ntypes == 1 && group_used(n, n->types));
@@ -1083,7 +1124,7 @@ static bool validate_node(walk_t *w, const node_t *n, const json_t *v)
     return true;
 }
 
-bool tly_schema_validate(const tly_schema_t *s, const json_t *doc, tly_problem_t *p)
+bool tly_schema_validate(const tly_schema_t *s, const tly_json_t *doc, tly_problem_t *p)
 {
     walk_t w = {.p = p};
     memset(p, 0, sizeof *p);

@@ -21,6 +21,7 @@
 #ifndef TLY_COMMON_JSONSCHEMA_H
 #define TLY_COMMON_JSONSCHEMA_H
 
+#include "common/json.h"
 #include "common/problem.h"
 #include "common/util.h"
 
@@ -31,8 +32,9 @@
 typedef struct tly_schema tly_schema_t;
 
 /* Compiles a schema document given as JSON text of len bytes (borrowed; no
- * NUL needed). Unsupported keywords, recursive $refs and schemas that
- * describe more than 32 levels of nesting are errors. On failure writes a
+ * NUL needed). Unsupported keywords, recursive $refs, schemas that
+ * describe more than 32 levels of nesting and objects with more than 64
+ * properties are errors. On failure writes a
  * reason naming the schema location into err (err_len bytes, NUL-terminated)
  * and leaves *out NULL. On success the caller owns *out (tly_schema_destroy).
  * Allocation failure aborts with a log line (start-up only). Not meant for
@@ -52,6 +54,6 @@ void tly_schema_destroy(tly_schema_t *s);
  * may validate with one compiled schema at once (nothing is modified; glibc's
  * regexec takes a per-pattern lock internally). Allocates nothing itself;
  * recursion is bounded by the schema's nesting, never by the document's. */
-bool tly_schema_validate(const tly_schema_t *s, const json_t *doc, tly_problem_t *p);
+bool tly_schema_validate(const tly_schema_t *s, const tly_json_t *doc, tly_problem_t *p);
 
 #endif

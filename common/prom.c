@@ -22,8 +22,7 @@ void tly_prom_header(tly_strbuf_t *b, const char *name, const char *type, const 
     tly_strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void tly_prom_histogram(tly_strbuf_t *b, const char *name, const char *labels,
-                        tly_histogram_t *h)
+void tly_prom_histogram(tly_strbuf_t *b, const char *name, const char *labels, tly_histogram_t *h)
 {
     uint64_t cumulative = 0;
     for (int i = 0; i <= TLY_PROM_NBOUNDS; i++) {

@@ -27,8 +27,7 @@ void tly_histogram_observe(tly_histogram_t *h, int64_t ns);
 void tly_prom_header(tly_strbuf_t *b, const char *name, const char *type, const char *help);
 
 /* One histogram's series; labels is "" or `key="value",` (trailing comma). */
-void tly_prom_histogram(tly_strbuf_t *b, const char *name, const char *labels,
-                        tly_histogram_t *h);
+void tly_prom_histogram(tly_strbuf_t *b, const char *name, const char *labels, tly_histogram_t *h);
 
 /* One sample: name{labels} value; labels may be NULL. */
 void tly_prom_sample(tly_strbuf_t *b, const char *name, const char *labels, uint64_t value);

@@ -144,6 +144,16 @@ void *tly_xcalloc(size_t n, size_t size)
     return p;
 }
 
+void *tly_xrealloc(void *p, size_t size)
+{
+    void *q = realloc(p, size ? size : 1);
+    if (q == NULL) {
+        TLY_ERROR(NULL, "out of memory allocating %zu bytes", size);
+        abort();
+    }
+    return q;
+}
+
 char *tly_xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;

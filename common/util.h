@@ -40,6 +40,8 @@ char *tly_strbuf_steal(tly_strbuf_t *b);
 
 /* Abort-on-OOM allocation for tiny internal objects (logs a line first). */
 void *tly_xcalloc(size_t n, size_t size);
+/* realloc (malloc when p is NULL) that aborts on failure. */
+void *tly_xrealloc(void *p, size_t size);
 char *tly_xstrdup(const char *s);
 
 /* Cryptographically secure random bytes (OpenSSL RAND_bytes). */

@@ -37,7 +37,8 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
         tly_prom_sample(&b, "tally_ingest_messages_total", labels,
                         atomic_load_explicit(&m->messages[i], memory_order_relaxed));
     }
-    tly_prom_header(&b, "tally_ingest_rows_total", "counter", "Rows written to PostgreSQL, by table.");
+    tly_prom_header(&b, "tally_ingest_rows_total", "counter",
+                    "Rows written to PostgreSQL, by table.");
     for (size_t t = 0; t < TLY_STORE_TABLES; t++) {
         snprintf(labels, sizeof labels, "table=\"%s\"", tly_store_tables[t]);
         tly_prom_sample(&b, "tally_ingest_rows_total", labels,
@@ -113,8 +114,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (p.status != 0)
         body = tly_problem_json(&p, url, NULL, &len);
     int status = p.status != 0 ? p.status : 200;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(len, body, free);
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);

@@ -14,15 +14,15 @@
 #include "ingest/store.h"
 
 typedef struct {
-    _Atomic uint64_t fetches;                  /* non-empty fetches stored */
-    _Atomic uint64_t messages[3];              /* by tly_msg_outcome_t */
-    _Atomic uint64_t redeliveries;             /* messages delivered more than once */
-    _Atomic uint64_t store_retries;            /* fetches held and retried: PostgreSQL trouble */
-    _Atomic uint64_t isolations;               /* fetches stored one message at a time */
-    _Atomic uint64_t rows[TLY_STORE_TABLES];   /* rows written, by table */
+    _Atomic uint64_t fetches;                /* non-empty fetches stored */
+    _Atomic uint64_t messages[3];            /* by tly_msg_outcome_t */
+    _Atomic uint64_t redeliveries;           /* messages delivered more than once */
+    _Atomic uint64_t store_retries;          /* fetches held and retried: PostgreSQL trouble */
+    _Atomic uint64_t isolations;             /* fetches stored one message at a time */
+    _Atomic uint64_t rows[TLY_STORE_TABLES]; /* rows written, by table */
     _Atomic uint64_t partitions_created;
     _Atomic uint64_t partitions_dropped;
-    tly_histogram_t fetch_duration;            /* fetched -> committed and acked */
+    tly_histogram_t fetch_duration; /* fetched -> committed and acked */
 } tly_ingest_metrics_t;
 
 typedef struct tly_ingest_http tly_ingest_http_t;

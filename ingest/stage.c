@@ -80,7 +80,7 @@ static const spec_t specs[] = {
 };
 
 /* COPY text format: backslash, tab, newline and carriage return escaped;
- * \N is NULL. jansson never yields NUL bytes inside strings. */
+ * \N is NULL. Parsed strings never hold a NUL byte (common/json.h). */
 void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n)
 {
     size_t run = 0;
@@ -99,19 +99,19 @@ void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n)
     tly_strbuf_append(b, s + run, n - run);
 }
 
-static void copy_value(tly_strbuf_t *b, const json_t *v, col_kind_t kind)
+static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
 {
-    if (v == NULL || json_is_null(v)) {
+    if (v == NULL || v->type == TLY_JSON_NULL) {
         tly_strbuf_append(b, "\\N", 2);
-    } else if (json_is_string(v)) {
-        tly_stage_text(b, json_string_value(v), json_string_length(v));
-    } else if (json_is_integer(v)) {
-        tly_strbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    } else if (json_is_real(v) && kind == COL_INT) {
+    } else if (v->type == TLY_JSON_STRING) {
+        tly_stage_text(b, v->u.s, v->len);
+    } else if (v->type == TLY_JSON_INTEGER) {
+        tly_strbuf_printf(b, "%lld", (long long)v->u.i);
+    } else if (v->type == TLY_JSON_REAL && kind == COL_INT) {
         /* The schema admits 4.0 as an integer. */
-        tly_strbuf_printf(b, "%.0f", json_real_value(v));
-    } else if (json_is_real(v)) {
-        tly_strbuf_printf(b, "%.17g", json_real_value(v));
+        tly_strbuf_printf(b, "%.0f", v->u.d);
+    } else if (v->type == TLY_JSON_REAL) {
+        tly_strbuf_printf(b, "%.17g", v->u.d);
     } else {
         tly_strbuf_append(b, "\\N", 2);
     }
@@ -122,15 +122,13 @@ static int64_t render(const spec_t *spec, const tly_stage_doc_t *docs, int n, tl
 {
     int64_t rows = 0;
     for (int i = 0; i < n; i++) {
-        const json_t *items = json_object_get(docs[i].doc, spec->section);
-        size_t k;
-        const json_t *item;
-        json_array_foreach(items, k, item)
-        {
+        const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
+        for (size_t k = 0; k < tly_json_size(items); k++) {
+            const tly_json_t *item = &items->u.items[k];
             tly_strbuf_printf(b, "%d", docs[i].idx);
             for (size_t c = 0; c < spec->ncols; c++) {
                 tly_strbuf_append(b, "\t", 1);
-                copy_value(b, json_object_get(item, spec->cols[c].json_key), spec->cols[c].kind);
+                copy_value(b, tly_json_get(item, spec->cols[c].json_key), spec->cols[c].kind);
             }
             tly_strbuf_append(b, "\n", 1);
             rows++;

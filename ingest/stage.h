@@ -10,15 +10,15 @@
 #ifndef TLY_INGEST_STAGE_H
 #define TLY_INGEST_STAGE_H
 
+#include "common/json.h"
 #include "common/util.h"
 
-#include <jansson.h>
 #include <libpq-fe.h>
 
 /* One decoded batch document (borrowed) and its position in the fetch. */
 typedef struct {
     int idx;
-    const json_t *doc;
+    const tly_json_t *doc;
 } tly_stage_doc_t;
 
 typedef enum {

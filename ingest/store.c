@@ -1,10 +1,10 @@
 #include "ingest/store.h"
 #include "common/bus.h"
 #include "common/db.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "ingest/stage.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +24,10 @@ typedef struct {
     const char *request_id;
     const char *agent_version;
     const char *sent_at;
-    json_t *doc;
-    char *device_json;
+    tly_json_doc_t *doc;
+    const tly_json_t *root;
+    const char *device_json; /* the device object's text in the message */
+    size_t device_len;
     int body_bytes;
     int index;        /* position in the fetched list */
     char reason[300]; /* why it is poison, when it is */
@@ -33,14 +35,12 @@ typedef struct {
 
 static void batch_free(batch_t *b)
 {
-    json_decref(b->doc);
-    free(b->device_json);
+    tly_json_free(b->doc);
 }
 
-static const char *string_at(json_t *obj, const char *key)
+static const char *string_at(const tly_json_t *obj, const char *key)
 {
-    json_t *v = json_object_get(obj, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    return tly_json_string(tly_json_get(obj, key));
 }
 
 /* Decodes msg into *b; false with *why set when it never could be stored. */
@@ -63,25 +63,24 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
         b->request_id = NULL;
 
     b->body_bytes = natsMsg_GetDataLength(msg);
-    b->doc = json_loadb(natsMsg_GetData(msg), (size_t)b->body_bytes, JSON_REJECT_DUPLICATES, NULL);
-    json_t *agent = json_object_get(b->doc, "agent");
-    json_t *device = json_object_get(b->doc, "device");
-    const char *batch_id = string_at(b->doc, "batch_id");
+    const char *data = natsMsg_GetData(msg);
+    b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, NULL);
+    b->root = b->doc ? tly_json_root(b->doc) : NULL;
+    const tly_json_t *agent = tly_json_get(b->root, "agent");
+    const tly_json_t *device = tly_json_get(b->root, "device");
+    const char *batch_id = string_at(b->root, "batch_id");
     const char *agent_id = string_at(agent, "id");
-    if (b->doc == NULL || !json_is_object(device) || batch_id == NULL || !tly_is_uuid(batch_id) ||
-        agent_id == NULL || !tly_is_uuid(agent_id)) {
+    if (b->doc == NULL || !tly_json_is(device, TLY_JSON_OBJECT) || batch_id == NULL ||
+        !tly_is_uuid(batch_id) || agent_id == NULL || !tly_is_uuid(agent_id)) {
         *why = "payload is not a batch document";
         return false;
     }
     tly_uuid_lower(batch_id, b->batch_id);
     tly_uuid_lower(agent_id, b->agent_id);
     b->agent_version = string_at(agent, "version");
-    b->sent_at = string_at(b->doc, "sent_at");
-    b->device_json = json_dumps(device, JSON_COMPACT);
-    if (b->device_json == NULL) {
-        *why = "device section cannot be re-encoded";
-        return false;
-    }
+    b->sent_at = string_at(b->root, "sent_at");
+    b->device_json = data + device->src_off;
+    b->device_len = device->src_len;
     return true;
 }
 
@@ -140,11 +139,11 @@ static void copy_nullable(tly_strbuf_t *b, const char *s)
         tly_stage_text(b, s, strlen(s));
 }
 
-static void copy_count(tly_strbuf_t *b, const json_t *doc, const char *section)
+static void copy_count(tly_strbuf_t *b, const tly_json_t *doc, const char *section)
 {
-    const json_t *items = json_object_get(doc, section);
-    if (json_is_array(items))
-        tly_strbuf_printf(b, "\t%zu", json_array_size(items));
+    const tly_json_t *items = tly_json_get(doc, section);
+    if (tly_json_is(items, TLY_JSON_ARRAY))
+        tly_strbuf_printf(b, "\t%zu", tly_json_size(items));
     else
         tly_strbuf_append(b, "\t\\N", 3);
 }
@@ -169,13 +168,13 @@ static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, c
                                                "network_events", "file_events", "metrics"};
         for (size_t s = 0; s < TLY_ARRAY_LEN(sections); s++) {
             if (s < 2)
-                copy_count(&rows, b->doc, sections[s]);
+                copy_count(&rows, b->root, sections[s]);
             else
                 tly_strbuf_printf(&rows, "\t%zu",
-                                  json_array_size(json_object_get(b->doc, sections[s])));
+                                  tly_json_size(tly_json_get(b->root, sections[s])));
         }
         tly_strbuf_append(&rows, "\t", 1);
-        tly_stage_text(&rows, b->device_json, strlen(b->device_json));
+        tly_stage_text(&rows, b->device_json, b->device_len);
         tly_strbuf_append(&rows, "\n", 1);
     }
     tly_stage_status_t st = TLY_STAGE_FAILED;
@@ -214,28 +213,27 @@ static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, cha
 static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
                          tly_store_counts_t *counts)
 {
-    json_t *j = json_loads(answer, 0, NULL);
-    const json_t *stored = json_object_get(j, "stored");
-    const json_t *rows = json_object_get(j, "rows");
-    if (!json_is_array(stored) || !json_is_object(rows)) {
-        json_decref(j);
+    tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, NULL);
+    const tly_json_t *stored = tly_json_get(j ? tly_json_root(j) : NULL, "stored");
+    const tly_json_t *rows = tly_json_get(j ? tly_json_root(j) : NULL, "rows");
+    if (!tly_json_is(stored, TLY_JSON_ARRAY) || !tly_json_is(rows, TLY_JSON_OBJECT)) {
+        tly_json_free(j);
         return false;
     }
     for (int k = 0; k < n; k++)
         outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
-    size_t i;
-    const json_t *v;
-    json_array_foreach(stored, i, v)
-    {
-        json_int_t idx = json_integer_value(v);
+    for (size_t i = 0; i < stored->len; i++) {
+        int64_t idx = stored->u.items[i].u.i;
         for (int k = 0; k < n; k++) /* staged is short: a fetch */
             if (staged[k]->index == idx)
                 outcomes[idx] = TLY_MSG_STORED;
     }
-    counts->batches += (int64_t)json_array_size(stored);
-    for (size_t t = 0; t < TLY_STORE_TABLES; t++)
-        counts->rows[t] += json_integer_value(json_object_get(rows, tly_store_tables[t]));
-    json_decref(j);
+    counts->batches += (int64_t)stored->len;
+    for (size_t t = 0; t < TLY_STORE_TABLES; t++) {
+        const tly_json_t *v = tly_json_get(rows, tly_store_tables[t]);
+        counts->rows[t] += tly_json_is(v, TLY_JSON_INTEGER) ? v->u.i : 0;
+    }
+    tly_json_free(j);
     return true;
 }
 
@@ -245,7 +243,7 @@ static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_o
 {
     tly_stage_doc_t *docs = tly_xcalloc((size_t)n, sizeof *docs);
     for (int k = 0; k < n; k++)
-        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->doc};
+        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->root};
     PGresult *res = NULL;
     tly_stage_status_t st = run(conn, "SELECT tally_ingest_prepare()", NULL, why, why_len);
     if (st == TLY_STAGE_OK)

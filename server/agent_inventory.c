@@ -6,11 +6,11 @@
  * PostgreSQL, then an async publish. nats.c thread: the PubAck, which finishes the request. */
 #include "auth/apikey.h"
 #include "common/bus.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "server/body.h"
 #include "server/server.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,31 +32,31 @@ static bool parse_batch(tly_server_t *srv, tly_request_t *req)
         tly_request_problem(req, &p);
         return false;
     }
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    tly_json_error_t jerr;
+    tly_json_doc_t *doc = tly_json_parse(body, req->body_len, 0, &jerr);
     if (doc == NULL) {
-        enum json_error_code code = json_error_code(&jerr);
-        const char *slug = code == json_error_invalid_utf8    ? "invalid-utf8"
-                           : code == json_error_duplicate_key ? "duplicate-key"
-                                                              : "malformed-json";
-        const char *title = code == json_error_invalid_utf8    ? "Invalid UTF-8"
-                            : code == json_error_duplicate_key ? "Duplicate object key"
-                                                               : "Malformed JSON";
+        const char *slug = jerr.code == TLY_JSON_E_UTF8        ? "invalid-utf8"
+                           : jerr.code == TLY_JSON_E_DUPLICATE ? "duplicate-key"
+                                                               : "malformed-json";
+        const char *title = jerr.code == TLY_JSON_E_UTF8        ? "Invalid UTF-8"
+                            : jerr.code == TLY_JSON_E_DUPLICATE ? "Duplicate object key"
+                                                                : "Malformed JSON";
         tly_request_fail(req, 400, slug, title, 0, "invalid JSON at line %d, column %d: %s",
                          jerr.line, jerr.column, jerr.text);
         return false;
     }
+    const tly_json_t *root = tly_json_root(doc);
     tly_problem_t p;
-    bool ok = tly_schema_validate(srv->batch_schema, doc, &p);
+    bool ok = tly_schema_validate(srv->batch_schema, root, &p);
     if (ok) {
         /* The schema guarantees both are UUID strings. */
-        tly_uuid_lower(json_string_value(json_object_get(doc, "batch_id")), req->batch_id);
-        tly_uuid_lower(json_string_value(json_object_get(json_object_get(doc, "agent"), "id")),
+        tly_uuid_lower(tly_json_string(tly_json_get(root, "batch_id")), req->batch_id);
+        tly_uuid_lower(tly_json_string(tly_json_get(tly_json_get(root, "agent"), "id")),
                        req->agent_id);
     } else {
         tly_request_problem(req, &p);
     }
-    json_decref(doc);
+    tly_json_free(doc);
     return ok;
 }
 

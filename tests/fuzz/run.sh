@@ -9,9 +9,9 @@ mkdir -p "$2"
 work=$(cd "$2" && pwd)
 seconds=${FUZZ_SECONDS:-20}
 cflags=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$root")
-srcs=("$root/common/jsonschema.c" "$root/common/problem.c" "$root/common/util.c" "$root/common/log.c" "$root/server/body.c")
+srcs=("$root/common/json.c" "$root/common/jsonschema.c" "$root/common/problem.c" "$root/common/util.c" "$root/common/log.c" "$root/server/body.c")
 
-clang "${cflags[@]}" "$root/tests/fuzz/fuzz_batch.c" "${srcs[@]}" -ljansson -lcrypto -lz -o "$work/fuzz_batch"
+clang "${cflags[@]}" "$root/tests/fuzz/fuzz_batch.c" "${srcs[@]}" -ljansson -lcrypto -lz -lm -o "$work/fuzz_batch"
 mkdir -p "$work/corpus"
 cp "$root"/schema/examples/valid/*.json "$root"/schema/examples/invalid/*.json "$work/corpus/"
 gzip -c "$root/docs/examples/inventory-batch.json" >"$work/corpus/batch.gz"

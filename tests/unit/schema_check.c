@@ -28,17 +28,20 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int i = 2; i < argc; i++) {
-        json_error_t jerr;
-        /* The server's flags, plus any top-level value, as JSON.parse. */
-        json_t *doc = json_load_file(argv[i], JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        /* The server's parser, plus any top-level value, as JSON.parse. */
+        size_t doc_len = 0;
+        char *doc_text = read_text(argv[i], &doc_len);
+        tly_json_doc_t *doc =
+            doc_text ? tly_json_parse(doc_text, doc_len, TLY_JSON_ANY_TOP, NULL) : NULL;
         tly_problem_t p;
         if (doc == NULL)
             printf("%s\tinvalid-json\t\n", argv[i]);
-        else if (tly_schema_validate(s, doc, &p))
+        else if (tly_schema_validate(s, tly_json_root(doc), &p))
             printf("%s\tvalid\n", argv[i]);
         else
             printf("%s\t%s\t%s\n", argv[i], p.rule, p.pointer);
-        json_decref(doc);
+        tly_json_free(doc);
+        free(doc_text);
     }
     tly_schema_destroy(s);
     return 0;

@@ -37,14 +37,18 @@ static tly_schema_t *load_inventory_schema(void)
     return s;
 }
 
-static json_t *load_example(const char *dir, const char *name)
+/* An example parsed as the server parses bodies. */
+static tly_json_doc_t *load_example(const char *dir, const char *name)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/schema/examples/%s/%s", repo_root, dir, name);
-    json_error_t jerr;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL)
+    size_t len = 0;
+    char *text = read_text(path, &len);
+    tly_json_error_t jerr;
+    tly_json_doc_t *doc = text ? tly_json_parse(text, len, 0, &jerr) : NULL;
+    if (text != NULL && doc == NULL)
         fprintf(stderr, "%s: %s\n", path, jerr.text);
+    free(text);
     return doc;
 }
 
@@ -65,14 +69,14 @@ static void test_valid_examples(const tly_schema_t *s)
         if (!is_json_file(e->d_name))
             continue;
         files++;
-        json_t *doc = load_example("valid", e->d_name);
+        tly_json_doc_t *doc = load_example("valid", e->d_name);
         tly_problem_t p;
-        bool ok = doc != NULL && tly_schema_validate(s, doc, &p);
+        bool ok = doc != NULL && tly_schema_validate(s, tly_json_root(doc), &p);
         if (!ok && doc != NULL)
             fprintf(stderr, "valid/%s rejected: %s\n", e->d_name, p.detail);
         CHECK(ok);
         passed += ok;
-        json_decref(doc);
+        tly_json_free(doc);
     }
     if (d != NULL)
         closedir(d);
@@ -114,13 +118,13 @@ static void test_invalid_examples(const tly_schema_t *s)
         *tab1 = *tab2 = '\0';
         const char *file = line, *keyword = tab1 + 1, *pointer = tab2 + 1;
         rows++;
-        json_t *doc = load_example("invalid", file);
+        tly_json_doc_t *doc = load_example("invalid", file);
         CHECK(doc != NULL);
         tly_problem_t p;
-        if (doc == NULL || tly_schema_validate(s, doc, &p)) {
+        if (doc == NULL || tly_schema_validate(s, tly_json_root(doc), &p)) {
             fprintf(stderr, "invalid/%s was accepted\n", file);
             check_failures++;
-            json_decref(doc);
+            tly_json_free(doc);
             continue;
         }
         bool ok = strcmp(p.rule, keyword) == 0 && strcmp(p.pointer, pointer) == 0 &&
@@ -131,7 +135,7 @@ static void test_invalid_examples(const tly_schema_t *s)
                     p.pointer, p.detail, keyword, pointer);
         CHECK(ok);
         matched += ok;
-        json_decref(doc);
+        tly_json_free(doc);
     }
     free(tsv);
     CHECK(rows == count_json_files("invalid")); /* every file has its row */
@@ -144,21 +148,21 @@ static void test_invalid_examples(const tly_schema_t *s)
 static void test_details(const tly_schema_t *s)
 {
     tly_problem_t p;
-    json_t *doc = load_example("invalid", "maxLength--hostname-too-long.json");
-    CHECK(doc != NULL && !tly_schema_validate(s, doc, &p));
+    tly_json_doc_t *doc = load_example("invalid", "maxLength--hostname-too-long.json");
+    CHECK(doc != NULL && !tly_schema_validate(s, tly_json_root(doc), &p));
     CHECK(strncmp(p.detail, "/device/hostname is ", 20) == 0);
     CHECK(strstr(p.detail, "at most 255 are allowed") != NULL);
-    json_decref(doc);
+    tly_json_free(doc);
 
     doc = load_example("invalid", "additionalProperties--unknown-device-field.json");
-    CHECK(doc != NULL && !tly_schema_validate(s, doc, &p));
+    CHECK(doc != NULL && !tly_schema_validate(s, tly_json_root(doc), &p));
     CHECK(strstr(p.detail, "/device has the unknown member \"") == p.detail);
-    json_decref(doc);
+    tly_json_free(doc);
 
     doc = load_example("invalid", "required--missing-batch-id.json");
-    CHECK(doc != NULL && !tly_schema_validate(s, doc, &p));
+    CHECK(doc != NULL && !tly_schema_validate(s, tly_json_root(doc), &p));
     CHECK_STR(p.detail, "The document lacks the required member \"batch_id\"");
-    json_decref(doc);
+    tly_json_free(doc);
 }
 
 static void test_unsupported_schemas(void)
@@ -228,12 +232,12 @@ static const char *check_text(const char *schema, const char *doc_text, tly_prob
         fprintf(stderr, "compile failed: %s\n", err);
         return "(compile failed)";
     }
-    json_error_t jerr;
-    json_t *doc = json_loads(doc_text, JSON_DECODE_ANY, &jerr);
+    tly_json_doc_t *doc = tly_json_parse(doc_text, strlen(doc_text), TLY_JSON_ANY_TOP, NULL);
     snprintf(rule, sizeof rule, "%s", "(bad document)");
     if (doc != NULL)
-        snprintf(rule, sizeof rule, "%s", tly_schema_validate(s, doc, p) ? "" : p->rule);
-    json_decref(doc);
+        snprintf(rule, sizeof rule, "%s",
+                 tly_schema_validate(s, tly_json_root(doc), p) ? "" : p->rule);
+    tly_json_free(doc);
     tly_schema_destroy(s);
     return rule;
 }
@@ -346,7 +350,7 @@ static void test_ajv_order(void)
 
 typedef struct {
     const tly_schema_t *s;
-    const json_t *doc;
+    const tly_json_t *doc;
     tly_problem_t p;
     bool valid;
 } job_t;
@@ -371,69 +375,77 @@ static bool validate_small_stack(job_t *job)
     return pthread_join(t, NULL) == 0;
 }
 
-/* Builds 20000 nested arrays without recursion. */
-static json_t *deep_value(void)
+/* A copy of obj's members with one more, (name, value), at the end;
+ * replacing the member of that name if there is one. free() it. */
+static tly_json_member_t *with_member(const tly_json_t *obj, const char *name,
+                                      const tly_json_t *value, uint32_t *len_out)
 {
-    json_t *v = json_string("bottom");
-    for (int i = 0; i < 20000; i++) {
-        json_t *outer = json_array();
-        json_array_append_new(outer, v);
-        v = outer;
-    }
-    return v;
+    tly_json_member_t *m = calloc(obj->len + 1, sizeof *m);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < obj->len; i++)
+        if (strcmp(obj->u.members[i].key, name) != 0)
+            m[n++] = obj->u.members[i];
+    m[n++] = (tly_json_member_t){.key = name, .key_len = (uint32_t)strlen(name), .value = *value};
+    *len_out = n;
+    return m;
 }
 
-/* json_decref would recurse once per level; take it apart from the top. */
-static void free_deep_value(json_t *v)
+/* Validates minimal.json with device.<name> (or agent.<name>) set to value:
+ * the tree is put together by hand, as the parser refuses such depth. */
+static job_t validate_with(const tly_schema_t *s, const tly_json_t *root, const char *parent,
+                           const char *name, const tly_json_t *value)
 {
-    while (v != NULL) {
-        json_t *inner = json_is_array(v) ? json_incref(json_array_get(v, 0)) : NULL;
-        json_decref(v);
-        v = inner;
-    }
+    tly_json_t child = *tly_json_get(root, parent), doc = *root;
+    tly_json_member_t *child_members = with_member(&child, name, value, &child.len);
+    child.u.members = child_members;
+    tly_json_member_t *members = with_member(root, parent, &child, &doc.len);
+    doc.u.members = members;
+    job_t job = {.s = s, .doc = &doc};
+    CHECK(validate_small_stack(&job));
+    free(members);
+    free(child_members);
+    return job;
 }
 
 static void test_deep_document(const tly_schema_t *s)
 {
-    json_t *doc = load_example("valid", "minimal.json");
+    tly_json_doc_t *doc = load_example("valid", "minimal.json");
     CHECK(doc != NULL);
     if (doc == NULL)
         return;
-    json_t *device = json_object_get(doc, "device");
-    json_t *deep = deep_value();
+    const tly_json_t *root = tly_json_root(doc);
+    /* 20000 nested arrays around a string. */
+    enum { DEPTH = 20000 };
+    tly_json_t *chain = calloc(DEPTH + 1, sizeof *chain);
+    for (int i = 0; i < DEPTH; i++)
+        chain[i] = (tly_json_t){.type = TLY_JSON_ARRAY, .len = 1, .u.items = &chain[i + 1]};
+    chain[DEPTH] = (tly_json_t){.type = TLY_JSON_STRING, .len = 6, .u.s = "bottom"};
 
-    json_object_set(device, "bios", deep); /* unknown member: not descended into */
-    job_t job = {.s = s, .doc = doc};
-    CHECK(validate_small_stack(&job));
+    job_t job = validate_with(s, root, "device", "bios", chain); /* unknown: not descended into */
     CHECK(!job.valid);
     CHECK_STR(job.p.rule, "additionalProperties");
     CHECK_STR(job.p.pointer, "/device");
     CHECK(strstr(job.p.detail, "\"bios\"") != NULL);
-    json_object_del(device, "bios");
 
-    json_object_set(device, "hostname", deep); /* known member, string schema */
-    job = (job_t){.s = s, .doc = doc};
-    CHECK(validate_small_stack(&job));
+    job = validate_with(s, root, "device", "hostname", chain); /* known member, string schema */
     CHECK(!job.valid);
     CHECK_STR(job.p.rule, "type");
     CHECK_STR(job.p.pointer, "/device/hostname");
-    json_object_set_new(device, "hostname", json_string("PC-1"));
 
     /* Long and odd unknown member names are quoted, cut, and escaped. */
     char name[300];
     memset(name, 'k', sizeof name - 1);
     name[sizeof name - 1] = '\0';
     memcpy(name, "a\"b", 3);
-    json_object_set_new(json_object_get(doc, "agent"), name, json_true());
-    job = (job_t){.s = s, .doc = doc};
-    CHECK(validate_small_stack(&job));
+    const tly_json_t yes = {.type = TLY_JSON_TRUE};
+    job = validate_with(s, root, "agent", name, &yes);
     CHECK(!job.valid && strcmp(job.p.pointer, "/agent") == 0);
     CHECK(strstr(job.p.detail, "\"a\\\"bkkk") != NULL);
     CHECK(strstr(job.p.detail, "kkk\"...;") != NULL);
     CHECK(strlen(job.p.detail) < 200);
 
-    json_decref(doc);
-    free_deep_value(deep);
+    free(chain);
+    tly_json_free(doc);
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,618 @@
+#include "common/json.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena ---- */
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t cap, used;
+    _Alignas(max_align_t) char data[];
+} chunk_t;
+
+struct tly_json_doc {
+    chunk_t *chunks;
+    size_t next_cap; /* the next chunk's size: doubles, from a guess by input size */
+    tly_json_t root;
+};
+
+static void *arena_alloc(tly_json_doc_t *doc, size_t size)
+{
+    size = (size + 7) & ~(size_t)7;
+    chunk_t *c = doc->chunks;
+    if (c == NULL || c->cap - c->used < size) {
+        size_t cap = doc->next_cap > size ? doc->next_cap : size;
+        doc->next_cap = 2 * cap;
+        chunk_t *fresh = tly_xrealloc(NULL, sizeof *fresh + cap);
+        fresh->next = c;
+        fresh->cap = cap;
+        fresh->used = 0;
+        doc->chunks = fresh;
+        c = fresh;
+    }
+    void *p = c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+void tly_json_free(tly_json_doc_t *doc)
+{
+    if (doc == NULL)
+        return;
+    chunk_t *c = doc->chunks;
+    while (c != NULL) {
+        chunk_t *next = c->next;
+        free(c);
+        c = next;
+    }
+    free(doc);
+}
+
+const tly_json_t *tly_json_root(const tly_json_doc_t *doc)
+{
+    return &doc->root;
+}
+
+/* ---- parser ---- */
+
+typedef struct {
+    const unsigned char *text;
+    size_t len, pos;
+    tly_json_doc_t *doc;
+    tly_json_error_t *err;
+    /* Children of the containers being parsed, copied into the arena when
+     * each closes. */
+    tly_json_t *vals;
+    size_t nvals, capvals;
+    tly_json_member_t *mems;
+    size_t nmems, capmems;
+} parser_t;
+
+static bool fail_at(parser_t *p, size_t at, tly_json_code_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static bool fail_at(parser_t *p, size_t at, tly_json_code_t code, const char *fmt, ...)
+{
+    tly_json_error_t *e = p->err;
+    e->code = code;
+    e->line = 1;
+    e->column = 1;
+    for (size_t i = 0; i < at && i < p->len; i++) {
+        if (p->text[i] == '\n') {
+            e->line++;
+            e->column = 1;
+        } else {
+            e->column++;
+        }
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->text, sizeof e->text, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static void skip_ws(parser_t *p)
+{
+    while (p->pos < p->len) {
+        unsigned char c = p->text[p->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return;
+        p->pos++;
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1, s[0] >= 0x80),
+ * or 0: overlong forms, surrogates and code points past U+10FFFF are
+ * invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < need; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return need;
+}
+
+static int hex4(const unsigned char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = s[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* A string at p->pos (the opening quote); its unescaped bytes go to the
+ * arena. */
+static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
+{
+    size_t start = ++p->pos;
+    /* First pass: find the end, check the bytes, note whether anything is
+     * escaped. */
+    bool escaped = false;
+    size_t i = start;
+    for (;;) {
+        if (i >= p->len)
+            return fail_at(p, i, TLY_JSON_E_SYNTAX, "premature end of input in a string");
+        unsigned char c = p->text[i];
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            escaped = true;
+            i += 2;
+            continue;
+        }
+        if (c < 0x20)
+            return fail_at(p, i, TLY_JSON_E_SYNTAX, "control character 0x%02x in a string", c);
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq(p->text + i, p->len - i);
+        if (n == 0)
+            return fail_at(p, i, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x in a string", c);
+        i += n;
+    }
+    size_t raw = i - start;
+    if (raw > UINT32_MAX - 1)
+        return fail_at(p, start, TLY_JSON_E_SIZE, "string too long");
+    char *s = arena_alloc(p->doc, raw + 1);
+    size_t n = 0;
+    if (!escaped) {
+        memcpy(s, p->text + start, raw);
+        n = raw;
+    } else {
+        for (size_t k = start; k < i;) {
+            unsigned char c = p->text[k];
+            if (c != '\\') {
+                s[n++] = (char)c;
+                k++;
+                continue;
+            }
+            unsigned char e = p->text[k + 1];
+            k += 2;
+            switch (e) {
+            case '"':
+            case '\\':
+            case '/':
+                s[n++] = (char)e;
+                continue;
+            case 'b':
+                s[n++] = '\b';
+                continue;
+            case 'f':
+                s[n++] = '\f';
+                continue;
+            case 'n':
+                s[n++] = '\n';
+                continue;
+            case 'r':
+                s[n++] = '\r';
+                continue;
+            case 't':
+                s[n++] = '\t';
+                continue;
+            case 'u':
+                break;
+            default:
+                return fail_at(p, k - 2, TLY_JSON_E_SYNTAX, "invalid escape in a string");
+            }
+            int cp = k + 4 <= i ? hex4(p->text + k) : -1;
+            if (cp < 0)
+                return fail_at(p, k - 2, TLY_JSON_E_SYNTAX, "invalid \\u escape in a string");
+            k += 4;
+            uint32_t code = (uint32_t)cp;
+            if (code >= 0xDC00 && code <= 0xDFFF)
+                return fail_at(p, k - 6, TLY_JSON_E_SYNTAX, "lone low surrogate \\u%04X", code);
+            if (code >= 0xD800 && code <= 0xDBFF) {
+                int low = k + 6 <= i && p->text[k] == '\\' && p->text[k + 1] == 'u'
+                              ? hex4(p->text + k + 2)
+                              : -1;
+                if (low < 0xDC00 || low > 0xDFFF)
+                    return fail_at(p, k - 6, TLY_JSON_E_SYNTAX, "lone high surrogate \\u%04X",
+                                   code);
+                code = 0x10000 + ((code - 0xD800) << 10) + ((uint32_t)low - 0xDC00);
+                k += 6;
+            }
+            if (code == 0)
+                return fail_at(p, k - 6, TLY_JSON_E_SYNTAX, "\\u0000 is not allowed");
+            n += put_utf8(s + n, code);
+        }
+    }
+    s[n] = '\0';
+    p->pos = i + 1;
+    *out = s;
+    *out_len = (uint32_t)n;
+    return true;
+}
+
+static bool parse_number(parser_t *p, tly_json_t *out)
+{
+    size_t start = p->pos, i = start;
+    const unsigned char *t = p->text;
+    bool integer = true;
+    if (i < p->len && t[i] == '-')
+        i++;
+    if (i < p->len && t[i] == '0') {
+        i++;
+    } else if (i < p->len && t[i] >= '1' && t[i] <= '9') {
+        while (i < p->len && t[i] >= '0' && t[i] <= '9')
+            i++;
+    } else {
+        return fail_at(p, start, TLY_JSON_E_SYNTAX, "invalid number");
+    }
+    if (i < p->len && t[i] == '.') {
+        integer = false;
+        i++;
+        if (i >= p->len || t[i] < '0' || t[i] > '9')
+            return fail_at(p, start, TLY_JSON_E_SYNTAX, "invalid number");
+        while (i < p->len && t[i] >= '0' && t[i] <= '9')
+            i++;
+    }
+    if (i < p->len && (t[i] == 'e' || t[i] == 'E')) {
+        integer = false;
+        i++;
+        if (i < p->len && (t[i] == '+' || t[i] == '-'))
+            i++;
+        if (i >= p->len || t[i] < '0' || t[i] > '9')
+            return fail_at(p, start, TLY_JSON_E_SYNTAX, "invalid number");
+        while (i < p->len && t[i] >= '0' && t[i] <= '9')
+            i++;
+    }
+    size_t n = i - start;
+    char small[64];
+    char *copy = n < sizeof small ? small : tly_xcalloc(n + 1, 1);
+    memcpy(copy, t + start, n);
+    copy[n] = '\0';
+    errno = 0;
+    bool ok = true;
+    if (integer) {
+        out->type = TLY_JSON_INTEGER;
+        out->u.i = strtoll(copy, NULL, 10);
+        ok = errno != ERANGE;
+    } else {
+        out->type = TLY_JSON_REAL;
+        out->u.d = strtod(copy, NULL);
+        ok = !(errno == ERANGE && (out->u.d == HUGE_VAL || out->u.d == -HUGE_VAL));
+    }
+    if (copy != small)
+        free(copy);
+    if (!ok)
+        return fail_at(p, start, TLY_JSON_E_SYNTAX, "number out of range");
+    p->pos = i;
+    return true;
+}
+
+static bool literal(parser_t *p, const char *word, tly_json_type_t type, tly_json_t *out)
+{
+    size_t n = strlen(word);
+    if (p->len - p->pos < n || memcmp(p->text + p->pos, word, n) != 0)
+        return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "invalid token");
+    p->pos += n;
+    out->type = type;
+    return true;
+}
+
+static void push_val(parser_t *p, const tly_json_t *v)
+{
+    if (p->nvals == p->capvals) {
+        p->capvals = p->capvals ? 2 * p->capvals : 64;
+        p->vals = tly_xrealloc(p->vals, p->capvals * sizeof *p->vals);
+    }
+    p->vals[p->nvals++] = *v;
+}
+
+static tly_json_member_t *push_mem(parser_t *p)
+{
+    if (p->nmems == p->capmems) {
+        p->capmems = p->capmems ? 2 * p->capmems : 64;
+        p->mems = tly_xrealloc(p->mems, p->capmems * sizeof *p->mems);
+    }
+    return &p->mems[p->nmems++];
+}
+
+static int by_key(const void *a, const void *b)
+{
+    const tly_json_member_t *x = *(const tly_json_member_t *const *)a;
+    const tly_json_member_t *y = *(const tly_json_member_t *const *)b;
+    if (x->key_len != y->key_len)
+        return x->key_len < y->key_len ? -1 : 1;
+    return memcmp(x->key, y->key, x->key_len);
+}
+
+/* The first key that appears twice among m[0..n), or NULL. */
+static const tly_json_member_t *duplicate_key(const tly_json_member_t *m, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (m[i].key_len == m[j].key_len && memcmp(m[i].key, m[j].key, m[i].key_len) == 0)
+                    return &m[i];
+        return NULL;
+    }
+    const tly_json_member_t **sorted = tly_xcalloc(n, sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = &m[i];
+    qsort(sorted, n, sizeof *sorted, by_key);
+    const tly_json_member_t *dup = NULL;
+    for (size_t i = 1; dup == NULL && i < n; i++)
+        if (by_key(&sorted[i - 1], &sorted[i]) == 0)
+            dup = sorted[i];
+    free(sorted);
+    return dup;
+}
+
+static bool parse_value(parser_t *p, tly_json_t *out, unsigned depth);
+
+static bool parse_array(parser_t *p, tly_json_t *out, unsigned depth)
+{
+    size_t base = p->nvals;
+    p->pos++; /* [ */
+    skip_ws(p);
+    if (p->pos < p->len && p->text[p->pos] == ']') {
+        p->pos++;
+    } else {
+        for (;;) {
+            tly_json_t v;
+            if (!parse_value(p, &v, depth + 1))
+                return false;
+            push_val(p, &v);
+            skip_ws(p);
+            if (p->pos < p->len && p->text[p->pos] == ',') {
+                p->pos++;
+                skip_ws(p);
+                continue;
+            }
+            if (p->pos < p->len && p->text[p->pos] == ']') {
+                p->pos++;
+                break;
+            }
+            return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "',' or ']' expected");
+        }
+    }
+    size_t n = p->nvals - base;
+    tly_json_t *items = NULL;
+    if (n > 0) {
+        items = arena_alloc(p->doc, n * sizeof *items);
+        memcpy(items, p->vals + base, n * sizeof *items);
+    }
+    p->nvals = base;
+    out->type = TLY_JSON_ARRAY;
+    out->len = (uint32_t)n;
+    out->u.items = items;
+    return true;
+}
+
+static bool parse_object(parser_t *p, tly_json_t *out, unsigned depth)
+{
+    size_t base = p->nmems, open = p->pos;
+    p->pos++; /* { */
+    skip_ws(p);
+    if (p->pos < p->len && p->text[p->pos] == '}') {
+        p->pos++;
+    } else {
+        for (;;) {
+            if (p->pos >= p->len || p->text[p->pos] != '"')
+                return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "string or '}' expected");
+            const char *key;
+            uint32_t key_len;
+            if (!parse_string(p, &key, &key_len))
+                return false;
+            skip_ws(p);
+            if (p->pos >= p->len || p->text[p->pos] != ':')
+                return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "':' expected");
+            p->pos++;
+            skip_ws(p);
+            tly_json_t v;
+            if (!parse_value(p, &v, depth + 1))
+                return false;
+            /* push after the value: its own members used the stack above us */
+            tly_json_member_t *m = push_mem(p);
+            m->key = key;
+            m->key_len = key_len;
+            m->value = v;
+            skip_ws(p);
+            if (p->pos < p->len && p->text[p->pos] == ',') {
+                p->pos++;
+                skip_ws(p);
+                continue;
+            }
+            if (p->pos < p->len && p->text[p->pos] == '}') {
+                p->pos++;
+                break;
+            }
+            return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "',' or '}' expected");
+        }
+    }
+    size_t n = p->nmems - base;
+    const tly_json_member_t *dup = n > 1 ? duplicate_key(p->mems + base, n) : NULL;
+    if (dup != NULL)
+        return fail_at(p, open, TLY_JSON_E_DUPLICATE, "duplicate object key \"%.*s\"",
+                       dup->key_len > 64 ? 64 : (int)dup->key_len, dup->key);
+    tly_json_member_t *members = NULL;
+    if (n > 0) {
+        members = arena_alloc(p->doc, n * sizeof *members);
+        memcpy(members, p->mems + base, n * sizeof *members);
+    }
+    p->nmems = base;
+    out->type = TLY_JSON_OBJECT;
+    out->len = (uint32_t)n;
+    out->u.members = members;
+    return true;
+}
+
+static bool parse_value(parser_t *p, tly_json_t *out, unsigned depth)
+{
+    if (depth > TLY_JSON_MAX_DEPTH)
+        return fail_at(p, p->pos, TLY_JSON_E_DEPTH, "nesting deeper than %d levels",
+                       TLY_JSON_MAX_DEPTH);
+    memset(out, 0, sizeof *out);
+    size_t start = p->pos;
+    if (p->pos >= p->len)
+        return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "premature end of input");
+    unsigned char c = p->text[p->pos];
+    bool ok;
+    switch (c) {
+    case '{':
+        ok = parse_object(p, out, depth);
+        break;
+    case '[':
+        ok = parse_array(p, out, depth);
+        break;
+    case '"':
+        out->type = TLY_JSON_STRING;
+        ok = parse_string(p, &out->u.s, &out->len);
+        break;
+    case 't':
+        ok = literal(p, "true", TLY_JSON_TRUE, out);
+        break;
+    case 'f':
+        ok = literal(p, "false", TLY_JSON_FALSE, out);
+        break;
+    case 'n':
+        ok = literal(p, "null", TLY_JSON_NULL, out);
+        break;
+    default:
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            ok = parse_number(p, out);
+        } else if (c >= 0x80 && utf8_seq(p->text + p->pos, p->len - p->pos) == 0) {
+            ok = fail_at(p, p->pos, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x", c);
+        } else {
+            ok = fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "invalid token");
+        }
+    }
+    out->src_off = (uint32_t)start;
+    out->src_len = (uint32_t)(p->pos - start);
+    return ok;
+}
+
+tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags,
+                               tly_json_error_t *err)
+{
+    tly_json_error_t scratch;
+    if (err == NULL)
+        err = &scratch;
+    memset(err, 0, sizeof *err);
+    parser_t p = {.text = (const unsigned char *)text, .len = len, .err = err};
+    if (len >= UINT32_MAX) {
+        fail_at(&p, 0, TLY_JSON_E_SIZE, "input of 4 GiB or more");
+        return NULL;
+    }
+    p.doc = tly_xcalloc(1, sizeof *p.doc);
+    /* Trees take about twice their text; start there, double after. */
+    p.doc->next_cap = 2 * len + 1024;
+    skip_ws(&p);
+    bool ok;
+    if (p.pos < len && ((flags & TLY_JSON_ANY_TOP) || text[p.pos] == '{' || text[p.pos] == '['))
+        ok = parse_value(&p, &p.doc->root, 1);
+    else if (p.pos < len && (unsigned char)text[p.pos] >= 0x80 &&
+             utf8_seq(p.text + p.pos, len - p.pos) == 0)
+        ok = fail_at(&p, p.pos, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x",
+                     (unsigned char)text[p.pos]);
+    else
+        ok = fail_at(&p, p.pos, TLY_JSON_E_SYNTAX, "'[' or '{' expected");
+    if (ok) {
+        skip_ws(&p);
+        if (p.pos < len) {
+            unsigned char c = p.text[p.pos];
+            ok = c >= 0x80 && utf8_seq(p.text + p.pos, len - p.pos) == 0
+                     ? fail_at(&p, p.pos, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x", c)
+                     : fail_at(&p, p.pos, TLY_JSON_E_SYNTAX, "end of input expected");
+        }
+    }
+    free(p.vals);
+    free(p.mems);
+    if (!ok) {
+        tly_json_free(p.doc);
+        return NULL;
+    }
+    return p.doc;
+}
+
+/* ---- access ---- */
+
+const tly_json_t *tly_json_getn(const tly_json_t *v, const char *key, size_t key_len)
+{
+    if (v == NULL || v->type != TLY_JSON_OBJECT)
+        return NULL;
+    for (uint32_t i = 0; i < v->len; i++) {
+        const tly_json_member_t *m = &v->u.members[i];
+        if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
+            return &m->value;
+    }
+    return NULL;
+}
+
+const tly_json_t *tly_json_get(const tly_json_t *v, const char *key)
+{
+    return tly_json_getn(v, key, strlen(key));
+}
+
+const char *tly_json_string(const tly_json_t *v)
+{
+    return v != NULL && v->type == TLY_JSON_STRING ? v->u.s : NULL;
+}
+
+size_t tly_json_size(const tly_json_t *v)
+{
+    return v != NULL && v->type == TLY_JSON_ARRAY ? v->len : 0;
+}

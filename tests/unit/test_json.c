@@ -1,0 +1,109 @@
+/* common/json.c: what it accepts, what it refuses and why, and the tree it
+ * builds. (tests/fuzz compares it with jansson on random input.) */
+#include "common/json.h"
+#include "tests/unit/check.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static tly_json_code_t code_of(const char *text)
+{
+    tly_json_error_t err;
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, &err);
+    tly_json_free(doc);
+    return doc != NULL ? TLY_JSON_OK : err.code;
+}
+
+static void test_refusals(void)
+{
+    static const char *const syntax[] = {
+        "", " ", "42", "\"s\"", "null", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[01]", "[1.]",
+        "[.5]", "[1e]", "[-]", "[+1]", "[NaN]", "[Infinity]", "[tru]", "{} x", "[] []",
+        "[\"a\\x\"]", "[\"\\u12\"]", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]",
+        "[\"\\u0000\"]", "[\"tab\there\"]", "[9223372036854775808]", "[-9223372036854775809]",
+        "[1e400]", "[-1e400]", "{1:2}", "['a']",
+    };
+    for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++) {
+        tly_json_code_t c = code_of(syntax[i]);
+        if (c != TLY_JSON_E_SYNTAX)
+            fprintf(stderr, "[%s]: code %d\n", syntax[i], (int)c);
+        CHECK(c == TLY_JSON_E_SYNTAX);
+    }
+    static const char *const utf8[] = {
+        "[\"\xff\"]", "[\"\xc0\xaf\"]", "[\"\xe0\x80\xaf\"]", "[\"\xed\xa0\x80\"]",
+        "[\"\xf4\x90\x80\x80\"]", "[\"\xc3\"]", "\xfe[]", "[] \xff",
+    };
+    for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++)
+        CHECK(code_of(utf8[i]) == TLY_JSON_E_UTF8);
+    CHECK(code_of("{\"a\":1,\"a\":2}") == TLY_JSON_E_DUPLICATE);
+    CHECK(code_of("{\"a\":{\"b\":1},\"c\":{\"b\":2}}") == TLY_JSON_OK); /* per object */
+    /* 40 keys, the last repeating the 20th: the sorted path of the check. */
+    for (int last = 19; last <= 99; last += 80) {
+        char big[1024] = "{";
+        for (int i = 0; i < 40; i++)
+            snprintf(big + strlen(big), sizeof big - strlen(big), "%s\"k%d\":%d", i ? "," : "",
+                     i == 39 ? last : i, i);
+        strcat(big, "}");
+        CHECK(code_of(big) == (last == 19 ? TLY_JSON_E_DUPLICATE : TLY_JSON_OK));
+    }
+
+    char deep[2 * TLY_JSON_MAX_DEPTH + 8];
+    memset(deep, '[', TLY_JSON_MAX_DEPTH + 1);
+    memset(deep + TLY_JSON_MAX_DEPTH + 1, ']', TLY_JSON_MAX_DEPTH + 1);
+    deep[2 * TLY_JSON_MAX_DEPTH + 2] = '\0';
+    CHECK(code_of(deep) == TLY_JSON_E_DEPTH);
+
+    tly_json_error_t err;
+    CHECK(tly_json_parse("{\n  \"a\": tru }", 14, 0, &err) == NULL);
+    CHECK(err.line == 2 && err.column == 8);
+    CHECK(strstr(err.text, "invalid token") != NULL);
+}
+
+static void test_tree(void)
+{
+    const char text[] = " {\"s\":\"a\\\"b\\\\c\\/\\n\\u00e9\\ud83d\\ude00\", \"i\":-0, \"big\":"
+                        "9223372036854775807, \"r\":1.5e3, \"tiny\":1e-400, \"t\":true, "
+                        "\"f\":false, \"n\":null, \"a\":[1,[2,{}],[]], \"e\":{}} ";
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, NULL);
+    CHECK(doc != NULL);
+    if (doc == NULL)
+        return;
+    const tly_json_t *root = tly_json_root(doc);
+    CHECK(root->type == TLY_JSON_OBJECT && root->len == 10);
+    CHECK_STR(tly_json_string(tly_json_get(root, "s")), "a\"b\\c/\n\xc3\xa9\xf0\x9f\x98\x80");
+    CHECK(tly_json_get(root, "s")->len == 13);
+    const tly_json_t *i = tly_json_get(root, "i");
+    CHECK(i->type == TLY_JSON_INTEGER && i->u.i == 0);
+    CHECK(tly_json_get(root, "big")->u.i == INT64_MAX);
+    const tly_json_t *r = tly_json_get(root, "r");
+    CHECK(r->type == TLY_JSON_REAL && r->u.d == 1500.0);
+    CHECK(tly_json_get(root, "tiny")->u.d == 0.0); /* underflow is not an error */
+    CHECK(tly_json_is(tly_json_get(root, "t"), TLY_JSON_TRUE));
+    CHECK(tly_json_is(tly_json_get(root, "f"), TLY_JSON_FALSE));
+    CHECK(tly_json_is(tly_json_get(root, "n"), TLY_JSON_NULL));
+    CHECK(tly_json_get(root, "missing") == NULL && tly_json_get(i, "x") == NULL);
+    const tly_json_t *a = tly_json_get(root, "a");
+    CHECK(tly_json_size(a) == 3 && tly_json_size(i) == 0);
+    CHECK(a->u.items[1].u.items[1].type == TLY_JSON_OBJECT && a->u.items[2].len == 0);
+    /* Source spans: the text of each value, as sent. */
+    CHECK(a->src_len == 13 && strncmp(text + a->src_off, "[1,[2,{}],[]]", 13) == 0);
+    CHECK(root->src_off == 1 && root->src_len == strlen(text) - 2);
+    /* Member order is the document's. */
+    CHECK_STR(root->u.members[0].key, "s");
+    CHECK_STR(root->u.members[9].key, "e");
+    tly_json_free(doc);
+
+    /* Any value at the top only when asked (tools, JSON.parse semantics). */
+    CHECK(code_of("42") == TLY_JSON_E_SYNTAX);
+    doc = tly_json_parse(" 42 ", 4, TLY_JSON_ANY_TOP, NULL);
+    CHECK(doc != NULL && tly_json_root(doc)->u.i == 42);
+    tly_json_free(doc);
+    tly_json_free(NULL);
+}
+
+int main(void)
+{
+    test_refusals();
+    test_tree();
+    CHECK_DONE();
+}
