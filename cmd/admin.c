@@ -78,7 +78,10 @@ static PGresult *one_row(PGconn *conn, const char *sql, int n, const char *const
 {
     PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        fprintf(stderr, "admin: %s", PQresultErrorMessage(res));
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            fprintf(stderr, "admin: %s", PQresultErrorMessage(res));
+        else
+            fprintf(stderr, "admin: nothing matched\n");
         PQclear(res);
         return NULL;
     }
@@ -247,6 +250,30 @@ static int revoke_api_key(PGconn *conn, const tly_config_t *cfg, int argc, char 
     return rc;
 }
 
+/* Per-table retention of daily partitions; "default" goes back to
+ * TALLY_PARTITION_RETENTION_DAYS. Applied by the next maintenance run
+ * (ingest start-up, then hourly; or tally migrate). */
+static int set_retention(PGconn *conn, const tly_config_t *cfg, int argc, char **argv)
+{
+    const char *table = opt(argc, argv, "--table"), *days = opt(argc, argv, "--days");
+    if (table == NULL || days == NULL) {
+        fprintf(stderr, "admin: set-retention needs --table and --days\n");
+        return 2;
+    }
+    bool reset = strcmp(days, "default") == 0;
+    PGresult *res = one_row(conn,
+                            "UPDATE tally_partitioned_tables SET retention_days = $2::int"
+                            " WHERE parent_table = $1"
+                            " RETURNING parent_table, coalesce(retention_days::text, 'default')",
+                            2, (const char *[]){table, reset ? NULL : days});
+    if (res == NULL)
+        return 1; /* one_row said why: no such partitioned table, or not a number of days */
+    int rc = print_json(json_pack("{s:s, s:s}", "table", PQgetvalue(res, 0, 0), "retention_days",
+                                  PQgetvalue(res, 0, 1)));
+    PQclear(res);
+    return rc;
+}
+
 static const command_t commands[] = {
     {"create-tenant", (const char *const[]){"--name", NULL}, create_tenant, "--name NAME"},
     {"set-tenant-status", (const char *const[]){"--tenant", "--status", NULL}, set_tenant_status,
@@ -261,6 +288,9 @@ static const command_t commands[] = {
      "--tenant ID [--name NAME] [--scopes agent,...] [--expires-days N]\n"
      "      (prints the key once; only its HMAC is stored)"},
     {"revoke-api-key", (const char *const[]){"--key-id", NULL}, revoke_api_key, "--key-id ID"},
+    {"set-retention", (const char *const[]){"--table", "--days", NULL}, set_retention,
+     "--table PARTITIONED_TABLE --days N|default\n"
+     "      (daily partitions older than N days are dropped at the next maintenance)"},
 };
 
 void tly_admin_usage(FILE *out)

@@ -68,3 +68,28 @@ grep -q 'permission denied' "$t_dir/err" || fail "unexpected error: $(cat "$t_di
 psql "$TALLY_DATABASE_URL" -qAt -c "SELECT count(*) FROM inventory_reports" >/dev/null ||
   fail "the parent must stay readable"
 pass "partitions are closed to the application role; the parent (with RLS) is open"
+
+# Retention per table: `tally admin set-retention` makes process_events keep
+# 3 days; a 5-day-old partition of it goes at the next maintenance, while the
+# same day of file_events (default 30 days) stays. "default" undoes it.
+read -r old from to < <(sql "SELECT to_char(d, 'YYYYMMDD'), d, d + 1
+                               FROM (SELECT (now() AT TIME ZONE 'UTC')::date - 5 AS d) x" | tr '|' ' ')
+for t in process_events file_events; do
+  sql "CREATE TABLE ${t}_p$old PARTITION OF $t FOR VALUES FROM ('$from 00:00+00') TO ('$to 00:00+00')"
+done
+out=$("$TALLY_BIN" admin set-retention --table process_events --days 3) || fail "set-retention"
+[ "$out" = '{"table":"process_events","retention_days":"3"}' ] || fail "set-retention said $out"
+if "$TALLY_BIN" admin set-retention --table devices --days 3 2>"$t_dir/err"; then
+  fail "set-retention accepted a table that is not partitioned"
+fi
+if "$TALLY_BIN" admin set-retention --table file_events --days 0 2>"$t_dir/err"; then
+  fail "set-retention accepted 0 days"
+fi
+actions=$(sql "SELECT tally_maintain_partitions(9, 30)")
+[ "$actions" = "dropped process_events_p$old" ] || fail "per-table retention: $actions"
+[ "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'file_events_p$old'")" = 1 ] ||
+  fail "file_events lost its partition of $old"
+"$TALLY_BIN" admin set-retention --table process_events --days default >/dev/null || fail "reset"
+[ "$(sql "SELECT retention_days IS NULL FROM tally_partitioned_tables WHERE parent_table = 'process_events'")" = t ] ||
+  fail "set-retention --days default did not reset"
+pass "per-table retention: process_events keeps 3 days, file_events the default 30"
