@@ -85,6 +85,32 @@ AS $$
               ELSE counts || jsonb_build_object(key, coalesce((counts ->> key)::bigint, 0) + n) END
 $$;
 
+-- Fills stage_round with round k of tenant t's software lists (or patch
+-- lists): the k-th list of each device in this fetch, in receive order, if
+-- it is not older than the set it would replace. False when no device has a
+-- k-th list (the rounds are over).
+CREATE FUNCTION tally_ingest_round(t uuid, k int, patches boolean) RETURNS boolean
+  LANGUAGE plpgsql
+AS $$
+BEGIN
+  DELETE FROM stage_round;
+  INSERT INTO stage_round (idx, device_id, at, baseline)
+  SELECT idx, device_id, received_at, prev IS NULL FROM (
+    SELECT b.idx, b.device_id, b.received_at,
+           CASE WHEN patches THEN d.patches_reported_at ELSE d.software_reported_at END AS prev,
+           row_number() OVER (PARTITION BY b.device_id ORDER BY b.received_at, b.idx) AS r
+      FROM stage_batches b JOIN devices d ON d.tenant_id = t AND d.id = b.device_id
+     WHERE b.tenant_id = t AND b.fresh
+       AND CASE WHEN patches THEN b.patch_count ELSE b.software_count END IS NOT NULL) x
+   WHERE r = k AND coalesce(prev, '-infinity') <= received_at;
+  RETURN FOUND OR EXISTS (
+    SELECT 1 FROM stage_batches
+     WHERE tenant_id = t AND fresh
+       AND CASE WHEN patches THEN patch_count ELSE software_count END IS NOT NULL
+     GROUP BY device_id HAVING count(*) > k);
+END
+$$;
+
 -- Applies the staged fetch; returns {"stored": [idx of the batches written
 -- now], "rows": {table: rows written}}. A batch whose ledger entry exists is
 -- a duplicate and writes nothing. Per tenant, in this order (rows locked in
@@ -218,17 +244,7 @@ BEGIN
 
     k := 1;
     LOOP
-      DELETE FROM stage_round;
-      INSERT INTO stage_round (idx, device_id, at, baseline)
-      SELECT idx, device_id, received_at, prev IS NULL FROM (
-        SELECT b.idx, b.device_id, b.received_at, d.software_reported_at AS prev,
-               row_number() OVER (PARTITION BY b.device_id ORDER BY b.received_at, b.idx) AS r
-          FROM stage_batches b JOIN devices d ON d.tenant_id = t AND d.id = b.device_id
-         WHERE b.tenant_id = t AND b.fresh AND b.software_count IS NOT NULL) x
-       WHERE r = k AND coalesce(prev, '-infinity') <= received_at;
-      EXIT WHEN NOT FOUND AND NOT EXISTS (
-        SELECT 1 FROM stage_batches WHERE tenant_id = t AND fresh AND software_count IS NOT NULL
-         GROUP BY device_id HAVING count(*) > k);
+      EXIT WHEN NOT tally_ingest_round(t, k, false);
 
       -- The new and the old set of each device of the round, in temporary
       -- tables: device_software is only read per device, by its key.
@@ -312,17 +328,7 @@ BEGIN
     -- Patches: the same replace-and-gate rule, without a baseline or changes.
     k := 1;
     LOOP
-      DELETE FROM stage_round;
-      INSERT INTO stage_round (idx, device_id, at, baseline)
-      SELECT idx, device_id, received_at, prev IS NULL FROM (
-        SELECT b.idx, b.device_id, b.received_at, d.patches_reported_at AS prev,
-               row_number() OVER (PARTITION BY b.device_id ORDER BY b.received_at, b.idx) AS r
-          FROM stage_batches b JOIN devices d ON d.tenant_id = t AND d.id = b.device_id
-         WHERE b.tenant_id = t AND b.fresh AND b.patch_count IS NOT NULL) x
-       WHERE r = k AND coalesce(prev, '-infinity') <= received_at;
-      EXIT WHEN NOT FOUND AND NOT EXISTS (
-        SELECT 1 FROM stage_batches WHERE tenant_id = t AND fresh AND patch_count IS NOT NULL
-         GROUP BY device_id HAVING count(*) > k);
+      EXIT WHEN NOT tally_ingest_round(t, k, true);
 
       DELETE FROM device_patches dp USING stage_round r
        WHERE dp.tenant_id = t AND dp.device_id = r.device_id
@@ -355,4 +361,5 @@ $$;
 
 GRANT EXECUTE ON FUNCTION tally_ingest_prepare() TO tally_app;
 GRANT EXECUTE ON FUNCTION tally_count(jsonb, text, bigint) TO tally_app;
+GRANT EXECUTE ON FUNCTION tally_ingest_round(uuid, int, boolean) TO tally_app;
 GRANT EXECUTE ON FUNCTION tally_ingest_apply() TO tally_app;

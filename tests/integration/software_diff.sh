@@ -72,3 +72,40 @@ report "[$(sw 'Google Chrome' 'Google LLC' 131.0.6778.86)]" null
   fail "catalogs should be per tenant"
 [ "$(sql "SELECT count(*) FROM device_software WHERE tenant_id = '$other'")" = 1 ] || fail "other tenant's set"
 pass "a second tenant's identical software is its own catalog entry and device row"
+
+# Three lists of one device in one fetch (a store-and-forward backlog):
+# ingest applies them one round at a time, in receive order, so every
+# step's difference is recorded, not only first-to-last.
+kill -TERM "${t_pids[0]}"
+wait "${t_pids[0]}" || fail "ingest did not stop cleanly"
+t_pids=("${t_pids[@]:1}")
+agent=7e7e7e7e-0000-4000-8000-000000000001
+lists=("[$(sw Alpha Acme 1.0), $(sw Beta Acme 1.0)]"
+  "[$(sw Alpha Acme 2.0), $(sw Beta Acme 1.0), $(sw Gamma Acme 1.0)]"
+  "[$(sw Alpha Acme 2.0), $(sw Gamma Acme 1.0)]")
+patches=("[$(kb KB1001)]" "[$(kb KB1001), $(kb KB2002)]" "[$(kb KB2002)]")
+for i in 0 1 2; do
+  jq --arg id "7e7e7e7e-0000-4000-8000-00000000010$i" --arg agent "$agent" \
+    --argjson sw "${lists[$i]}" --argjson kb "${patches[$i]}" \
+    '.batch_id = $id | .agent.id = $agent | .software = $sw | .patches = $kb' "$base" >"$t_dir/b$i.json"
+  read -r status body < <(post_batch "$key" "$t_dir/b$i.json")
+  [ "$status" = 202 ] || fail "backlog report $i: $status $body"
+done
+start_tally ingest
+wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.device_id WHERE d.agent_id = '$agent'" 3 30
+fetches=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" | awk '$1 == "tally_ingest_fetches_total" { print $2 }')
+[ "$fetches" = 1 ] || fail "expected the three reports in one fetch, ingest made $fetches"
+device_changes=$(sql "SELECT string_agg(c.change || ':' || s.name || ':' || coalesce(c.old_version, '-') || '>' ||
+                                        coalesce(c.new_version, '-'), ' ' ORDER BY c.ts, c.change, s.name)
+                        FROM software_changes c JOIN software_catalog s ON s.id = c.software_id
+                        JOIN devices d ON d.id = c.device_id WHERE d.agent_id = '$agent'")
+want="installed:Gamma:->1.0 version_changed:Alpha:1.0>2.0 uninstalled:Beta:1.0>-"
+[ "$device_changes" = "$want" ] || fail "changes of a backlog in one fetch: $device_changes"
+[ "$(sql "SELECT string_agg(s.name || ' ' || ds.version, ',' ORDER BY s.name) FROM device_software ds
+          JOIN software_catalog s ON s.id = ds.software_id JOIN devices d ON d.id = ds.device_id
+          WHERE d.agent_id = '$agent'")" = "Alpha 2.0,Gamma 1.0" ] || fail "final set of the backlog"
+[ "$(sql "SELECT string_agg(hotfix_id, ',') FROM device_patches p JOIN devices d ON d.id = p.device_id
+          WHERE d.agent_id = '$agent'")" = "KB2002" ] || fail "final patch set of the backlog"
+[ "$(sql "SELECT count(*) FROM device_software WHERE version_key <> tally_version_key(version)")" = 0 ] ||
+  fail "a stored version_key differs from tally_version_key(version)"
+pass "three lists in one fetch: each step's changes in order (baseline, then +Gamma ~Alpha, then -Beta)"
