@@ -37,6 +37,6 @@ clean:
 fleet: build
 	@set -a; . $(LOCAL_DIR)/demo.env; set +a; build/tally-fleet $(FLEET_ARGS)
 
-# The benchmark suite (bench/README.md): figures, not pass/fail; about 2 minutes.
+# The benchmark suite (bench/README.md): figures, not pass/fail; about 5 minutes.
 bench: build
 	@bench/run.sh

@@ -84,7 +84,7 @@ serve_pid=$!
 wait_port "$TALLY_HTTP_PORT" 30 || die "serve did not listen"
 say "g. backlog: tally-fleet --mode max --batches $backlog, 2000 devices, serve only"
 fill_start=$(now)
-"$build/tally-fleet" --url "$TALLY_URL" --keys-file "$keys" --mode max --devices 2000 \
+"$build/tally-fleet" --url "$TALLY_URL" --keys-file "$keys" --mode max --devices 2000 --drain-wait 0 \
   --connections "$conns" --batches "$backlog" --duration 3600 --policy-every 0 --quiet \
   --json-out "$work/fill.json" >"$work/fill.out" 2>"$work/fill.err" ||
   die "tally-fleet failed: $(tail -3 "$work/fill.err")"

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "gen.h"
 #include "hist.h"
+#include "server.h"
 #include "httpc.h"
 #include "rng.h"
 
@@ -80,6 +81,10 @@ typedef struct {
     uint32_t tenants; /* for --dump without keys */
     int64_t epoch_s;  /* report clock of --dump */
     const char *json_out;
+    const char *database_url;  /* server figures from PostgreSQL; NULL: none */
+    int pids[SERVER_MAX_PIDS]; /* server processes to measure */
+    int n_pids;
+    double drain_wait_s;
     long dump_n;
     const char *dump_dir;
     bool quiet;
@@ -182,6 +187,7 @@ typedef struct {
     size_t n_ticks, cap_ticks;
     int64_t next_tick_ns;
     uint64_t queued_total;
+    server_figures_t server;
 } fleet_t;
 
 static int64_t wall_ms(void)
@@ -270,7 +276,7 @@ static void parse_url(options_t *o, const char *url)
 }
 
 /* The options parse_options handles itself; the table stores the others. */
-enum { OPT_URL = 1, OPT_KEY, OPT_KEYS_FILE, OPT_MODE, OPT_RUN_ID, OPT_DUMP };
+enum { OPT_URL = 1, OPT_KEY, OPT_KEYS_FILE, OPT_MODE, OPT_RUN_ID, OPT_DUMP, OPT_PID };
 
 static void parse_options(options_t *o, int argc, char **argv)
 {
@@ -281,6 +287,7 @@ static void parse_options(options_t *o, int argc, char **argv)
     o->devices = 100;
     o->connections = 16;
     o->duration_s = 10;
+    o->drain_wait_s = 60;
     o->interval_s = 60;
     o->jitter = 0.1;
     o->seed = 1;
@@ -330,6 +337,18 @@ static void parse_options(options_t *o, int argc, char **argv)
                      &o->policy_every, 0, 1000000),
         CLI_OPT_UINT("gzip-level", "N", "1..9 (default 6)", &o->gzip_level, 1, 9),
         CLI_OPT_STRING("json-out", "FILE", "write the figures as JSON", &o->json_out),
+        CLI_OPT_STRING("database-url", "URL",
+                       "PostgreSQL (a role that sees every tenant) for batches and rows landed and"
+                       " freshness (default $TALLY_OWNER_DATABASE_URL)",
+                       &o->database_url),
+        CLI_OPT_CUSTOM("pid", "PID",
+                       "a server process (serve, ingest) whose CPU and RSS to report;"
+                       " repeat",
+                       OPT_PID),
+        CLI_OPT_DOUBLE("drain-wait", "S",
+                       "with --database-url: wait up to S for ingest to store the accepted"
+                       " batches (default 60)",
+                       &o->drain_wait_s, 0, 3600.0),
         CLI_OPT_CUSTOM("dump", "N DIR",
                        "write the first N documents (uncompressed) to DIR and exit", OPT_DUMP),
         CLI_OPT_UINT("tenants", "M", "tenants for --dump when no keys are given (default 1)",
@@ -373,6 +392,11 @@ static void parse_options(options_t *o, int argc, char **argv)
             o->run_id = cli_parse_u64("--run-id", optarg, 0, UINT64_MAX);
             o->run_id_set = true;
             break;
+        case OPT_PID:
+            if (o->n_pids == SERVER_MAX_PIDS)
+                cli_die("--pid: at most %d processes", SERVER_MAX_PIDS);
+            o->pids[o->n_pids++] = (int)cli_parse_u64("--pid", optarg, 1, INT32_MAX);
+            break;
         case OPT_DUMP:
             o->dump_n = (long)cli_parse_u64("--dump", optarg, 1, 10000000);
             if (optind >= argc)
@@ -388,6 +412,9 @@ static void parse_options(options_t *o, int argc, char **argv)
         if (k != NULL && *k)
             add_key(o, k, strlen(k));
     }
+    if (o->database_url == NULL && getenv("TALLY_OWNER_DATABASE_URL") != NULL &&
+        *getenv("TALLY_OWNER_DATABASE_URL"))
+        o->database_url = getenv("TALLY_OWNER_DATABASE_URL");
     if (o->dump_n < 0 && o->n_keys == 0)
         cli_die("no API key: give --key (once per tenant), --keys-file or $TALLY_AGENT_KEY");
     if (o->connections > o->devices)
@@ -1037,6 +1064,35 @@ static void tick(fleet_t *f, int64_t now)
     hist_reset(&f->win);
 }
 
+static void print_server(const server_figures_t *s)
+{
+    if (s->database_url == NULL) {
+        printf("%-34s not measured (give --database-url)\n", "stored in PostgreSQL");
+    } else if (!s->pg_ok) {
+        printf("%-34s not measured: %s\n", "stored in PostgreSQL", s->pg_error);
+    } else {
+        double all_s = s->window_s + s->drain_s;
+        printf("%-34s %llu batches, %llu rows\n", "stored in PostgreSQL",
+               (unsigned long long)s->batches, (unsigned long long)s->rows);
+        printf("%-34s %.2f s%s\n", "  drained after the run", s->drain_s,
+               s->drained ? "" : " (not all: gave up)");
+        printf("%-34s %.1f / %.1f\n", "  batches/s / rows/s stored",
+               all_s > 0 ? (double)s->batches / all_s : 0, all_s > 0 ? (double)s->rows / all_s : 0);
+        printf("%-34s %.1f / %.1f\n", "  freshness ms p50 / p99", s->freshness_p50_ms,
+               s->freshness_p99_ms);
+    }
+    if (s->nprocs == 0)
+        printf("%-34s not measured (give --pid)\n", "server CPU s / peak RSS");
+    for (int i = 0; i < s->nprocs; i++) {
+        char label[80];
+        snprintf(label, sizeof label, "CPU s / peak RSS MiB: %.20s", s->procs[i].name);
+        if (s->procs[i].gone)
+            printf("%-34s exited during the run\n", label);
+        else
+            printf("%-34s %.2f / %.1f\n", label, s->procs[i].cpu_s, s->procs[i].rss_mib);
+    }
+}
+
 static void print_table(const fleet_t *f)
 {
     const options_t *o = &f->opt;
@@ -1088,9 +1144,7 @@ static void print_table(const fleet_t *f)
         printf("%-34s absent (%d): fetches skipped\n", "policy endpoint", f->policy_absent_status);
     else
         printf("%-34s %llu requests\n", "policy endpoint", (unsigned long long)f->requests_policy);
-    printf("%-34s not measured yet (TODO)\n", "rows/s in PostgreSQL");
-    printf("%-34s not measured yet (TODO)\n", "freshness p50 / p99");
-    printf("%-34s not measured yet (TODO)\n", "server CPU s / peak RSS");
+    print_server(&f->server);
 }
 
 static void json_counts(jw_t *w, const char *key, const uint64_t *counts)
@@ -1220,6 +1274,50 @@ static void write_json(const fleet_t *f)
     jw_str(&w, f->policy_absent_status ? "absent" : "present");
     json_counts(&w, "status", f->policy_status);
     jw_obj_end(&w);
+    const server_figures_t *sv = &f->server;
+    jw_key(&w, "server");
+    jw_obj(&w);
+    if (sv->database_url != NULL && sv->pg_ok) {
+        jw_key(&w, "pg");
+        jw_obj(&w);
+        jw_key(&w, "batches");
+        jw_uint(&w, sv->batches);
+        jw_key(&w, "rows");
+        jw_uint(&w, sv->rows);
+        jw_key(&w, "drain_s");
+        jw_fixed(&w, sv->drain_s, 2);
+        jw_key(&w, "drained");
+        jw_bool(&w, sv->drained);
+        double all_s = sv->window_s + sv->drain_s;
+        jw_key(&w, "batches_per_s");
+        jw_fixed(&w, all_s > 0 ? (double)sv->batches / all_s : 0, 1);
+        jw_key(&w, "rows_per_s");
+        jw_fixed(&w, all_s > 0 ? (double)sv->rows / all_s : 0, 1);
+        jw_key(&w, "freshness_ms");
+        jw_obj(&w);
+        jw_key(&w, "p50");
+        jw_fixed(&w, sv->freshness_p50_ms, 1);
+        jw_key(&w, "p99");
+        jw_fixed(&w, sv->freshness_p99_ms, 1);
+        jw_obj_end(&w);
+        jw_obj_end(&w);
+    }
+    jw_key(&w, "processes");
+    jw_arr(&w);
+    for (int i = 0; i < sv->nprocs; i++) {
+        jw_obj(&w);
+        jw_key(&w, "pid");
+        jw_uint(&w, (uint64_t)sv->procs[i].pid);
+        jw_key(&w, "name");
+        jw_str(&w, sv->procs[i].name);
+        jw_key(&w, "cpu_s");
+        jw_fixed(&w, sv->procs[i].cpu_s, 2);
+        jw_key(&w, "peak_rss_mib");
+        jw_fixed(&w, sv->procs[i].rss_mib, 1);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
     if (o->mode == MODE_STORM) {
         jw_key(&w, "storm");
         jw_obj(&w);
@@ -1339,6 +1437,11 @@ static int run(fleet_t *f)
     const options_t *o = &f->opt;
     int64_t now = cli_mono_ns();
     prepare_run(f, now);
+    f->server.database_url = o->database_url;
+    for (int i = 0; i < o->n_pids; i++)
+        if (!server_watch_pid(&f->server, o->pids[i]))
+            cli_die("--pid %d: no such process", o->pids[i]);
+    server_start(&f->server);
     now = cli_mono_ns();
     f->start_ns = now;
     f->stop_ns = now + (int64_t)(o->duration_s * (double)NS_PER_S);
@@ -1388,6 +1491,10 @@ static int run(fleet_t *f)
             f->errors[ERR_TIMEOUT]++;
     if (f->win_sent > 0 || f->win_accepted > 0)
         tick(f, f->end_ns);
+    if (!o->quiet && o->database_url != NULL)
+        fprintf(stderr, "tally-fleet: waiting for ingest to store the accepted batches\n");
+    server_finish(&f->server, f->accepted - f->duplicates,
+                  (double)(f->end_ns - f->start_ns) / NS_PER_S, o->drain_wait_s);
     print_table(f);
     if (o->json_out)
         write_json(f);

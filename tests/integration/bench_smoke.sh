@@ -23,6 +23,7 @@ fleet() {
   local mode=$1
   shift
   if ! "$TALLY_FLEET_BIN" --url "$TALLY_URL" --keys-file "$t_dir/keys" --mode "$mode" \
+    --pid "${t_pids[0]}" --pid "${t_pids[1]}" --database-url "$TALLY_OWNER_DATABASE_URL" \
     --duration 3 --json-out "$t_dir/$mode.json" "$@" >"$t_dir/$mode.out" 2>"$t_dir/$mode.err"; then
     cat "$t_dir/$mode.out" "$t_dir/$mode.err" >&2
     fail "tally-fleet --mode $mode exited non-zero"
@@ -40,8 +41,18 @@ fleet() {
                 | .value] | add // 0' "$t_dir/$mode.json")
   [ "$fourxx" -eq 0 ] || fail "--mode $mode: policy fetches got 4xx: $(jq -c .policy "$t_dir/$mode.json")"
   grep -q '^accepted batches/s' "$t_dir/$mode.out" || fail "--mode $mode: no table on stdout"
-  grep -q 'rows/s in PostgreSQL *not measured yet' "$t_dir/$mode.out" ||
-    fail "--mode $mode: the table should say what is not measured yet"
+  # The server side: what landed (the fleet waits for ingest), freshness,
+  # and serve's and ingest's CPU and RSS.
+  local stored
+  stored=$(jq '.server.pg.batches' "$t_dir/$mode.json")
+  [ "$stored" = "$(jq '.accepted - .duplicates' "$t_dir/$mode.json")" ] ||
+    fail "--mode $mode: $stored batches stored, $(jq '.accepted - .duplicates' "$t_dir/$mode.json") accepted"
+  [ "$(jq '.server.pg.rows >= .server.pg.batches and .server.pg.freshness_ms.p99 >= .server.pg.freshness_ms.p50
+           and .server.pg.freshness_ms.p50 > 0' "$t_dir/$mode.json")" = true ] ||
+    fail "--mode $mode: server figures: $(jq -c .server.pg "$t_dir/$mode.json")"
+  [ "$(jq '[.server.processes[] | select(.peak_rss_mib > 0 and .cpu_s >= 0)] | length' "$t_dir/$mode.json")" = 2 ] ||
+    fail "--mode $mode: process figures: $(jq -c .server.processes "$t_dir/$mode.json")"
+  grep -q '^stored in PostgreSQL .* batches' "$t_dir/$mode.out" || fail "--mode $mode: no PostgreSQL line"
   [ "$(jq '.timeline | length' "$t_dir/$mode.json")" -ge 2 ] ||
     fail "--mode $mode: expected a per-second timeline"
   pass "--mode $mode: $accepted accepted, no 4xx, p99 $(jq .latency_ms.p99 "$t_dir/$mode.json") ms"
