@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { COL_TEXT, COL_INT, COL_REAL } col_kind_t;
+typedef enum {
+    COL_TEXT,
+    COL_INT,
+    COL_REAL,
+    COL_VERSION_KEY, /* tly_stage_version_key of the member (a string or absent) */
+} col_kind_t;
 
 typedef struct {
     const char *json_key;
@@ -25,6 +30,7 @@ static const column_t software_cols[] = {
     {"name", "name", COL_TEXT},
     {"publisher", "publisher", COL_TEXT},
     {"version", "version", COL_TEXT},
+    {"version", "version_key", COL_VERSION_KEY},
     {"install_date", "install_date", COL_TEXT},
     {"install_location", "install_location", COL_TEXT},
     {"source", "source", COL_TEXT},
@@ -99,9 +105,31 @@ void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n)
     tly_strbuf_append(b, s + run, n - run);
 }
 
+void tly_stage_version_key(const char *s, size_t n, tly_strbuf_t *b)
+{
+    tly_strbuf_append(b, "{", 1);
+    bool first = true;
+    for (size_t i = 0; i < n;) {
+        if (s[i] < '0' || s[i] > '9') {
+            i++;
+            continue;
+        }
+        long v = 0;
+        for (size_t digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+            if (digits < 9) /* a run's first 9 digits count */
+                v = v * 10 + (s[i] - '0');
+        tly_strbuf_printf(b, first ? "%ld" : ",%ld", v);
+        first = false;
+    }
+    tly_strbuf_append(b, "}", 1);
+}
+
 static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
 {
-    if (v == NULL || v->type == TLY_JSON_NULL) {
+    if (kind == COL_VERSION_KEY) {
+        bool text = v != NULL && v->type == TLY_JSON_STRING;
+        tly_stage_version_key(text ? v->u.s : "", text ? v->len : 0, b);
+    } else if (v == NULL || v->type == TLY_JSON_NULL) {
         tly_strbuf_append(b, "\\N", 2);
     } else if (v->type == TLY_JSON_STRING) {
         tly_stage_text(b, v->u.s, v->len);

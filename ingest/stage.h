@@ -31,6 +31,12 @@ typedef enum {
  * carriage return escaped). */
 void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n);
 
+/* Appends the version key of s[0..n) as a PostgreSQL int[] literal: its runs
+ * of ASCII digits, each cut to its first 9 digits, in order
+ * ("131.0.6778.86" -> {131,0,6778,86}; no digits -> {}). The same rule as the
+ * SQL function tally_version_key, which queries use. */
+void tly_stage_version_key(const char *s, size_t n, tly_strbuf_t *b);
+
 /* Classifies a failed result (NULL: the connection's error); keeps the
  * server's message, first line, in why. */
 tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const char *what, char *why,

@@ -24,7 +24,9 @@ ALTER TABLE device_patches DROP COLUMN last_seen,
 -- Staging tables, emptied by every commit. idx is the message's position in
 -- the fetch; software_count / patch_count are NULL when the batch does not
 -- carry the section (its set is then left alone). fresh and device_id are
--- filled by apply.
+-- filled by apply. stage_software.version_key is computed by ingest
+-- (tly_stage_version_key, the same rule as tally_version_key below, which
+-- integration.software_diff checks on every stored row).
 CREATE FUNCTION tally_ingest_prepare() RETURNS void
   LANGUAGE plpgsql SET client_min_messages = warning
 AS $$
@@ -37,8 +39,8 @@ BEGIN
     file_event_count int NOT NULL, metric_count int NOT NULL, device jsonb NOT NULL,
     fresh boolean NOT NULL DEFAULT false, device_id uuid) ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_software (
-    idx int NOT NULL, name text, publisher text, version text, install_date date,
-    install_location text, source text) ON COMMIT DELETE ROWS;
+    idx int NOT NULL, name text, publisher text, version text, version_key int[] NOT NULL,
+    install_date date, install_location text, source text) ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_patches (
     idx int NOT NULL, hotfix_id text, description text, installed_on date) ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_process_events (
@@ -60,7 +62,8 @@ BEGIN
     ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_new_software (
     device_id uuid NOT NULL, software_id bigint NOT NULL, version text NOT NULL,
-    install_date date, install_location text, source text) ON COMMIT DELETE ROWS;
+    version_key int[] NOT NULL, install_date date, install_location text, source text)
+    ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_old_software (
     device_id uuid NOT NULL, software_id bigint NOT NULL, version text NOT NULL)
     ON COMMIT DELETE ROWS;
@@ -251,7 +254,8 @@ BEGIN
       DELETE FROM stage_new_software;
       INSERT INTO stage_new_software
       SELECT DISTINCT ON (r.device_id, c.id, coalesce(w.version, '') COLLATE "C") r.device_id,
-             c.id, coalesce(w.version, ''), w.install_date, w.install_location, w.source
+             c.id, coalesce(w.version, ''), w.version_key, w.install_date, w.install_location,
+             w.source
         FROM stage_round r JOIN stage_software w USING (idx)
         JOIN software_catalog c ON c.tenant_id = t AND c.name = btrim(w.name)
          AND c.publisher = coalesce(btrim(w.publisher), '')
@@ -312,7 +316,7 @@ BEGIN
              IS DISTINCT FROM (n.install_date, n.install_location, n.source);
       INSERT INTO device_software (tenant_id, device_id, software_id, version, version_key,
         install_date, install_location, source, first_seen)
-      SELECT t, n.device_id, n.software_id, n.version, tally_version_key(n.version),
+      SELECT t, n.device_id, n.software_id, n.version, n.version_key,
              n.install_date, n.install_location, n.source, r.at
         FROM stage_new_software n JOIN stage_round r USING (device_id)
        WHERE NOT EXISTS (SELECT 1 FROM stage_old_software o WHERE o.device_id = n.device_id
