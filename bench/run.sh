@@ -435,8 +435,9 @@ start_serve
 "$tally" ingest >>"$work/ingest.log" 2>&1 &
 ingest_pid=$!
 rows0h=$(reports)
+# --policy-every 0: the policy's next_checkin_s would replace the interval.
 run_fleet h --mode steady --devices 2000 --interval "$h_interval" --connections "$conns" \
-  --duration $((2 * dur)) --quiet
+  --duration $((2 * dur)) --policy-every 0 --quiet
 h_start=$fleet_start
 h_drain=$(wait_rows $((rows0h + $(jq '.accepted - .duplicates' "$work/h.json"))))
 h_fresh=$(freshness "$(awk -v s="$h_start" -v d="$dur" 'BEGIN { printf "%.3f\n", s + d }')")
