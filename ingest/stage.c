@@ -10,6 +10,7 @@ typedef enum {
     COL_INT,
     COL_REAL,
     COL_VERSION_KEY, /* tly_stage_version_key of the member (a string or absent) */
+    COL_NAME,        /* text trimmed of spaces (as btrim); absent or null -> '' */
 } col_kind_t;
 
 typedef struct {
@@ -27,8 +28,8 @@ typedef struct {
 } spec_t;
 
 static const column_t software_cols[] = {
-    {"name", "name", COL_TEXT},
-    {"publisher", "publisher", COL_TEXT},
+    {"name", "name", COL_NAME},
+    {"publisher", "publisher", COL_NAME},
     {"version", "version", COL_TEXT},
     {"version", "version_key", COL_VERSION_KEY},
     {"install_date", "install_date", COL_TEXT},
@@ -126,9 +127,16 @@ void tly_stage_version_key(const char *s, size_t n, tly_strbuf_t *b)
 
 static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
 {
+    bool text = v != NULL && v->type == TLY_JSON_STRING;
     if (kind == COL_VERSION_KEY) {
-        bool text = v != NULL && v->type == TLY_JSON_STRING;
         tly_stage_version_key(text ? v->u.s : "", text ? v->len : 0, b);
+    } else if (kind == COL_NAME) {
+        size_t start = 0, end = text ? v->len : 0;
+        while (start < end && v->u.s[start] == ' ')
+            start++;
+        while (end > start && v->u.s[end - 1] == ' ')
+            end--;
+        tly_stage_text(b, text ? v->u.s + start : "", end - start);
     } else if (v == NULL || v->type == TLY_JSON_NULL) {
         tly_strbuf_append(b, "\\N", 2);
     } else if (v->type == TLY_JSON_STRING) {

@@ -24,8 +24,9 @@ ALTER TABLE device_patches DROP COLUMN last_seen,
 -- Staging tables, emptied by every commit. idx is the message's position in
 -- the fetch; software_count / patch_count are NULL when the batch does not
 -- carry the section (its set is then left alone). fresh and device_id are
--- filled by apply. stage_software.version_key is computed by ingest
--- (tly_stage_version_key, the same rule as tally_version_key below, which
+-- filled by apply. In stage_software, name and publisher come trimmed of
+-- spaces (a missing publisher as '') and version_key computed, by ingest
+-- (tly_stage_version_key: the same rule as tally_version_key below, which
 -- integration.software_diff checks on every stored row).
 CREATE FUNCTION tally_ingest_prepare() RETURNS void
   LANGUAGE plpgsql SET client_min_messages = warning
@@ -65,8 +66,8 @@ BEGIN
     version_key int[] NOT NULL, install_date date, install_location text, source text)
     ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_old_software (
-    device_id uuid NOT NULL, software_id bigint NOT NULL, version text NOT NULL)
-    ON COMMIT DELETE ROWS;
+    device_id uuid NOT NULL, software_id bigint NOT NULL, version text NOT NULL,
+    install_date date, install_location text, source text) ON COMMIT DELETE ROWS;
 END
 $$;
 
@@ -236,8 +237,7 @@ BEGIN
     -- in the same order), then each device's lists in receive order.
     INSERT INTO software_catalog (tenant_id, name, publisher)
     SELECT t, name, publisher FROM (
-      SELECT DISTINCT btrim(w.name) COLLATE "C" AS name,
-             coalesce(btrim(w.publisher), '') COLLATE "C" AS publisher
+      SELECT DISTINCT w.name COLLATE "C" AS name, w.publisher COLLATE "C" AS publisher
         FROM stage_software w JOIN stage_batches b USING (idx)
        WHERE b.tenant_id = t AND b.fresh) x
      ORDER BY name, publisher
@@ -253,18 +253,21 @@ BEGIN
       -- tables: device_software is only read per device, by its key.
       DELETE FROM stage_new_software;
       INSERT INTO stage_new_software
-      SELECT DISTINCT ON (r.device_id, c.id, coalesce(w.version, '') COLLATE "C") r.device_id,
+      WITH listed AS MATERIALIZED ( -- this round's lists only, before the catalog
+        SELECT r.device_id, w.* FROM stage_round r JOIN stage_software w USING (idx))
+      SELECT DISTINCT ON (w.device_id, c.id, coalesce(w.version, '') COLLATE "C") w.device_id,
              c.id, coalesce(w.version, ''), w.version_key, w.install_date, w.install_location,
              w.source
-        FROM stage_round r JOIN stage_software w USING (idx)
-        JOIN software_catalog c ON c.tenant_id = t AND c.name = btrim(w.name)
-         AND c.publisher = coalesce(btrim(w.publisher), '')
-       ORDER BY r.device_id, c.id, coalesce(w.version, '') COLLATE "C";
+        FROM listed w
+        JOIN software_catalog c ON c.tenant_id = t AND c.name = w.name
+         AND c.publisher = w.publisher
+       ORDER BY w.device_id, c.id, coalesce(w.version, '') COLLATE "C";
       DELETE FROM stage_old_software;
       INSERT INTO stage_old_software
-      SELECT r.device_id, o.software_id, o.version
+      SELECT r.device_id, o.software_id, o.version, o.install_date, o.install_location, o.source
         FROM stage_round r CROSS JOIN LATERAL (
-          SELECT software_id, version FROM device_software ds
+          SELECT software_id, version, install_date, install_location, source
+            FROM device_software ds
            WHERE ds.tenant_id = t AND ds.device_id = r.device_id) o
        WHERE NOT r.baseline;
       ANALYZE pg_temp.stage_new_software, pg_temp.stage_old_software;
@@ -307,13 +310,14 @@ BEGIN
          AND ds.version = o.version
          AND NOT EXISTS (SELECT 1 FROM stage_new_software n WHERE n.device_id = o.device_id
                            AND n.software_id = o.software_id AND n.version = o.version);
-      UPDATE device_software ds SET install_date = n.install_date,
-             install_location = n.install_location, source = n.source
-        FROM stage_new_software n JOIN stage_old_software o USING (device_id, software_id, version)
-       WHERE ds.tenant_id = t AND ds.device_id = n.device_id AND ds.software_id = n.software_id
-         AND ds.version = n.version
-         AND (ds.install_date, ds.install_location, ds.source)
-             IS DISTINCT FROM (n.install_date, n.install_location, n.source);
+      UPDATE device_software ds SET install_date = c.install_date,
+             install_location = c.install_location, source = c.source
+        FROM (SELECT n.* FROM stage_new_software n
+                JOIN stage_old_software o USING (device_id, software_id, version)
+               WHERE (o.install_date, o.install_location, o.source)
+                     IS DISTINCT FROM (n.install_date, n.install_location, n.source)) c
+       WHERE ds.tenant_id = t AND ds.device_id = c.device_id AND ds.software_id = c.software_id
+         AND ds.version = c.version;
       INSERT INTO device_software (tenant_id, device_id, software_id, version, version_key,
         install_date, install_location, source, first_seen)
       SELECT t, n.device_id, n.software_id, n.version, n.version_key,
