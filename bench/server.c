@@ -20,8 +20,8 @@ static bool proc_cpu_s(int pid, double *out)
     /* Fields after the command name, which may hold spaces: ") S ppid ..." */
     const char *p = strrchr(buf, ')');
     unsigned long long utime = 0, stime = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                            &utime, &stime) != 2)
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return false;
     *out = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
     return true;

@@ -32,10 +32,10 @@ typedef struct {
     char start_ts[40];        /* the database's clock at the start */
     bool pg_ok;
     char pg_error[256];
-    uint64_t batches;         /* stored batches received since the start */
-    uint64_t rows;            /* their report rows + event and metric rows */
-    double window_s;          /* start -> end of the run */
-    double drain_s;           /* end of the run -> all expected batches stored (or gave up) */
+    uint64_t batches; /* stored batches received since the start */
+    uint64_t rows;    /* their report rows + event and metric rows */
+    double window_s;  /* start -> end of the run */
+    double drain_s;   /* end of the run -> all expected batches stored (or gave up) */
     bool drained;
     double freshness_p50_ms, freshness_p99_ms;
     /* processes */

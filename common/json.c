@@ -545,8 +545,7 @@ static bool parse_value(parser_t *p, tly_json_t *out, unsigned depth)
     return ok;
 }
 
-tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags,
-                               tly_json_error_t *err)
+tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, tly_json_error_t *err)
 {
     tly_json_error_t scratch;
     if (err == NULL)

@@ -84,8 +84,7 @@ enum {
 
 /* Parses text[0..len) (borrowed; no NUL needed). NULL on failure, with *err
  * filled (err may be NULL); else the caller owns the result (tly_json_free). */
-tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags,
-                               tly_json_error_t *err);
+tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, tly_json_error_t *err);
 void tly_json_free(tly_json_doc_t *doc);
 const tly_json_t *tly_json_root(const tly_json_doc_t *doc);
 

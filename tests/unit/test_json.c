@@ -17,11 +17,39 @@ static tly_json_code_t code_of(const char *text)
 static void test_refusals(void)
 {
     static const char *const syntax[] = {
-        "", " ", "42", "\"s\"", "null", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[01]", "[1.]",
-        "[.5]", "[1e]", "[-]", "[+1]", "[NaN]", "[Infinity]", "[tru]", "{} x", "[] []",
-        "[\"a\\x\"]", "[\"\\u12\"]", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]",
-        "[\"\\u0000\"]", "[\"tab\there\"]", "[9223372036854775808]", "[-9223372036854775809]",
-        "[1e400]", "[-1e400]", "{1:2}", "['a']",
+        "",
+        " ",
+        "42",
+        "\"s\"",
+        "null",
+        "{",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[1e]",
+        "[-]",
+        "[+1]",
+        "[NaN]",
+        "[Infinity]",
+        "[tru]",
+        "{} x",
+        "[] []",
+        "[\"a\\x\"]",
+        "[\"\\u12\"]",
+        "[\"\\ud800\"]",
+        "[\"\\udc00\"]",
+        "[\"\\ud800\\u0041\"]",
+        "[\"\\u0000\"]",
+        "[\"tab\there\"]",
+        "[9223372036854775808]",
+        "[-9223372036854775809]",
+        "[1e400]",
+        "[-1e400]",
+        "{1:2}",
+        "['a']",
     };
     for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++) {
         tly_json_code_t c = code_of(syntax[i]);
@@ -30,8 +58,14 @@ static void test_refusals(void)
         CHECK(c == TLY_JSON_E_SYNTAX);
     }
     static const char *const utf8[] = {
-        "[\"\xff\"]", "[\"\xc0\xaf\"]", "[\"\xe0\x80\xaf\"]", "[\"\xed\xa0\x80\"]",
-        "[\"\xf4\x90\x80\x80\"]", "[\"\xc3\"]", "\xfe[]", "[] \xff",
+        "[\"\xff\"]",
+        "[\"\xc0\xaf\"]",
+        "[\"\xe0\x80\xaf\"]",
+        "[\"\xed\xa0\x80\"]",
+        "[\"\xf4\x90\x80\x80\"]",
+        "[\"\xc3\"]",
+        "\xfe[]",
+        "[] \xff",
     };
     for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++)
         CHECK(code_of(utf8[i]) == TLY_JSON_E_UTF8);
