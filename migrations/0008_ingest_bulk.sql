@@ -274,32 +274,30 @@ BEGIN
 
       INSERT INTO software_changes (tenant_id, device_id, ts, software_id, change, old_version,
         new_version)
-      WITH old AS (SELECT device_id, software_id, version FROM stage_old_software),
-      new AS (
+      WITH new AS (
         SELECT n.device_id, n.software_id, n.version
           FROM stage_new_software n JOIN stage_round r USING (device_id) WHERE NOT r.baseline),
-      went AS (SELECT * FROM old EXCEPT SELECT * FROM new),
-      came AS (SELECT * FROM new EXCEPT SELECT * FROM old),
+      -- Every (device, program, version) of either set: went_v only in the old
+      -- set, came_v only in the new one, both when it stays; and how many
+      -- versions of the program each set has.
+      j AS MATERIALIZED (
+        SELECT device_id, software_id, o.version AS went_v, n.version AS came_v,
+               count(o.version) OVER w AS in_old, count(n.version) OVER w AS in_new
+          FROM stage_old_software o FULL JOIN new n USING (device_id, software_id, version)
+        WINDOW w AS (PARTITION BY device_id, software_id)),
       changes AS (
-        SELECT n.device_id, n.software_id, 'installed' AS change, NULL AS old_version,
-               n.version AS new_version
-          FROM new n WHERE NOT EXISTS (SELECT 1 FROM old o WHERE o.device_id = n.device_id
-                                          AND o.software_id = n.software_id)
+        SELECT device_id, software_id, 'installed' AS change, NULL AS old_version,
+               came_v AS new_version
+          FROM j WHERE in_old = 0
         UNION ALL
-        SELECT o.device_id, o.software_id, 'uninstalled', o.version, NULL
-          FROM old o WHERE NOT EXISTS (SELECT 1 FROM new n WHERE n.device_id = o.device_id
-                                          AND n.software_id = o.software_id)
+        SELECT device_id, software_id, 'uninstalled', went_v, NULL FROM j WHERE in_new = 0
         UNION ALL
         SELECT device_id, software_id, 'version_changed',
-               string_agg(went_version, ', ' ORDER BY went_version),
-               string_agg(came_version, ', ' ORDER BY came_version)
-          FROM (SELECT device_id, software_id, version AS went_version, NULL AS came_version
-                  FROM went
-                UNION ALL
-                SELECT device_id, software_id, NULL, version FROM came) v
-         WHERE (device_id, software_id) IN (SELECT device_id, software_id FROM old)
-           AND (device_id, software_id) IN (SELECT device_id, software_id FROM new)
-         GROUP BY device_id, software_id)
+               string_agg(went_v, ', ' ORDER BY went_v) FILTER (WHERE came_v IS NULL),
+               string_agg(came_v, ', ' ORDER BY came_v) FILTER (WHERE went_v IS NULL)
+          FROM j WHERE in_old > 0 AND in_new > 0
+         GROUP BY device_id, software_id
+        HAVING count(*) FILTER (WHERE went_v IS NULL OR came_v IS NULL) > 0)
       SELECT t, c.device_id, r.at, c.software_id, c.change, c.old_version, c.new_version
         FROM changes c JOIN stage_round r USING (device_id);
       GET DIAGNOSTICS n = ROW_COUNT;

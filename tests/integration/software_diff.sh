@@ -109,3 +109,25 @@ want="installed:Gamma:->1.0 version_changed:Alpha:1.0>2.0 uninstalled:Beta:1.0>-
 [ "$(sql "SELECT count(*) FROM device_software WHERE version_key <> tally_version_key(version)")" = 0 ] ||
   fail "a stored version_key differs from tally_version_key(version)"
 pass "three lists in one fetch: each step's changes in order (baseline, then +Gamma ~Alpha, then -Beta)"
+
+# A program installed in several versions side by side (the Visual C++
+# runtimes): the versions that went and came, comma-separated, in one row.
+agent=7e7e7e7e-0000-4000-8000-000000000002
+vc() { sw 'Microsoft Visual C++ 2015-2022 Redistributable (x64)' 'Microsoft Corporation' "$1"; }
+multi=("[$(vc 14.38.33130), $(vc 14.40.33810)]"
+  "[$(vc 14.40.33810), $(vc 14.42.34433), $(vc 14.44.35211)]"
+  "[$(vc 14.44.35211)]"
+  "[]")
+for i in 0 1 2 3; do
+  jq --arg id "7e7e7e7e-0000-4000-8000-00000000020$i" --arg agent "$agent" --argjson sw "${multi[$i]}" \
+    '.batch_id = $id | .agent.id = $agent | .software = $sw | del(.patches)' "$base" >"$t_dir/m$i.json"
+  read -r status body < <(post_batch "$key" "$t_dir/m$i.json")
+  [ "$status" = 202 ] || fail "multi-version report $i: $status $body"
+  wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.device_id WHERE d.agent_id = '$agent'" $((i + 1)) 30
+done
+multi_changes=$(sql "SELECT string_agg(c.change || ':' || coalesce(c.old_version, '-') || '>' ||
+                                       coalesce(c.new_version, '-'), ' ' ORDER BY c.ts, c.change, c.old_version)
+                       FROM software_changes c JOIN devices d ON d.id = c.device_id WHERE d.agent_id = '$agent'")
+want="version_changed:14.38.33130>14.42.34433, 14.44.35211 version_changed:14.40.33810, 14.42.34433>- uninstalled:14.44.35211>-"
+[ "$multi_changes" = "$want" ] || fail "several versions side by side: $multi_changes"
+pass "several versions of one program: went and came listed in one row; the last one's removal is an uninstall"
