@@ -43,8 +43,8 @@ static const char *string_at(const tly_json_t *obj, const char *key)
     return tly_json_string(tly_json_get(obj, key));
 }
 
-/* Decodes msg into *b; false with *why set when it never could be stored. */
-/* Fills *b (index already set); b is freeable whatever the outcome. */
+/* Decodes msg into *b (index already set); false with *why set when it
+ * never could be stored. b is freeable whatever the outcome. */
 static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char **why)
 {
     if (!tly_bus_subject_tenant(cfg, natsMsg_GetSubject(msg), b->tenant_id)) {
@@ -139,13 +139,15 @@ static void copy_nullable(tly_strbuf_t *b, const char *s)
         tly_stage_text(b, s, strlen(s));
 }
 
-static void copy_count(tly_strbuf_t *b, const tly_json_t *doc, const char *section)
+/* A section's item count; absent is NULL for the sets (their count says
+ * whether the batch carries the list) and 0 for the others. */
+static void copy_count(tly_strbuf_t *b, const tly_json_t *doc, const char *section, bool is_set)
 {
     const tly_json_t *items = tly_json_get(doc, section);
-    if (tly_json_is(items, TLY_JSON_ARRAY))
-        tly_strbuf_printf(b, "\t%zu", tly_json_size(items));
-    else
+    if (is_set && !tly_json_is(items, TLY_JSON_ARRAY))
         tly_strbuf_append(b, "\t\\N", 3);
+    else
+        tly_strbuf_printf(b, "\t%zu", tly_json_size(items));
 }
 
 /* One stage_batches row (migrations/0008_ingest_bulk.sql) per batch. */
@@ -166,13 +168,8 @@ static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, c
         tly_strbuf_printf(&rows, "\t%d", b->body_bytes);
         static const char *const sections[] = {"software",       "patches",     "process_events",
                                                "network_events", "file_events", "metrics"};
-        for (size_t s = 0; s < TLY_ARRAY_LEN(sections); s++) {
-            if (s < 2)
-                copy_count(&rows, b->root, sections[s]);
-            else
-                tly_strbuf_printf(&rows, "\t%zu",
-                                  tly_json_size(tly_json_get(b->root, sections[s])));
-        }
+        for (size_t s = 0; s < TLY_ARRAY_LEN(sections); s++)
+            copy_count(&rows, b->root, sections[s], s < 2);
         tly_strbuf_append(&rows, "\t", 1);
         tly_stage_text(&rows, b->device_json, b->device_len);
         tly_strbuf_append(&rows, "\n", 1);
