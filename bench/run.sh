@@ -11,7 +11,9 @@
 # Benchmarks print figures; nothing here passes or fails on a number.
 #
 # Phases, each a fixed short run:
-#   a. do-nothing HTTP: wrk on GET /healthz of tally serve (same server, threads)
+#   a. do-nothing HTTP: wrk POSTing the batch to tally-nullhttp (libmicrohttpd
+#      as serve sets it up, answering 202 without work); and wrk on GET /healthz
+#      of tally serve (same server and threads, no body)
 #   b. accept rate: wrk POSTing one realistic batch (fresh batch_id each), serve only
 #   c. half load: the same wrk, paced to half of b's rate, serve only
 #   d. raw JetStream: tally-jspub, the same payload, 4096 and 64 in flight
@@ -38,6 +40,7 @@ dur=${TALLY_BENCH_DURATION:-10}
 conns=${TALLY_BENCH_CONNECTIONS:-64}
 tally=$build/tally
 fleet=$build/tally-fleet
+nullhttp=$build/tally-nullhttp
 jspub=$build/tally-jspub
 # bench/batch.lua makes every batch_id unique and can pace requests.
 lua=$root/bench/batch.lua
@@ -48,7 +51,7 @@ die() {
   exit 1
 }
 
-for b in "$tally" "$fleet" "$jspub"; do
+for b in "$tally" "$fleet" "$jspub" "$nullhttp"; do
   [ -x "$b" ] || die "$b is missing: build first (make bench builds)"
 done
 for t in wrk jq psql gzip awk; do
@@ -307,7 +310,18 @@ export TALLY_STREAM_NAME=BENCH_EDGE TALLY_SUBJECT_PREFIX=bench.edge
 start_serve
 curl -s -o /dev/null "$TALLY_URL/healthz"
 
-say "a. do-nothing HTTP: wrk -t2 -c$conns -d${dur}s GET /healthz"
+null_port=$(free_port)
+say "a. do-nothing HTTP: wrk -t2 -c$conns -d${dur}s POST ($batch_bytes-byte batch) to tally-nullhttp (202, no work)"
+"$nullhttp" --port "$null_port" >"$work/nullhttp.log" 2>&1 &
+null_pid=$!
+wait_port "$null_port" 10 || die "tally-nullhttp did not listen"
+TALLY_BENCH_RUN=$(openssl rand -hex 4) \
+  wrk -t2 -c"$conns" -d"${dur}s" --latency -s "$lua" "http://127.0.0.1:$null_port/v1/agent/inventory" \
+  >"$work/a0.txt" 2>&1 || die "wrk: $(cat "$work/a0.txt")"
+stop_pid "$null_pid"
+wrk_json "$work/a0.txt" >"$work/a0.json"
+say "  $(jq -c '{accepted_per_s, latency_ms}' "$work/a0.json")"
+say "a. /healthz of serve: wrk -t2 -c$conns -d${dur}s GET /healthz"
 wrk -t2 -c"$conns" -d"${dur}s" --latency "$TALLY_URL/healthz" >"$work/a.txt" 2>&1 || die "wrk: $(cat "$work/a.txt")"
 wrk_json "$work/a.txt" >"$work/a.json"
 say "  $(jq -c '{requests_per_s, latency_ms}' "$work/a.json")"
@@ -525,7 +539,7 @@ jq -n \
   --argjson duration "$dur" --argjson connections "$conns" \
   --arg load_before "$load_before" --arg load_after "$load_after" \
   --argjson batch_bytes "$batch_bytes" --argjson batch_gzip_bytes "$best_gz" \
-  --argjson a "$(cat "$work/a.json")" --argjson b "$(cat "$work/b.json")" \
+  --argjson a "$(cat "$work/a.json")" --argjson a0 "$(cat "$work/a0.json")" --argjson b "$(cat "$work/b.json")" \
   --argjson b_cpu "$b_cpu" --argjson b_rss "$b_rss" --argjson c_rss "$c_rss" \
   --argjson c "$(cat "$work/c.json")" --argjson half "$half" --argjson delay_ms "$delay_ms" \
   --argjson d "$(cat "$work/d.json")" --argjson d64 "$(cat "$work/d64.json")" \
@@ -544,7 +558,7 @@ jq -n \
       loadavg_before: $load_before, loadavg_after: $load_after},
     suite_seconds: $suite_s, phase_seconds: $duration, connections: $connections,
     batch: {json_bytes: $batch_bytes, gzip_bytes: $batch_gzip_bytes},
-    raw_http_healthz: $a,
+    raw_http_null: $a0, raw_http_healthz: $a,
     accept_serve_only: ($b + {serve_cpu_s: $b_cpu, serve_peak_rss_mib: $b_rss}),
     half_load: ($c + {target_per_s: $half, delay_ms: $delay_ms, serve_peak_rss_mib: $c_rss}),
     raw_jetstream: $d, raw_jetstream_same_inflight: $d64,
@@ -566,6 +580,7 @@ jq -n \
 
 j() { jq -r "$1" "$out_dir/latest.json"; }
 a_rps=$(j .raw_http_healthz.accepted_per_s)
+a0_rps=$(j .raw_http_null.accepted_per_s)
 b_rps=$(j .accept_serve_only.accepted_per_s)
 d_rps=$(j .raw_jetstream.acked_per_s)
 d64_rps=$(j .raw_jetstream_same_inflight.acked_per_s)
@@ -580,15 +595,16 @@ echo "load average before: $load_before; after: $load_after (the suite's own loa
 echo
 row "figure" "Tally" "raw limit (same run)" "ratio"
 row "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..26})" "$(printf -- '-%.0s' {1..36})" "-------"
-row "accepted batches/s, serve only (wrk, JSON)" "$(thousands "$b_rps")" "$(thousands "$a_rps") (do-nothing HTTP: /healthz)" "$(percent "$b_rps" "$a_rps")"
+row "accepted batches/s, serve only (wrk, JSON)" "$(thousands "$b_rps")" "$(thousands "$a0_rps") (do-nothing HTTP: nullhttp)" "$(percent "$b_rps" "$a0_rps")"
+row "  same, vs serve's own GET /healthz" "$(thousands "$b_rps")" "$(thousands "$a_rps") (/healthz, no body)" "$(percent "$b_rps" "$a_rps")"
 row "  same, vs raw JetStream publishes/s" "$(thousands "$b_rps")" "$(thousands "$d64_rps") ($conns in flight)" "$(percent "$b_rps" "$d64_rps")"
 row "  same, vs raw JetStream publishes/s" "$(thousands "$b_rps")" "$(thousands "$d_rps") (4096 in flight)" "$(percent "$b_rps" "$d_rps")"
-row "latency p50 at max (wrk)" "$(ms "$(j .accept_serve_only.latency_ms.p50)")" "$(ms "$(j .raw_http_healthz.latency_ms.p50)") (/healthz)" "$(times_of "$(j .accept_serve_only.latency_ms.p50)" "$(j .raw_http_healthz.latency_ms.p50)")"
-row "latency p99 at max (wrk)" "$(ms "$(j .accept_serve_only.latency_ms.p99)")" "$(ms "$(j .raw_http_healthz.latency_ms.p99)") (/healthz)" "$(times_of "$(j .accept_serve_only.latency_ms.p99)" "$(j .raw_http_healthz.latency_ms.p99)")"
-row "non-2xx / duplicate answers at max (wrk)" "$(j .accept_serve_only.non_2xx) / $(j .accept_serve_only.duplicates) of $(thousands "$(j .accept_serve_only.requests)")" "$(j .raw_http_healthz.non_2xx) non-2xx of $(thousands "$(j .raw_http_healthz.requests)")" "-"
+row "latency p50 at max (wrk)" "$(ms "$(j .accept_serve_only.latency_ms.p50)")" "$(ms "$(j .raw_http_null.latency_ms.p50)") (nullhttp)" "$(times_of "$(j .accept_serve_only.latency_ms.p50)" "$(j .raw_http_null.latency_ms.p50)")"
+row "latency p99 at max (wrk)" "$(ms "$(j .accept_serve_only.latency_ms.p99)")" "$(ms "$(j .raw_http_null.latency_ms.p99)") (nullhttp)" "$(times_of "$(j .accept_serve_only.latency_ms.p99)" "$(j .raw_http_null.latency_ms.p99)")"
+row "non-2xx / duplicate answers at max (wrk)" "$(j .accept_serve_only.non_2xx) / $(j .accept_serve_only.duplicates) of $(thousands "$(j .accept_serve_only.requests)")" "$(j .raw_http_null.non_2xx) non-2xx of $(thousands "$(j .raw_http_null.requests)")" "-"
 row "serve CPU s / peak RSS at max (${dur}s, 2 cores)" "$b_cpu s / $b_rss MiB" "-" "-"
 row "half load (wrk paced): accepted batches/s" "$(thousands "$c_rps")" "-" "$(percent "$c_rps" "$b_rps") of max"
-row "  latency p50 / p99 at half load" "$(ms "$(j .half_load.latency_ms.p50)") / $(ms "$(j .half_load.latency_ms.p99)")" "$(ms "$(j .raw_http_healthz.latency_ms.p50)") / $(ms "$(j .raw_http_healthz.latency_ms.p99)") (/healthz, max)" "-"
+row "  latency p50 / p99 at half load" "$(ms "$(j .half_load.latency_ms.p50)") / $(ms "$(j .half_load.latency_ms.p99)")" "$(ms "$(j .raw_http_null.latency_ms.p50)") / $(ms "$(j .raw_http_null.latency_ms.p99)") (nullhttp, max)" "-"
 row "JetStream publishes/s (same payload, PubAck)" "-" "$(thousands "$d_rps") / $(thousands "$d64_rps") ($conns in flight)" "-"
 row "  JetStream PubAck p50 / p99, 4096 in flight" "-" "$(ms "$(j .raw_jetstream.latency_ms.p50)") / $(ms "$(j .raw_jetstream.latency_ms.p99)")" "-"
 row "  JetStream PubAck p50 / p99, $conns in flight" "-" "$(ms "$(j .raw_jetstream_same_inflight.latency_ms.p50)") / $(ms "$(j .raw_jetstream_same_inflight.latency_ms.p99)")" "-"
