@@ -84,8 +84,8 @@ int main(int argc, char **argv)
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                         on_request, NULL, MHD_OPTION_ARRAY, mhd_opts, MHD_OPTION_END);
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request,
+                         NULL, MHD_OPTION_ARRAY, mhd_opts, MHD_OPTION_END);
     if (d == NULL)
         cli_die("cannot listen on %s:%lld", o.addr, (long long)o.port);
     fprintf(stderr, "tally-nullhttp: listening on http://%s:%lld\n", o.addr, (long long)o.port);
