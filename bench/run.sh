@@ -22,7 +22,7 @@
 #   g. ingest drain: a backlog of TALLY_BENCH_BACKLOG batches (serve alone fills
 #      the stream), then ingest drains it: rows/s next to raw COPY of the same
 #      rows into the same tables (bench/drain.sh)
-#   h. freshness: tally-fleet --mode steady at half of g's rate, ingest running
+#   h. freshness: tally-fleet --mode steady at half of e's end-to-end rate
 #
 # Environment: TALLY_BENCH_BUILD (default build), TALLY_BENCH_OUT (default
 # bench/results), TALLY_BENCH_DURATION (seconds per phase, default 10),
@@ -436,13 +436,15 @@ serve_pid=""
 
 TALLY_BENCH_KEYS=$work/keys "$root/bench/drain.sh" "$work/g.json" || die "bench/drain.sh failed"
 
-# --- h: freshness at half of ingest's rate ----------------------------------
+# --- h: freshness at half load ---------------------------------------------
 
-# The 2000 devices of g (now known to PostgreSQL) report steadily at half
-# the rate ingest drained g's backlog, for twice the phase length. Each
-# device's first report after a (simulated) restart is a full inventory, so
-# freshness is taken over the second half, in the steady state.
-h_rate=$(jq '[.ingest.batches_per_s / 2, 10] | max | floor' "$work/g.json")
+# Half load: half of what the whole system sustained end to end in phase e
+# (batches accepted and stored, over run and drain, serve and ingest sharing
+# the cores). The 2000 devices of g (now known to PostgreSQL) report steadily
+# at that rate for twice the phase length. Each device's first report after
+# a (simulated) restart is a full inventory, so freshness is taken over the
+# second half, in the steady state.
+h_rate=$(awk -v r="$e_rows_total_s" 'BEGIN { h = int(r / 2); print (h < 10 ? 10 : h) }')
 h_interval=$(awk -v r="$h_rate" 'BEGIN { printf "%.2f\n", 2000 / r }')
 say "h. freshness: tally-fleet --mode steady, 2000 devices every ${h_interval}s (~$h_rate batches/s), $((2 * dur))s, ingest running"
 start_serve
@@ -624,7 +626,7 @@ row "ingest drain: backlog batches (serve filled it at)" "$(thousands "$(j .inge
 row "  drained in / batches/s" "$(j .ingest_drain.ingest.seconds) s / $(thousands "$(j .ingest_drain.ingest.batches_per_s)")" "-" "-"
 row "  rows/s into PostgreSQL (all tables)" "$(thousands "$(j .ingest_drain.ingest.rows_per_s)")" "$(thousands "$(j .ingest_drain.raw_copy.rows_per_s)") (raw COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ingest.rows_per_s)" "$(j .ingest_drain.raw_copy.rows_per_s)")"
 row "  ingest CPU s / peak RSS MiB" "$(j .ingest_drain.ingest.cpu_s) / $(j .ingest_drain.ingest.peak_rss_mib)" "-" "-"
-row "freshness at half of ingest's rate: batches/s" "$(thousands "$(j .freshness_half_load.accepted_per_s)")" "-" "-"
+row "freshness at half load (of e's end to end): batches/s" "$(thousands "$(j .freshness_half_load.accepted_per_s)")" "-" "-"
 row "  freshness p50 / p99, second half (steady)" "$(ms "$h_fresh_p50") / $(ms "$h_fresh_p99")" "-" "-"
 echo
 echo "figures: bench/results/latest.json; plots: $plots"
