@@ -127,6 +127,9 @@ static const param_t params[] = {
      ING | TLY_CMD_MIGRATE, 0, "daily partitions created ahead of today"},
     {"TALLY_PARTITION_RETENTION_DAYS", PARAM_INT, OFF(partition_retention_days), "30", 1, 3650,
      ING | TLY_CMD_MIGRATE, 0, "daily partitions older than this are dropped"},
+    {"TALLY_LEDGER_RETENTION_DAYS", PARAM_INT, OFF(ledger_retention_days), "30", 2, 3650, ING, 0,
+     "ingested-batch ledger rows older than this are pruned (keep it longer than the stream's max"
+     " age plus how long agents keep unsent batches: a batch back after that is stored again)"},
 };
 
 const char *tly_config_getenv(const char *name, void *ctx)

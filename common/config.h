@@ -72,6 +72,7 @@ typedef struct {
     int64_t ingest_metrics_port;
     int64_t partition_days_ahead;
     int64_t partition_retention_days;
+    int64_t ledger_retention_days;
 } tly_config_t;
 
 /* Returns the value of an environment-like variable, or NULL if unset. */

@@ -45,7 +45,33 @@ static bool ensure_consumer(ingest_t *in)
     return s == NATS_OK;
 }
 
-static void maintain_partitions(ingest_t *in)
+/* Deletes ledger rows past TALLY_LEDGER_RETENTION_DAYS, in chunks so that
+ * no transaction grows large; returns how many. */
+static uint64_t prune_ledger(PGconn *conn, int64_t keep_days)
+{
+    char days[24];
+    snprintf(days, sizeof days, "%lld", (long long)keep_days);
+    const char *params[] = {days};
+    uint64_t total = 0;
+    for (;;) {
+        PGresult *res = PQexecParams(conn, "SELECT tally_prune_ledger($1::int, 10000)", 1, NULL,
+                                     params, NULL, NULL, 0);
+        uint64_t n = 0;
+        if (tly_db_result_ok(res, PGRES_TUPLES_OK, "ledger pruning"))
+            n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        total += n;
+        if (n < 10000)
+            break;
+    }
+    if (total > 0)
+        TLY_INFO(NULL, "ledger: pruned %llu rows older than %s days", (unsigned long long)total,
+                 days);
+    return total;
+}
+
+/* Partitions ahead and past retention, and the ledger's old rows. */
+static void maintain(ingest_t *in)
 {
     const tly_config_t *cfg = in->cfg;
     PGconn *conn = tly_db_connect(cfg->database_url, "tally-ingest-maintenance");
@@ -56,6 +82,7 @@ static void maintain_partitions(ingest_t *in)
                                      &created, &dropped);
     count(&in->metrics.partitions_created, (uint64_t)created);
     count(&in->metrics.partitions_dropped, (uint64_t)dropped);
+    count(&in->metrics.ledger_pruned, prune_ledger(conn, cfg->ledger_retention_days));
     PQfinish(conn);
 }
 
@@ -238,7 +265,7 @@ int tly_ingest_main(const tly_config_t *cfg)
             goto failed;
         }
     }
-    maintain_partitions(&in);
+    maintain(&in);
     if (cfg->ingest_metrics_port > 0 &&
         (http = tly_ingest_http_start(cfg, &in.metrics, in.bus)) == NULL)
         goto failed;
@@ -250,7 +277,7 @@ int tly_ingest_main(const tly_config_t *cfg)
 
     int sig;
     while ((sig = tly_signals_wait_ms(3600 * 1000)) == 0)
-        maintain_partitions(&in);
+        maintain(&in);
     TLY_INFO(NULL, "%s received, finishing the current batches", strsignal(sig));
     rc = 0;
 failed:

@@ -62,6 +62,8 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
             &m->partitions_created);
     counter(&b, "tally_ingest_partitions_dropped_total", "Daily partitions dropped (retention).",
             &m->partitions_dropped);
+    counter(&b, "tally_ingest_ledger_pruned_total",
+            "Ledger rows deleted past TALLY_LEDGER_RETENTION_DAYS.", &m->ledger_pruned);
 
     /* The shared consumer's view: what waits, what is out, what came back. */
     jsConsumerInfo *ci = NULL;

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The ingest ledger keeps TALLY_LEDGER_RETENTION_DAYS of rows: ingest's
+# maintenance (at start-up, then hourly) deletes older ones, in chunks,
+# across tenants, and keeps the rest.
+. "$(dirname "$0")/../lib/testlib.sh"
+
+a=$(new_tenant "Old Batches")
+b=$(new_tenant "New Batches")
+sql "INSERT INTO ingested_batches (tenant_id, agent_id, batch_id, ingested_at)
+     SELECT '$a', gen_random_uuid(), gen_random_uuid(), now() - interval '40 days'
+       FROM generate_series(1, 12000)"
+sql "INSERT INTO ingested_batches (tenant_id, agent_id, batch_id, ingested_at) VALUES
+       ('$b', gen_random_uuid(), gen_random_uuid(), now() - interval '31 days'),
+       ('$b', gen_random_uuid(), gen_random_uuid(), now() - interval '29 days'),
+       ('$a', gen_random_uuid(), gen_random_uuid(), now() - interval '1 day')"
+
+TALLY_LEDGER_RETENTION_DAYS=30 start_tally ingest
+wait_for "SELECT count(*) FROM ingested_batches" 2 30
+[ "$(sql "SELECT string_agg(tenant_id || ':' || extract(day FROM now() - ingested_at), ',' ORDER BY ingested_at)
+          FROM ingested_batches")" = "$b:29,$a:1" ] || fail "kept: $(sql "SELECT tenant_id, ingested_at FROM ingested_batches")"
+pruned=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
+  awk '$1 == "tally_ingest_ledger_pruned_total" { print $2 }')
+[ "$pruned" = 12001 ] || fail "tally_ingest_ledger_pruned_total = $pruned"
+grep -q 'ledger: pruned 12001 rows older than 30 days' "$t_dir/ingest.log" || fail "no log line"
+pass "ledger: 12,001 rows past 30 days pruned in chunks (two tenants), the 29-day and 1-day rows kept"
