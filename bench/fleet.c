@@ -48,6 +48,7 @@
 #define MAX_KEY_LEN     512
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS  60000
+#define KEY_PAUSE_S     600 /* after a 401/403: the key is wrong, not the batch */
 #define DRAIN_MAX_NS    (10 * NS_PER_S)
 #define READ_CHUNK      16384
 
@@ -177,6 +178,7 @@ typedef struct {
     uint64_t errors[ERR_COUNT];
     uint64_t requests_inventory, requests_policy;
     uint64_t accepted, duplicates, retries, rejected, dropped, stale_retries;
+    uint64_t key_refusals; /* 401/403: the device pauses for KEY_PAUSE_S */
     uint64_t generated, generated_full, raw_bytes, gz_bytes, gz_full_bytes;
     uint64_t wire_bytes;
     uint64_t backlog_total, backlog_left;
@@ -339,7 +341,7 @@ static void parse_options(options_t *o, int argc, char **argv)
         CLI_OPT_STRING("json-out", "FILE", "write the figures as JSON", &o->json_out),
         CLI_OPT_STRING("database-url", "URL",
                        "PostgreSQL (a role that sees every tenant) for batches and rows landed and"
-                       " freshness (default $TALLY_OWNER_DATABASE_URL)",
+                       " freshness (default $TALLY_OWNER_DATABASE_URL; '' for none)",
                        &o->database_url),
         CLI_OPT_CUSTOM("pid", "PID",
                        "a server process (serve, ingest) whose CPU and RSS to report;"
@@ -415,6 +417,8 @@ static void parse_options(options_t *o, int argc, char **argv)
     if (o->database_url == NULL && getenv("TALLY_OWNER_DATABASE_URL") != NULL &&
         *getenv("TALLY_OWNER_DATABASE_URL"))
         o->database_url = getenv("TALLY_OWNER_DATABASE_URL");
+    if (o->database_url != NULL && *o->database_url == '\0')
+        o->database_url = NULL; /* --database-url '': not measured */
     if (o->dump_n < 0 && o->n_keys == 0)
         cli_die("no API key: give --key (once per tenant), --keys-file or $TALLY_AGENT_KEY");
     if (o->connections > o->devices)
@@ -901,9 +905,16 @@ static void finish(fleet_t *f, conn_t *c, int status, const httpc_response_t *r,
         pop_head(f, d);
         if (f->opt.policy_every > 0 && ++d->reports_since_policy >= f->opt.policy_every)
             d->policy_due = true;
-    } else if (status == 429 || status >= 500 || status == 0 || status == 401 || status == 403) {
-        /* Retry the same bytes, same batch_id, after the back-off. A 401 or
-         * 403 is about the key, not the batch: keep it and back off too. */
+    } else if (status == 401 || status == 403) {
+        /* About the key, not the batch (docs/agent-protocol.md): stop
+         * uploading, keep the queue, and try again only after a long pause
+         * (an operator fixes the key or the tenant). */
+        f->win_errors++;
+        f->key_refusals++;
+        d->failures++;
+        d->retry_at_ns = now + KEY_PAUSE_S * NS_PER_S;
+    } else if (status == 429 || status >= 500 || status == 0) {
+        /* Retry the same bytes, same batch_id, after the back-off. */
         if (status != 0)
             f->win_errors++;
         f->retries++;
@@ -1122,6 +1133,7 @@ static void print_table(const fleet_t *f)
             printf("%-34s %llu\n", label, (unsigned long long)f->errors[e]);
         }
     printf("%-34s %llu\n", "retries (same batch_id)", (unsigned long long)f->retries);
+    printf("%-34s %llu\n", "key refusals (401/403, paused)", (unsigned long long)f->key_refusals);
     printf("%-34s %llu\n", "rejected (dropped)", (unsigned long long)f->rejected);
     printf("%-34s %llu\n", "dropped (queue full)", (unsigned long long)f->dropped);
     printf("%-34s %llu\n", "queued at end (not sent)", (unsigned long long)f->queued_total);
@@ -1247,6 +1259,8 @@ static void write_json(const fleet_t *f)
     jw_obj_end(&w);
     jw_key(&w, "retries");
     jw_uint(&w, f->retries);
+    jw_key(&w, "key_refusals");
+    jw_uint(&w, f->key_refusals);
     jw_key(&w, "rejected");
     jw_uint(&w, f->rejected);
     jw_key(&w, "dropped_queue_full");

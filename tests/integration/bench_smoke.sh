@@ -70,6 +70,16 @@ fleet max --devices 8 --connections 4 --duration 60 --batches 600
 
 [ "$(jq .storm.backlog_batches "$t_dir/storm.json")" = 30 ] || fail "storm: backlog should be 30"
 
+# A key the server refuses: each device stops after its 401 (the protocol's
+# "stop uploading, keep the queue"), so a 3 s max run makes one request per
+# device, not a retry storm.
+"$TALLY_FLEET_BIN" --url "$TALLY_URL" --key "tly_AAAAAAAAAAAA_$(printf 'b%.0s' {1..43})" --mode max \
+  --devices 5 --connections 5 --duration 3 --policy-every 0 --database-url '' \
+  --json-out "$t_dir/badkey.json" >"$t_dir/badkey.out" 2>&1 || fail "tally-fleet with a bad key failed"
+[ "$(jq '[.status["401"], .key_refusals, .accepted, .retries]' -c "$t_dir/badkey.json")" = "[5,5,0,0]" ] ||
+  fail "bad key: $(jq -c '{status, key_refusals, accepted, retries}' "$t_dir/badkey.json")"
+pass "a refused key pauses each device after one 401 (5 devices, 5 requests)"
+
 # Every batch reported accepted (and not a duplicate) reaches PostgreSQL,
 # from devices of both tenants.
 expected=$(jq -s 'map(.accepted - .duplicates) | add' "$t_dir"/steady.json "$t_dir"/storm.json \
