@@ -56,6 +56,11 @@ static const param_t params[] = {
     {"TALLY_HTTP_ADDR", PARAM_STRING, OFF(http_addr), "0.0.0.0", 1, 64, SRV, 0,
      "IPv4 address to listen on"},
     {"TALLY_HTTP_PORT", PARAM_INT, OFF(http_port), "8080", 1, 65535, SRV, 0, "HTTP port"},
+    {"TALLY_METRICS_ADDR", PARAM_STRING, OFF(metrics_addr), "0.0.0.0", 1, 64, SRV, 0,
+     "IPv4 address of serve's own /metrics listener (with TALLY_METRICS_PORT)"},
+    {"TALLY_METRICS_PORT", PARAM_INT, OFF(metrics_port), "0", 0, 65535, SRV, 0,
+     "a port for serve's /metrics and /healthz apart from the API; 0 keeps /metrics on the API"
+     " port"},
     {"TALLY_HTTP_THREADS", PARAM_INT, OFF(http_threads), "2", 1, 256, SRV, 0,
      "HTTP poll threads (epoll, never block)"},
     {"TALLY_HTTP_CONNECTION_LIMIT", PARAM_INT, OFF(http_connection_limit), "10000", 16, 1000000,

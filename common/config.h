@@ -38,6 +38,8 @@ typedef struct {
 
     char *http_addr;
     int64_t http_port;
+    char *metrics_addr;
+    int64_t metrics_port;
     int64_t http_threads;
     int64_t http_connection_limit;
     int64_t http_timeout_s;

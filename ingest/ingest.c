@@ -2,6 +2,7 @@
 #include "common/bus.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "ingest/metrics.h"
 #include "ingest/store.h"
 
@@ -248,12 +249,18 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static char *render_metrics(void *ctx, size_t *len)
+{
+    ingest_t *in = ctx;
+    return tly_ingest_metrics_render(in->cfg, &in->metrics, in->bus, len);
+}
+
 int tly_ingest_main(const tly_config_t *cfg)
 {
     ingest_t in = {.cfg = cfg};
     pthread_t *threads = tly_xcalloc((size_t)cfg->ingest_workers, sizeof *threads);
     int started = 0, rc = 1;
-    tly_ingest_http_t *http = NULL;
+    tly_ops_t *ops = NULL;
 
     if (!tly_bus_connect(cfg->nats_url, "tally-ingest", NULL, &in.bus))
         goto failed;
@@ -267,7 +274,8 @@ int tly_ingest_main(const tly_config_t *cfg)
     }
     maintain(&in);
     if (cfg->ingest_metrics_port > 0 &&
-        (http = tly_ingest_http_start(cfg, &in.metrics, in.bus)) == NULL)
+        (ops = tly_ops_start(cfg->ingest_metrics_addr, cfg->ingest_metrics_port, render_metrics,
+                             &in)) == NULL)
         goto failed;
     for (; started < cfg->ingest_workers; started++) {
         if (pthread_create(&threads[started], NULL, worker_main, &in) != 0)
@@ -285,7 +293,7 @@ failed:
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     free(threads);
-    tly_ingest_http_stop(http);
+    tly_ops_stop(ops);
     tly_bus_destroy(in.bus, cfg->shutdown_grace_ms);
     TLY_INFO(NULL, "stopped");
     return rc;

@@ -1,19 +1,6 @@
 #include "ingest/metrics.h"
-#include "common/log.h"
-#include "common/problem.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <string.h>
-
-struct tly_ingest_http {
-    const tly_config_t *cfg;
-    tly_ingest_metrics_t *m;
-    tly_bus_t *bus;
-    struct MHD_Daemon *daemon;
-};
+#include <stdio.h>
 
 static const char *const outcome_names[] = {"stored", "duplicate", "poison"};
 
@@ -89,74 +76,4 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
     tly_prom_sample(&b, "tally_nats_connected", NULL, tly_bus_connected(bus) ? 1 : 0);
     *len = b.len;
     return tly_strbuf_steal(&b);
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_len, void **state)
-{
-    tly_ingest_http_t *h = cls;
-    tly_problem_t p = {0};
-    const char *type = "application/problem+json";
-    char *body = NULL;
-    size_t len = 0;
-    if (strcmp(method, "GET") != 0) {
-        tly_problem_set(&p, 405, "method-not-allowed", "Method not allowed",
-                        "this endpoint answers GET only");
-    } else if (strcmp(url, "/metrics") == 0) {
-        type = "text/plain; version=0.0.4; charset=utf-8";
-        body = tly_ingest_metrics_render(h->cfg, h->m, h->bus, &len);
-    } else if (strcmp(url, "/healthz") == 0) {
-        type = "application/json";
-        body = tly_xstrdup("{\"status\":\"ok\"}");
-        len = strlen(body);
-    } else {
-        tly_problem_set(&p, 404, "not-found", "Not found", "ingest serves /metrics and /healthz");
-    }
-    if (p.status != 0)
-        body = tly_problem_json(&p, url, NULL, &len);
-    int status = p.status != 0 ? p.status : 200;
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return r;
-}
-
-tly_ingest_http_t *tly_ingest_http_start(const tly_config_t *cfg, tly_ingest_metrics_t *m,
-                                         tly_bus_t *bus)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons((uint16_t)cfg->ingest_metrics_port)};
-    if (inet_pton(AF_INET, cfg->ingest_metrics_addr, &addr.sin_addr) != 1) {
-        TLY_ERROR(NULL, "TALLY_INGEST_METRICS_ADDR %s is not an IPv4 address",
-                  cfg->ingest_metrics_addr);
-        return NULL;
-    }
-    tly_ingest_http_t *h = tly_xcalloc(1, sizeof *h);
-    *h = (tly_ingest_http_t){.cfg = cfg, .m = m, .bus = bus};
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
-        {MHD_OPTION_SOCK_ADDR, 0, &addr},
-        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                                 on_request, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    if (h->daemon == NULL) {
-        TLY_ERROR(NULL, "cannot listen on %s:%lld for /metrics", cfg->ingest_metrics_addr,
-                  (long long)cfg->ingest_metrics_port);
-        free(h);
-        return NULL;
-    }
-    return h;
-}
-
-void tly_ingest_http_stop(tly_ingest_http_t *h)
-{
-    if (h == NULL)
-        return;
-    MHD_stop_daemon(h->daemon);
-    free(h);
 }

@@ -1,6 +1,6 @@
 /* Prometheus metrics of `tally ingest`, served at GET /metrics (and GET
- * /healthz) on TALLY_INGEST_METRICS_ADDR:TALLY_INGEST_METRICS_PORT by a
- * libmicrohttpd daemon with one internal thread.
+ * /healthz) on TALLY_INGEST_METRICS_ADDR:TALLY_INGEST_METRICS_PORT by an
+ * operations listener (common/ops.h).
  *
  * The counters are atomics the workers add to (relaxed: each is a count of
  * its own); the consumer's lag is asked of JetStream at scrape time.
@@ -25,14 +25,6 @@ typedef struct {
     _Atomic uint64_t ledger_pruned; /* ledger rows past retention, deleted */
     tly_histogram_t fetch_duration; /* fetched -> committed and acked */
 } tly_ingest_metrics_t;
-
-typedef struct tly_ingest_http tly_ingest_http_t;
-
-/* Starts the endpoint (m and bus borrowed; they outlive it). NULL if it
- * cannot listen; the reason is logged. */
-tly_ingest_http_t *tly_ingest_http_start(const tly_config_t *cfg, tly_ingest_metrics_t *m,
-                                         tly_bus_t *bus) TLY_MUSTCHECK;
-void tly_ingest_http_stop(tly_ingest_http_t *h);
 
 /* The exposition text (heap; free()), consumer figures included. */
 char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m, tly_bus_t *bus,

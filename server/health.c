@@ -46,8 +46,9 @@ void tly_handle_readyz(tly_server_t *srv, tly_request_t *req)
         readyz_job(NULL, req); /* queue full: answer "not ready" at once */
 }
 
-void tly_handle_metrics(tly_server_t *srv, tly_request_t *req)
+char *tly_server_metrics_text(void *arg, size_t *len)
 {
+    tly_server_t *srv = arg;
     tly_metrics_gauges_t g = {
         .publishes_in_flight = tly_publisher_inflight(srv->publisher),
         .requests_suspended = atomic_load(&srv->suspended),
@@ -58,8 +59,17 @@ void tly_handle_metrics(tly_server_t *srv, tly_request_t *req)
     tly_keycache_stats(srv->unknown_keys, &hits, &misses);
     g.auth_cache_hits += hits;   /* a remembered unknown key is a hit too... */
     g.auth_cache_misses -= hits; /* ...and not a miss */
+    return tly_metrics_render(srv->metrics, &g, len);
+}
+
+void tly_handle_metrics(tly_server_t *srv, tly_request_t *req)
+{
+    if (srv->cfg->metrics_port > 0) { /* served on the operations listener only */
+        tly_request_fail(req, 404, "not-found", "Not found", 0, "no resource at %s", req->path);
+        return;
+    }
     size_t len;
-    char *body = tly_metrics_render(srv->metrics, &g, &len);
+    char *body = tly_server_metrics_text(srv, &len);
     tly_request_respond(req, 200, body, len);
     req->resp_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -1,6 +1,7 @@
 /* `tally serve`: wires the publisher, the job pool and the HTTP daemon, then
  * waits for SIGTERM/SIGINT and drains in order. */
 #include "common/log.h"
+#include "common/ops.h"
 #include "server/server.h"
 
 #include <pthread.h>
@@ -64,6 +65,7 @@ static void wait_for_suspended(tly_server_t *srv, int64_t grace_ms)
 int tly_serve_main(const tly_config_t *cfg)
 {
     tly_server_t srv = {.cfg = cfg};
+    tly_ops_t *ops = NULL;
     pthread_t keeper;
     bool keeper_started = false;
     int rc = 1;
@@ -98,6 +100,9 @@ int tly_serve_main(const tly_config_t *cfg)
     if (pthread_create(&keeper, NULL, stream_keeper, &srv) != 0)
         goto failed;
     keeper_started = true;
+    if (cfg->metrics_port > 0 && (ops = tly_ops_start(cfg->metrics_addr, cfg->metrics_port,
+                                                      tly_server_metrics_text, &srv)) == NULL)
+        goto failed;
     if (!tly_http_start(&srv))
         goto failed;
     TLY_INFO(NULL, "listening on http://%s:%lld", cfg->http_addr, (long long)cfg->http_port);
@@ -112,6 +117,7 @@ int tly_serve_main(const tly_config_t *cfg)
 failed:
     atomic_store(&srv.stopping, true);
     tly_http_stop(&srv);
+    tly_ops_stop(ops);
     tly_jobs_destroy(srv.jobs);
     if (keeper_started)
         pthread_join(keeper, NULL);

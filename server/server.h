@@ -121,6 +121,9 @@ void tly_agent_authenticate(tly_server_t *srv, tly_request_t *req, tly_agent_nex
 void tly_handle_healthz(tly_server_t *srv, tly_request_t *req);
 void tly_handle_readyz(tly_server_t *srv, tly_request_t *req);
 void tly_handle_metrics(tly_server_t *srv, tly_request_t *req);
+/* serve's metrics as Prometheus text (heap; free()): the API's /metrics and
+ * the TALLY_METRICS_PORT listener (common/ops.h) both answer with it. */
+char *tly_server_metrics_text(void *srv, size_t *len);
 void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req);
 void tly_handle_agent_policy(tly_server_t *srv, tly_request_t *req);
 
