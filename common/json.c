@@ -66,6 +66,7 @@ typedef struct {
     size_t len, pos;
     tly_json_doc_t *doc;
     tly_json_error_t *err;
+    unsigned max_depth; /* containers open at once, at most */
     /* Children of the containers being parsed, copied into the arena when
      * each closes. */
     tly_json_t *vals;
@@ -413,7 +414,7 @@ static bool parse_array(parser_t *p, tly_json_t *out, unsigned depth)
     } else {
         for (;;) {
             tly_json_t v;
-            if (!parse_value(p, &v, depth + 1))
+            if (!parse_value(p, &v, depth))
                 return false;
             push_val(p, &v);
             skip_ws(p);
@@ -463,7 +464,7 @@ static bool parse_object(parser_t *p, tly_json_t *out, unsigned depth)
             p->pos++;
             skip_ws(p);
             tly_json_t v;
-            if (!parse_value(p, &v, depth + 1))
+            if (!parse_value(p, &v, depth))
                 return false;
             /* push after the value: its own members used the stack above us */
             tly_json_member_t *m = push_mem(p);
@@ -500,23 +501,33 @@ static bool parse_object(parser_t *p, tly_json_t *out, unsigned depth)
     return true;
 }
 
+/* A byte that starts no token: invalid UTF-8 says so, anything else is a
+ * syntax error (what was expected instead). */
+static bool bad_byte(parser_t *p, const char *expected)
+{
+    unsigned char c = p->text[p->pos];
+    if (c >= 0x80 && utf8_seq(p->text + p->pos, p->len - p->pos) == 0)
+        return fail_at(p, p->pos, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x", c);
+    return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "%s", expected);
+}
+
+/* depth: the containers open around this value. */
 static bool parse_value(parser_t *p, tly_json_t *out, unsigned depth)
 {
-    if (depth > TLY_JSON_MAX_DEPTH)
-        return fail_at(p, p->pos, TLY_JSON_E_DEPTH, "nesting deeper than %d levels",
-                       TLY_JSON_MAX_DEPTH);
     memset(out, 0, sizeof *out);
     size_t start = p->pos;
     if (p->pos >= p->len)
         return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "premature end of input");
     unsigned char c = p->text[p->pos];
     bool ok;
+    if ((c == '{' || c == '[') && depth + 1 > p->max_depth)
+        return fail_at(p, p->pos, TLY_JSON_E_DEPTH, "nesting deeper than %u levels", p->max_depth);
     switch (c) {
     case '{':
-        ok = parse_object(p, out, depth);
+        ok = parse_object(p, out, depth + 1);
         break;
     case '[':
-        ok = parse_array(p, out, depth);
+        ok = parse_array(p, out, depth + 1);
         break;
     case '"':
         out->type = TLY_JSON_STRING;
@@ -532,26 +543,26 @@ static bool parse_value(parser_t *p, tly_json_t *out, unsigned depth)
         ok = literal(p, "null", TLY_JSON_NULL, out);
         break;
     default:
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            ok = parse_number(p, out);
-        } else if (c >= 0x80 && utf8_seq(p->text + p->pos, p->len - p->pos) == 0) {
-            ok = fail_at(p, p->pos, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x", c);
-        } else {
-            ok = fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "invalid token");
-        }
+        ok = c == '-' || (c >= '0' && c <= '9') ? parse_number(p, out)
+                                                : bad_byte(p, "invalid token");
     }
     out->src_off = (uint32_t)start;
     out->src_len = (uint32_t)(p->pos - start);
     return ok;
 }
 
-tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, tly_json_error_t *err)
+tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, unsigned max_depth,
+                               tly_json_error_t *err)
 {
     tly_json_error_t scratch;
     if (err == NULL)
         err = &scratch;
     memset(err, 0, sizeof *err);
-    parser_t p = {.text = (const unsigned char *)text, .len = len, .err = err};
+    parser_t p = {.text = (const unsigned char *)text,
+                  .len = len,
+                  .err = err,
+                  .max_depth = max_depth == 0 || max_depth > TLY_JSON_MAX_DEPTH ? TLY_JSON_MAX_DEPTH
+                                                                                : max_depth};
     if (len >= UINT32_MAX) {
         fail_at(&p, 0, TLY_JSON_E_SIZE, "input of 4 GiB or more");
         return NULL;
@@ -562,21 +573,15 @@ tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, tly
     skip_ws(&p);
     bool ok;
     if (p.pos < len && ((flags & TLY_JSON_ANY_TOP) || text[p.pos] == '{' || text[p.pos] == '['))
-        ok = parse_value(&p, &p.doc->root, 1);
-    else if (p.pos < len && (unsigned char)text[p.pos] >= 0x80 &&
-             utf8_seq(p.text + p.pos, len - p.pos) == 0)
-        ok = fail_at(&p, p.pos, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x",
-                     (unsigned char)text[p.pos]);
+        ok = parse_value(&p, &p.doc->root, 0);
+    else if (p.pos < len)
+        ok = bad_byte(&p, "'[' or '{' expected");
     else
         ok = fail_at(&p, p.pos, TLY_JSON_E_SYNTAX, "'[' or '{' expected");
     if (ok) {
         skip_ws(&p);
-        if (p.pos < len) {
-            unsigned char c = p.text[p.pos];
-            ok = c >= 0x80 && utf8_seq(p.text + p.pos, len - p.pos) == 0
-                     ? fail_at(&p, p.pos, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x", c)
-                     : fail_at(&p, p.pos, TLY_JSON_E_SYNTAX, "end of input expected");
-        }
+        if (p.pos < len)
+            ok = bad_byte(&p, "end of input expected");
     }
     free(p.vals);
     free(p.mems);

@@ -61,7 +61,7 @@ typedef enum {
     TLY_JSON_E_SYNTAX,    /* not JSON, or a number out of range */
     TLY_JSON_E_UTF8,      /* bytes that are not UTF-8 */
     TLY_JSON_E_DUPLICATE, /* an object with the same key twice */
-    TLY_JSON_E_DEPTH,     /* nesting deeper than TLY_JSON_MAX_DEPTH */
+    TLY_JSON_E_DEPTH,     /* arrays/objects nested deeper than asked */
     TLY_JSON_E_SIZE,      /* input of 4 GiB or more */
 } tly_json_code_t;
 
@@ -72,7 +72,7 @@ typedef struct {
     char text[160];
 } tly_json_error_t;
 
-/* Recursion bound of the parser (callers limit depth further before). */
+/* Recursion bound of the parser: the deepest nesting it ever accepts. */
 #define TLY_JSON_MAX_DEPTH 512
 
 typedef struct tly_json_doc tly_json_doc_t;
@@ -82,9 +82,12 @@ enum {
     TLY_JSON_ANY_TOP = 1u << 0, /* any value at the top, as JSON.parse (tools, tests) */
 };
 
-/* Parses text[0..len) (borrowed; no NUL needed). NULL on failure, with *err
- * filled (err may be NULL); else the caller owns the result (tly_json_free). */
-tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, tly_json_error_t *err);
+/* Parses text[0..len) (borrowed; no NUL needed), with at most max_depth
+ * arrays/objects open at once (0, or more than TLY_JSON_MAX_DEPTH, means
+ * TLY_JSON_MAX_DEPTH). NULL on failure, with *err filled (err may be NULL);
+ * else the caller owns the result (tly_json_free). */
+tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, unsigned max_depth,
+                               tly_json_error_t *err);
 void tly_json_free(tly_json_doc_t *doc);
 const tly_json_t *tly_json_root(const tly_json_doc_t *doc);
 

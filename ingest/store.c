@@ -64,7 +64,7 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
 
     b->body_bytes = natsMsg_GetDataLength(msg);
     const char *data = natsMsg_GetData(msg);
-    b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, NULL);
+    b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, 0, NULL);
     b->root = b->doc ? tly_json_root(b->doc) : NULL;
     const tly_json_t *agent = tly_json_get(b->root, "agent");
     const tly_json_t *device = tly_json_get(b->root, "device");
@@ -210,7 +210,7 @@ static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, cha
 static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
                          tly_store_counts_t *counts)
 {
-    tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, NULL);
+    tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, 0, NULL);
     const tly_json_t *stored = tly_json_get(j ? tly_json_root(j) : NULL, "stored");
     const tly_json_t *rows = tly_json_get(j ? tly_json_root(j) : NULL, "rows");
     if (!tly_json_is(stored, TLY_JSON_ARRAY) || !tly_json_is(rows, TLY_JSON_OBJECT)) {

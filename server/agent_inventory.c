@@ -23,17 +23,17 @@ static const char T_UNAVAILABLE[] = "Service unavailable";
 static bool parse_batch(tly_server_t *srv, tly_request_t *req)
 {
     const char *body = req->body ? req->body : "";
-    int max_depth = (int)srv->cfg->max_json_depth;
-    if (!tly_json_depth_within(body, req->body_len, max_depth)) {
+    unsigned max_depth = (unsigned)srv->cfg->max_json_depth;
+    tly_json_error_t jerr;
+    tly_json_doc_t *doc = tly_json_parse(body, req->body_len, 0, max_depth, &jerr);
+    if (doc == NULL && jerr.code == TLY_JSON_E_DEPTH) {
         tly_problem_t p;
         tly_problem_set(&p, 400, "nesting-too-deep", "JSON nested too deeply",
-                        "JSON nesting deeper than %d levels", max_depth);
+                        "JSON nesting deeper than %u levels", max_depth);
         snprintf(p.rule, sizeof p.rule, "max_json_depth");
         tly_request_problem(req, &p);
         return false;
     }
-    tly_json_error_t jerr;
-    tly_json_doc_t *doc = tly_json_parse(body, req->body_len, 0, &jerr);
     if (doc == NULL) {
         const char *slug = jerr.code == TLY_JSON_E_UTF8        ? "invalid-utf8"
                            : jerr.code == TLY_JSON_E_DUPLICATE ? "duplicate-key"

@@ -19,8 +19,4 @@
 bool tly_body_gunzip(const char *in, size_t in_len, size_t max_out, int64_t max_ratio, char **out,
                      size_t *out_len, tly_problem_t *p) TLY_MUSTCHECK;
 
-/* True when the JSON text never nests arrays/objects deeper than max_depth.
- * A linear scan before parsing, so deep input costs no parser recursion. */
-bool tly_json_depth_within(const char *s, size_t n, int max_depth);
-
 #endif

@@ -1,5 +1,5 @@
 /* libFuzzer driver: an agent's body through everything serve does to it on
- * the poll thread: depth scan, JSON parse, schema validation; and the same
+ * the poll thread: JSON parse under the depth limit, schema validation; and the same
  * bytes as a gzip body. The schema is read from $TALLY_SCHEMA once.
  *
  * The parser (common/json.c) is also checked against jansson, the reference
@@ -76,8 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
     /* jansson's own depth limit is 2048, ours 512: compare below both. */
-    if (tly_json_depth_within(text, size, 500)) {
-        tly_json_doc_t *mine = tly_json_parse(text, size, 0, NULL);
+    tly_json_error_t err;
+    tly_json_doc_t *mine = tly_json_parse(text, size, 0, 0, &err);
+    if (mine != NULL || err.code != TLY_JSON_E_DEPTH) {
         json_t *ref = json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
         /* A NUL byte is never JSON; jansson skips some (after a number,
          * for one), so for those inputs only ours is held to the rule. */
@@ -86,14 +87,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* one parser accepts what the other refuses */
         if (mine != NULL && ref != NULL && !same_tree(tly_json_root(mine), ref))
             abort();
-        if (mine != NULL && tly_json_depth_within(text, size, 16)) {
-            tly_problem_t p;
-            if (!tly_schema_validate(schema, tly_json_root(mine), &p) &&
-                (p.status != 422 || p.rule[0] == '\0'))
-                abort(); /* every refusal must name its rule */
-        }
-        tly_json_free(mine);
         json_decref(ref);
+    }
+    tly_json_free(mine);
+    /* Then as serve does: its depth limit, and the schema. */
+    tly_json_doc_t *doc = tly_json_parse(text, size, 0, 16, NULL);
+    if (doc != NULL) {
+        tly_problem_t p;
+        if (!tly_schema_validate(schema, tly_json_root(doc), &p) &&
+            (p.status != 422 || p.rule[0] == '\0'))
+            abort(); /* every refusal must name its rule */
+        tly_json_free(doc);
     }
     char *out = NULL;
     size_t out_len = 0;

@@ -103,24 +103,8 @@ static void test_malformed(void)
     free(z);
 }
 
-static void test_json_depth(void)
-{
-    const char ok[] = "{\"a\":[{\"b\":[1,2]}]}"; /* depth 4 */
-    CHECK(tly_json_depth_within(ok, sizeof ok - 1, 4));
-    CHECK(!tly_json_depth_within(ok, sizeof ok - 1, 3));
-    /* Brackets inside strings, and escaped quotes, do not count. */
-    const char str[] = "{\"a\":\"[[[[{{{{\\\"[[[[\"}";
-    CHECK(tly_json_depth_within(str, sizeof str - 1, 1));
-    char deep[2001];
-    memset(deep, '[', 1000);
-    memset(deep + 1000, ']', 1000);
-    CHECK(!tly_json_depth_within(deep, 2000, 16));
-    CHECK(tly_json_depth_within(deep, 2000, 1000));
-}
-
 int main(void)
 {
-    test_json_depth();
     test_roundtrip();
     test_bomb();
     test_small_but_compressible_passes();

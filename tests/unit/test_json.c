@@ -9,7 +9,7 @@
 static tly_json_code_t code_of(const char *text)
 {
     tly_json_error_t err;
-    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, &err);
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, 0, &err);
     tly_json_free(doc);
     return doc != NULL ? TLY_JSON_OK : err.code;
 }
@@ -86,9 +86,38 @@ static void test_refusals(void)
     memset(deep + TLY_JSON_MAX_DEPTH + 1, ']', TLY_JSON_MAX_DEPTH + 1);
     deep[2 * TLY_JSON_MAX_DEPTH + 2] = '\0';
     CHECK(code_of(deep) == TLY_JSON_E_DEPTH);
+}
+
+/* max_depth counts arrays and objects open at once (serve passes
+ * TALLY_MAX_JSON_DEPTH); brackets inside strings do not count. */
+static tly_json_code_t code_at_depth(const char *text, unsigned max_depth)
+{
+    tly_json_error_t err;
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, max_depth, &err);
+    tly_json_free(doc);
+    return doc != NULL ? TLY_JSON_OK : err.code;
+}
+
+static void test_depth(void)
+{
+    const char four[] = "{\"a\":[{\"b\":[1,2]}]}";
+    CHECK(code_at_depth(four, 4) == TLY_JSON_OK);
+    CHECK(code_at_depth(four, 3) == TLY_JSON_E_DEPTH);
+    CHECK(code_at_depth("{\"a\":\"[[[[{{{{\\\"[[[[\"}", 1) == TLY_JSON_OK);
+    char deep[2001];
+    memset(deep, '[', 1000);
+    memset(deep + 1000, ']', 1000);
+    deep[2000] = '\0';
+    CHECK(code_at_depth(deep, 16) == TLY_JSON_E_DEPTH);
+    CHECK(code_at_depth(deep, 0) == TLY_JSON_E_DEPTH); /* 0: the parser's own bound, 512 */
+    memset(deep, '[', 300);
+    memset(deep + 300, ']', 300);
+    deep[600] = '\0';
+    CHECK(code_at_depth(deep, 300) == TLY_JSON_OK);
+    CHECK(code_at_depth(deep, 299) == TLY_JSON_E_DEPTH);
 
     tly_json_error_t err;
-    CHECK(tly_json_parse("{\n  \"a\": tru }", 14, 0, &err) == NULL);
+    CHECK(tly_json_parse("{\n  \"a\": tru }", 14, 0, 0, &err) == NULL);
     CHECK(err.line == 2 && err.column == 8);
     CHECK(strstr(err.text, "invalid token") != NULL);
 }
@@ -98,7 +127,7 @@ static void test_tree(void)
     const char text[] = " {\"s\":\"a\\\"b\\\\c\\/\\n\\u00e9\\ud83d\\ude00\", \"i\":-0, \"big\":"
                         "9223372036854775807, \"r\":1.5e3, \"tiny\":1e-400, \"t\":true, "
                         "\"f\":false, \"n\":null, \"a\":[1,[2,{}],[]], \"e\":{}} ";
-    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, NULL);
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, 0, NULL);
     CHECK(doc != NULL);
     if (doc == NULL)
         return;
@@ -129,7 +158,7 @@ static void test_tree(void)
 
     /* Any value at the top only when asked (tools, JSON.parse semantics). */
     CHECK(code_of("42") == TLY_JSON_E_SYNTAX);
-    doc = tly_json_parse(" 42 ", 4, TLY_JSON_ANY_TOP, NULL);
+    doc = tly_json_parse(" 42 ", 4, TLY_JSON_ANY_TOP, 0, NULL);
     CHECK(doc != NULL && tly_json_root(doc)->u.i == 42);
     tly_json_free(doc);
     tly_json_free(NULL);
@@ -138,6 +167,7 @@ static void test_tree(void)
 int main(void)
 {
     test_refusals();
+    test_depth();
     test_tree();
     CHECK_DONE();
 }

@@ -45,7 +45,7 @@ static tly_json_doc_t *load_example(const char *dir, const char *name)
     size_t len = 0;
     char *text = read_text(path, &len);
     tly_json_error_t jerr;
-    tly_json_doc_t *doc = text ? tly_json_parse(text, len, 0, &jerr) : NULL;
+    tly_json_doc_t *doc = text ? tly_json_parse(text, len, 0, 0, &jerr) : NULL;
     if (text != NULL && doc == NULL)
         fprintf(stderr, "%s: %s\n", path, jerr.text);
     free(text);
@@ -232,7 +232,7 @@ static const char *check_text(const char *schema, const char *doc_text, tly_prob
         fprintf(stderr, "compile failed: %s\n", err);
         return "(compile failed)";
     }
-    tly_json_doc_t *doc = tly_json_parse(doc_text, strlen(doc_text), TLY_JSON_ANY_TOP, NULL);
+    tly_json_doc_t *doc = tly_json_parse(doc_text, strlen(doc_text), TLY_JSON_ANY_TOP, 0, NULL);
     snprintf(rule, sizeof rule, "%s", "(bad document)");
     if (doc != NULL)
         snprintf(rule, sizeof rule, "%s",
