@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#define NS_PER_S 1000000000LL
-
 /* Written once by main before other threads start, then only read. */
 static const char *program = "bench";
 

@@ -1,4 +1,4 @@
-/* Command-line plumbing the bench tools (tally-fleet, tally-jspub) share:
+/* Command-line plumbing the bench tools (tally-fleet, tally-jspub, tally-nullhttp) share:
  * fatal errors prefixed with the program's name, a declarative option
  * table that getopt_long parses and --help lists, strict value parsers that
  * die naming the option, the monotonic clock, the SIGINT/SIGTERM flag and
@@ -129,6 +129,9 @@ void cli_usage(FILE *out, const cli_options_t *set);
 void cli_usage_exit(const cli_options_t *set, int status) __attribute__((noreturn));
 
 /* --- time, signals, randomness ---------------------------------------------- */
+
+#define NS_PER_MS 1000000LL
+#define NS_PER_S  1000000000LL
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t cli_mono_ns(void);

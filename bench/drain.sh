@@ -20,6 +20,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/lib.sh"
+. "$root/bench/lib.sh"
 
 out=${1:?usage: bench/drain.sh OUT.json}
 build=$(cd "${TALLY_BENCH_BUILD:-$root/build}" && pwd)
@@ -30,16 +31,6 @@ work=$(mktemp -d /tmp/tally-drain.XXXXXX)
 serve_pid=""
 ingest_pid=""
 
-say() { echo "bench: $*" >&2; }
-die() {
-  say "$*"
-  exit 1
-}
-stop_pid() {
-  [ -n "$1" ] || return 0
-  kill -TERM "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   stop_pid "$ingest_pid"
@@ -50,16 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
-cpu_s() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
-}
-# The psql binary itself: Debian's psql is a Perl wrapper, and the drain is
-# polled often.
-psql=$(pg_bin)/psql
-sql() { "$psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 
 # Every table ingest writes, parents before children (foreign keys).
 tables=(devices software_catalog ingested_batches inventory_reports process_events network_events
@@ -84,7 +65,7 @@ serve_pid=$!
 wait_port "$TALLY_HTTP_PORT" 30 || die "serve did not listen"
 say "g. backlog: tally-fleet --mode max --batches $backlog, 2000 devices, serve only"
 fill_start=$(now)
-"$build/tally-fleet" --url "$TALLY_URL" --keys-file "$keys" --mode max --devices 2000 --drain-wait 0 \
+"$build/tally-fleet" --url "$TALLY_URL" --keys-file "$keys" --mode max --devices 2000 --database-url '' \
   --connections "$conns" --batches "$backlog" --duration 3600 --policy-every 0 --quiet \
   --json-out "$work/fill.json" >"$work/fill.out" 2>"$work/fill.err" ||
   die "tally-fleet failed: $(tail -3 "$work/fill.err")"
@@ -110,7 +91,7 @@ while :; do
 done
 drain_s=$(elapsed "$drain_start" "$(now)")
 ingest_cpu=$(cpu_s "$ingest_pid")
-ingest_rss=$(awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$ingest_pid/status")
+ingest_rss=$(hwm_mib "$ingest_pid")
 stop_pid "$ingest_pid"
 ingest_pid=""
 
@@ -128,13 +109,13 @@ say "  ingest: $total rows ($unique batches) in ${drain_s}s: $rows_s rows/s; $co
 copy_script=$work/copy.sql
 echo "BEGIN;" >"$copy_script"
 for t in "${tables[@]}"; do
-  "$psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "\\copy (SELECT * FROM $t) TO '$work/$t.copy'"
+  "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "\\copy (SELECT * FROM $t) TO '$work/$t.copy'"
   echo "\\copy $t FROM '$work/$t.copy'" >>"$copy_script"
 done
 echo "COMMIT;" >>"$copy_script"
 sql "TRUNCATE $all_tables"
 copy_start=$(now)
-"$psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -f "$copy_script" >/dev/null
+"$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -f "$copy_script" >/dev/null
 copy_s=$(elapsed "$copy_start" "$(now)")
 copied=0
 for t in "${tables[@]}"; do copied=$((copied + $(rows_of "$t"))); done

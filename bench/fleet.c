@@ -4,9 +4,10 @@
  * Devices (gen.h) make reports on their schedule; each report is gzipped
  * into a batch and queued on its device (store-and-forward, bounded); a
  * device with a batch due waits in a FIFO for a free connection. Answers
- * follow the agent protocol (DESIGN.md): 202 moves on, 429/503 back off
- * honouring Retry-After and resend the same bytes (same batch_id), other
- * 4xx drop the batch, network failures back off and retry. Policy is
+ * follow the agent protocol (docs/agent-protocol.md): 202 moves on, 429/503
+ * back off honouring Retry-After and resend the same bytes (same batch_id),
+ * 401/403 pause the device (the key, not the batch), other 4xx drop the
+ * batch, network failures back off and retry. Policy is
  * fetched with If-None-Match every --policy-every reports; a 404 turns it
  * off for the run.
  *
@@ -43,8 +44,6 @@
 #include <unistd.h>
 
 #define FLEET_VERSION   "0.1.0"
-#define NS_PER_MS       1000000LL
-#define NS_PER_S        1000000000LL
 #define MAX_KEY_LEN     512
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS  60000
@@ -1344,14 +1343,6 @@ static void write_json(const fleet_t *f)
             jw_null(&w);
         jw_obj_end(&w);
     }
-    /* Figures the simulator cannot see from the client side yet. */
-    jw_key(&w, "not_measured_yet");
-    jw_arr(&w);
-    jw_str(&w, "pg_rows_per_s");
-    jw_str(&w, "freshness_ms");
-    jw_str(&w, "server_cpu_s");
-    jw_str(&w, "server_peak_rss_bytes");
-    jw_arr_end(&w);
     jw_key(&w, "timeline");
     jw_arr(&w);
     for (size_t i = 0; i < f->n_ticks; i++) {

@@ -65,13 +65,3 @@ uint64_t hist_percentile(const hist_t *h, double p)
     }
     return h->max;
 }
-
-void hist_merge(hist_t *dst, const hist_t *src)
-{
-    for (unsigned i = 0; i < HIST_BUCKETS; i++)
-        dst->counts[i] += src->counts[i];
-    dst->n += src->n;
-    dst->sum += src->sum;
-    if (src->max > dst->max)
-        dst->max = src->max;
-}

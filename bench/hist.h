@@ -22,6 +22,5 @@ void hist_record(hist_t *h, uint64_t v);
 /* The value at percentile p (0..100): the midpoint of the bucket holding
  * it; 0 when empty. p = 100 gives the exact maximum. */
 uint64_t hist_percentile(const hist_t *h, double p);
-void hist_merge(hist_t *dst, const hist_t *src);
 
 #endif

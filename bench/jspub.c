@@ -27,8 +27,6 @@
 #include <unistd.h>
 
 #define JSPUB_VERSION "0.1.0"
-#define NS_PER_S      1000000000LL
-#define NS_PER_MS     1000000LL
 #define HDR_SENT      "Bench-Sent-Ns"
 #define HDR_REQUEST   "Bench-Request-Id"
 #define MAX_PAYLOAD   (8 * 1024 * 1024)

@@ -4,8 +4,8 @@
 # The standard benchmark suite: Tally's figures next to the raw limits of
 # this machine, measured in the same run, on a private stack
 # (deploy/local/stack.sh on free ports in a temporary directory, removed at
-# the end). It builds nothing: build/ must hold tally, tally-fleet and
-# tally-jspub. Progress goes to stderr; the table to stdout; the figures to
+# the end). It builds nothing: build/ must hold tally, tally-fleet,
+# tally-jspub and tally-nullhttp. Progress goes to stderr; the table to stdout; the figures to
 # bench/results/latest.json and the fleet runs' timelines to
 # bench/results/fleet-max.png and fleet-storm.png (if gnuplot is installed).
 # Benchmarks print figures; nothing here passes or fails on a number.
@@ -33,6 +33,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/lib.sh"
+. "$root/bench/lib.sh"
 
 build=$(cd "${TALLY_BENCH_BUILD:-$root/build}" && pwd)
 out_dir=${TALLY_BENCH_OUT:-$root/bench/results}
@@ -45,11 +46,6 @@ jspub=$build/tally-jspub
 # bench/batch.lua makes every batch_id unique and can pace requests.
 lua=$root/bench/batch.lua
 
-say() { echo "bench: $*" >&2; }
-die() {
-  say "$*"
-  exit 1
-}
 
 for b in "$tally" "$fleet" "$jspub" "$nullhttp"; do
   [ -x "$b" ] || die "$b is missing: build first (make bench builds)"
@@ -70,12 +66,6 @@ serve_pid=""
 ingest_pid=""
 sampler_pid=""
 
-stop_pid() {
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$? i
@@ -132,19 +122,6 @@ ms() {
   awk -v v="$1" 'BEGIN { if (v == "" || v == "null") print "-"; else if (v >= 1000) printf "%.2f s\n", v / 1000; else printf "%.2f ms\n", v }'
 }
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
-
-# cpu_s PID -> user+system CPU seconds of a running process
-cpu_s() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
-}
-
-# hwm_mib PID -> peak resident set size (VmHWM) in MiB
-hwm_mib() {
-  awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
-}
-
 # wrk_json FILE -> the figures of a wrk --latency report as JSON (latency in ms)
 wrk_json() {
   awk '
@@ -170,10 +147,6 @@ wrk_json() {
       printf "\"non_2xx\":%d,\"socket_errors\":%d,", non2xx, sock
       printf "\"latency_ms\":{\"mean\":%.3f,\"p50\":%.3f,\"p75\":%.3f,\"p90\":%.3f,\"p99\":%.3f}}\n", avg, p50, p75, p90, p99
     }' "$1"
-}
-
-sql() {
-  psql "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"
 }
 
 reports() { sql "SELECT count(*) FROM inventory_reports"; }
@@ -242,8 +215,8 @@ wait_rows() {
 run_fleet() {
   local name=$1
   shift
-  # --drain-wait 0: the suite times the drain itself (wait_rows).
-  "$fleet" --url "$TALLY_URL" --keys-file "$work/keys" --json-out "$work/$name.json" --drain-wait 0 "$@" \
+  # --database-url '': the suite measures PostgreSQL itself (wait_rows, freshness).
+  "$fleet" --url "$TALLY_URL" --keys-file "$work/keys" --json-out "$work/$name.json" --database-url '' "$@" \
     >"$work/$name.out" 2>"$work/$name.err" || die "tally-fleet $name failed: $(tail -3 "$work/$name.err")"
   fleet_end=$(now)
   # Its clock starts after the set-up (devices, backlog): end minus elapsed.
@@ -267,6 +240,8 @@ set -a
 . "$work/stack/stack.env"
 set +a
 export TALLY_HTTP_ADDR=127.0.0.1
+# serve's /metrics on the API port: the suite reads its publish counts there.
+unset TALLY_METRICS_PORT
 TALLY_HTTP_PORT=$(free_port)
 TALLY_INGEST_METRICS_PORT=$(free_port)
 export TALLY_HTTP_PORT TALLY_INGEST_METRICS_PORT TALLY_INGEST_METRICS_ADDR=127.0.0.1

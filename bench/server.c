@@ -137,7 +137,7 @@ void server_finish(server_figures_t *s, uint64_t expected, double run_s, double 
             last = n;
             s->drain_s = (double)(now - t0) / 1e9;
             s->drained = n >= expected;
-            if (s->drained || s->drain_s >= drain_max_s || now - last_change > 5000000000LL)
+            if (s->drained || s->drain_s >= drain_max_s || now - last_change > 5 * NS_PER_S)
                 break;
             usleep(200 * 1000);
         }

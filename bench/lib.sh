@@ -1,0 +1,33 @@
+# Shell helpers of the benchmark scripts (bench/run.sh, bench/drain.sh);
+# source it after deploy/local/lib.sh.
+
+say() { echo "bench: $*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+# stop_pid PID: SIGTERM, then wait for it (empty PID: nothing).
+stop_pid() {
+  [ -n "$1" ] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
+
+# cpu_s PID -> user+system CPU seconds of a running process
+cpu_s() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# hwm_mib PID -> peak resident set size (VmHWM) in MiB
+hwm_mib() {
+  awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
+}
+
+# The psql binary itself: Debian's psql is a Perl wrapper, and the scripts
+# poll PostgreSQL often. sql STATEMENT runs it as the schema owner.
+bench_psql=$(pg_bin)/psql
+sql() { "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
