@@ -137,7 +137,10 @@ DECLARE
   cols text;
   s_cols text;
   present boolean;
-  staged text[] := '{}';
+  i int;
+  staged text[] := '{}';    -- event tables with staged rows
+  move_sql text[] := '{}';  -- staged[i]'s rows of a tenant into its partitions
+  out_sql text[] := '{}';   -- ... or, outside the window, into out_of_window_events
   counts jsonb := '{}';
 BEGIN
   -- Fresh statistics, or the planner takes every staging table for empty
@@ -148,9 +151,24 @@ BEGIN
   SELECT lower_bound, upper_bound INTO lo, hi FROM tally_event_window();
   FOREACH tbl IN ARRAY ARRAY['process_events', 'network_events', 'file_events', 'device_metrics'] LOOP
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM pg_temp.%I)', 'stage_' || tbl) INTO present;
-    IF present THEN
-      staged := staged || tbl;
-    END IF;
+    CONTINUE WHEN NOT present;
+    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
+           string_agg('s.' || quote_ident(attname), ', ' ORDER BY attnum) INTO cols, s_cols
+      FROM pg_attribute
+     WHERE attrelid = ('pg_temp.stage_' || tbl)::regclass AND attnum > 0
+       AND NOT attisdropped AND attname <> 'idx';
+    staged := staged || tbl;
+    move_sql := move_sql || format(
+      'INSERT INTO %I (tenant_id, device_id, %s)'
+      ' SELECT b.tenant_id, b.device_id, %s FROM pg_temp.%I s JOIN stage_batches b USING (idx)'
+      ' WHERE b.tenant_id = $1 AND b.fresh AND s.ts >= $2 AND s.ts < $3',
+      tbl, cols, s_cols, 'stage_' || tbl);
+    out_sql := out_sql || format(
+      'INSERT INTO out_of_window_events (tenant_id, device_id, kind, ts, row_data)'
+      ' SELECT b.tenant_id, b.device_id, %L, s.ts, to_jsonb(s) - ''idx'''
+      ' FROM pg_temp.%I s JOIN stage_batches b USING (idx)'
+      ' WHERE b.tenant_id = $1 AND b.fresh AND NOT coalesce(s.ts >= $2 AND s.ts < $3, false)',
+      tbl, 'stage_' || tbl);
   END LOOP;
 
   FOR t IN SELECT DISTINCT tenant_id FROM stage_batches ORDER BY 1 LOOP
@@ -210,25 +228,11 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     counts := tally_count(counts, 'inventory_reports', n);
 
-    FOREACH tbl IN ARRAY staged LOOP
-      SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
-             string_agg('s.' || quote_ident(attname), ', ' ORDER BY attnum) INTO cols, s_cols
-        FROM pg_attribute
-       WHERE attrelid = ('pg_temp.stage_' || tbl)::regclass AND attnum > 0
-         AND NOT attisdropped AND attname <> 'idx';
-      EXECUTE format('INSERT INTO %I (tenant_id, device_id, %s)'
-                     ' SELECT b.tenant_id, b.device_id, %s FROM pg_temp.%I s'
-                     ' JOIN stage_batches b USING (idx)'
-                     ' WHERE b.tenant_id = $1 AND b.fresh AND s.ts >= $2 AND s.ts < $3',
-                     tbl, cols, s_cols, 'stage_' || tbl) USING t, lo, hi;
+    FOR i IN 1 .. coalesce(array_length(staged, 1), 0) LOOP
+      EXECUTE move_sql[i] USING t, lo, hi;
       GET DIAGNOSTICS n = ROW_COUNT;
-      counts := tally_count(counts, tbl, n);
-      EXECUTE format('INSERT INTO out_of_window_events (tenant_id, device_id, kind, ts, row_data)'
-                     ' SELECT b.tenant_id, b.device_id, %L, s.ts, to_jsonb(s) - ''idx'''
-                     ' FROM pg_temp.%I s JOIN stage_batches b USING (idx)'
-                     ' WHERE b.tenant_id = $1 AND b.fresh'
-                     ' AND NOT coalesce(s.ts >= $2 AND s.ts < $3, false)',
-                     tbl, 'stage_' || tbl) USING t, lo, hi;
+      counts := tally_count(counts, staged[i], n);
+      EXECUTE out_sql[i] USING t, lo, hi;
       GET DIAGNOSTICS n = ROW_COUNT;
       counts := tally_count(counts, 'out_of_window_events', n);
     END LOOP;
