@@ -15,8 +15,8 @@
 #
 # Needs build/tally and build/tally-fleet (TALLY_BENCH_BUILD), a keys file
 # (TALLY_BENCH_KEYS: agent keys, one per line) and the stack's environment
-# (TALLY_DATABASE_URL, TALLY_OWNER_DATABASE_URL, TALLY_NATS_URL). Writes the
-# figures as JSON to OUT.json; progress on stderr.
+# (TALLY_DATABASE_URL, TALLY_INGEST_DATABASE_URL, TALLY_OWNER_DATABASE_URL,
+# TALLY_NATS_URL). Writes the figures as JSON to OUT.json; progress on stderr.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/lib.sh"

@@ -34,9 +34,12 @@ typedef struct {
 static const param_t params[] = {
     {"TALLY_LOG_LEVEL", PARAM_STRING, OFF(log_level), "info", 4, 5, ALL, 0,
      "minimum log level: debug, info, warn or error"},
-    {"TALLY_DATABASE_URL", PARAM_STRING, OFF(database_url), NULL, 1, 4096, SI,
+    {"TALLY_DATABASE_URL", PARAM_STRING, OFF(database_url), NULL, 1, 4096, SRV,
      TLY_CONF_SECRET | TLY_CONF_REQUIRED,
      "libpq connection string of the application role (row-level security applies)"},
+    {"TALLY_INGEST_DATABASE_URL", PARAM_STRING, OFF(ingest_database_url), NULL, 1, 4096, ING,
+     TLY_CONF_SECRET | TLY_CONF_REQUIRED,
+     "libpq connection string of the ingest role (BYPASSRLS: COPY into the event tables)"},
     {"TALLY_OWNER_DATABASE_URL", PARAM_STRING, OFF(owner_database_url), NULL, 1, 4096, OWN,
      TLY_CONF_SECRET | TLY_CONF_REQUIRED,
      "libpq connection string of the schema owner role (migrations, admin)"},

@@ -27,8 +27,9 @@ enum {
 
 typedef struct {
     char *log_level;
-    char *database_url;       /* app role, subject to row-level security */
-    char *owner_database_url; /* schema owner: migrate and admin */
+    char *database_url;        /* serve: app role, subject to row-level security */
+    char *ingest_database_url; /* ingest: its own role, BYPASSRLS */
+    char *owner_database_url;  /* schema owner: migrate and admin */
     char *nats_url;
     char *stream_name;
     char *subject_prefix;

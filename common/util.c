@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,71 @@ void tly_format_rfc3339_us(int64_t us, char out[32])
     gmtime_r(&secs, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%06dZ", (int)(us % 1000000));
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The n decimal digits at s, or -1 if any is not a digit. */
+static int fixed_digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us)
+{
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+        return false;
+    int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
+    int h = fixed_digits(s + 11, 2), mi = fixed_digits(s + 14, 2), sec = fixed_digits(s + 17, 2);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        sec < 0 || sec > 60)
+        return false;
+    size_t i = 19;
+    int64_t frac_us = 0;
+    if (i < n && s[i] == '.') {
+        /* As PostgreSQL: the fraction as a double, times 10^6, rint(). */
+        char buf[32] = "0.";
+        size_t k = 2;
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (k < sizeof buf - 1)
+                buf[k++] = s[i];
+        if (k == 2)
+            return false;
+        buf[k] = '\0';
+        frac_us = (int64_t)rint(strtod(buf, NULL) * 1e6);
+    }
+    int64_t offset_s = 0;
+    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh = fixed_digits(s + i + 1, 2), om = fixed_digits(s + i + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return false;
+        offset_s = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60);
+        i += 6;
+    }
+    if (i != n)
+        return false;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    *us = secs * 1000000 + frac_us;
+    return true;
 }
 
 void tly_sleep_unless(int64_t ms, const atomic_bool *stop)

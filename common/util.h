@@ -62,6 +62,15 @@ int64_t tly_now_monotonic_ns(void);
 /* Formats microseconds since the epoch as RFC 3339 UTC with microseconds. */
 void tly_format_rfc3339_us(int64_t us, char out[32]);
 
+/* Parses s[0..n), an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.fraction]
+ * then Z or +HH:MM / -HH:MM; 't', 'z' and a space separator accepted), into
+ * microseconds since the epoch, as PostgreSQL's timestamptz input does:
+ * the fraction rounded to the nearest microsecond (half to even), second 60
+ * counted as the first second of the next minute. False for anything else
+ * or a year outside 0001..9999; fields are range-checked, not calendar-
+ * checked (the schema's format does that). */
+bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us);
+
 /* Sleeps up to ms milliseconds, waking early when *stop becomes true
  * (checked every 50 ms). */
 void tly_sleep_unless(int64_t ms, const atomic_bool *stop);

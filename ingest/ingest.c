@@ -75,7 +75,7 @@ static uint64_t prune_ledger(PGconn *conn, int64_t keep_days)
 static void maintain(ingest_t *in)
 {
     const tly_config_t *cfg = in->cfg;
-    PGconn *conn = tly_db_connect(cfg->database_url, "tally-ingest-maintenance");
+    PGconn *conn = tly_db_connect(cfg->ingest_database_url, "tally-ingest-maintenance");
     if (conn == NULL)
         return;
     int created = 0, dropped = 0;
@@ -219,7 +219,7 @@ static void *worker_main(void *arg)
                 conn = NULL;
             }
             if (conn == NULL)
-                conn = tly_db_connect(cfg->database_url, "tally-ingest");
+                conn = tly_db_connect(cfg->ingest_database_url, "tally-ingest");
             tly_store_counts_t before = counts;
             if (conn != NULL && store(in, conn, list.Msgs, list.Count, outcomes, &counts)) {
                 settle(in, list.Msgs, list.Count, outcomes);

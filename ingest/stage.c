@@ -77,13 +77,26 @@ static const column_t metric_cols[] = {
     {"net_tx_bytes", "net_tx_bytes", COL_INT},
 };
 
-static const spec_t specs[] = {
+/* The sets, staged for tally_ingest_apply(). */
+static const spec_t staged_specs[] = {
     {"software", "stage_software", software_cols, TLY_ARRAY_LEN(software_cols)},
     {"patches", "stage_patches", patch_cols, TLY_ARRAY_LEN(patch_cols)},
-    {"process_events", "stage_process_events", process_cols, TLY_ARRAY_LEN(process_cols)},
-    {"network_events", "stage_network_events", network_cols, TLY_ARRAY_LEN(network_cols)},
-    {"file_events", "stage_file_events", file_cols, TLY_ARRAY_LEN(file_cols)},
-    {"metrics", "stage_device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols)},
+};
+
+/* Events and metrics, COPYed into their own tables; in the order of
+ * tly_stage_event_tables, each with ts first. */
+static const spec_t event_specs[TLY_STAGE_EVENT_TABLES] = {
+    {"process_events", "process_events", process_cols, TLY_ARRAY_LEN(process_cols)},
+    {"network_events", "network_events", network_cols, TLY_ARRAY_LEN(network_cols)},
+    {"file_events", "file_events", file_cols, TLY_ARRAY_LEN(file_cols)},
+    {"metrics", "device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols)},
+};
+
+const char *const tly_stage_event_tables[TLY_STAGE_EVENT_TABLES] = {
+    "process_events",
+    "network_events",
+    "file_events",
+    "device_metrics",
 };
 
 /* COPY text format: backslash, tab, newline and carriage return escaped;
@@ -153,6 +166,16 @@ static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
     }
 }
 
+/* Appends item's columns of spec, each after a tab, and the newline. */
+static void render_item(const spec_t *spec, const tly_json_t *item, tly_strbuf_t *b)
+{
+    for (size_t c = 0; c < spec->ncols; c++) {
+        tly_strbuf_append(b, "\t", 1);
+        copy_value(b, tly_json_get(item, spec->cols[c].json_key), spec->cols[c].kind);
+    }
+    tly_strbuf_append(b, "\n", 1);
+}
+
 /* Renders spec's rows of every document into b; returns the row count. */
 static int64_t render(const spec_t *spec, const tly_stage_doc_t *docs, int n, tly_strbuf_t *b)
 {
@@ -160,13 +183,8 @@ static int64_t render(const spec_t *spec, const tly_stage_doc_t *docs, int n, tl
     for (int i = 0; i < n; i++) {
         const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
         for (size_t k = 0; k < tly_json_size(items); k++) {
-            const tly_json_t *item = &items->u.items[k];
             tly_strbuf_printf(b, "%d", docs[i].idx);
-            for (size_t c = 0; c < spec->ncols; c++) {
-                tly_strbuf_append(b, "\t", 1);
-                copy_value(b, tly_json_get(item, spec->cols[c].json_key), spec->cols[c].kind);
-            }
-            tly_strbuf_append(b, "\n", 1);
+            render_item(spec, &items->u.items[k], b);
             rows++;
         }
     }
@@ -209,29 +227,107 @@ tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_st
     return sent || st != TLY_STAGE_OK ? st : TLY_STAGE_FAILED;
 }
 
+/* COPYs rows (count of them; none: nothing to do) into spec's table with
+ * the leading columns lead, then spec's own. */
+static tly_stage_status_t copy_rows(PGconn *conn, const spec_t *spec, const char *lead,
+                                    const tly_strbuf_t *rows, int64_t count, char *why,
+                                    size_t why_len)
+{
+    if (rows->truncated) {
+        snprintf(why, why_len, "%s: rows exceed the COPY buffer", spec->table);
+        return TLY_STAGE_FAILED;
+    }
+    if (count == 0)
+        return TLY_STAGE_OK;
+    char target[512];
+    tly_strbuf_t t_buf;
+    tly_strbuf_init_fixed(&t_buf, target, sizeof target);
+    tly_strbuf_printf(&t_buf, "%s (%s", spec->table, lead);
+    for (size_t c = 0; c < spec->ncols; c++)
+        tly_strbuf_printf(&t_buf, ", %s", spec->cols[c].column);
+    tly_strbuf_puts(&t_buf, ")");
+    return tly_stage_copy(conn, target, rows, why, why_len);
+}
+
 tly_stage_status_t tly_stage_sections(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
                                       size_t why_len)
 {
     tly_stage_status_t st = TLY_STAGE_OK;
-    for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_ARRAY_LEN(specs); t++) {
-        const spec_t *spec = &specs[t];
+    for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_ARRAY_LEN(staged_specs); t++) {
         tly_strbuf_t rows;
         tly_strbuf_init(&rows, (size_t)1 << 30);
-        int64_t count = render(spec, docs, n, &rows);
-        if (rows.truncated) {
-            snprintf(why, why_len, "%s: rows exceed the COPY buffer", spec->table);
-            st = TLY_STAGE_FAILED;
-        } else if (count > 0) {
-            char target[512];
-            tly_strbuf_t t_buf;
-            tly_strbuf_init_fixed(&t_buf, target, sizeof target);
-            tly_strbuf_printf(&t_buf, "%s (idx", spec->table);
-            for (size_t c = 0; c < spec->ncols; c++)
-                tly_strbuf_printf(&t_buf, ", %s", spec->cols[c].column);
-            tly_strbuf_puts(&t_buf, ")");
-            st = tly_stage_copy(conn, target, &rows, why, why_len);
-        }
+        int64_t count = render(&staged_specs[t], docs, n, &rows);
+        st = copy_rows(conn, &staged_specs[t], "idx", &rows, count, why, why_len);
         tly_strbuf_free(&rows);
     }
+    return st;
+}
+
+/* Renders one event table's rows of every document: into rows when ts lies
+ * in the window, else into out (out_of_window_events, the item's JSON as
+ * row_data). Counts each. False, with why, for a ts that is not a date-time. */
+static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs, int n,
+                          tly_stage_window_t window, tly_strbuf_t *rows, int64_t *count,
+                          tly_strbuf_t *out, int64_t *out_count, char *why, size_t why_len)
+{
+    for (int i = 0; i < n; i++) {
+        const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
+        for (size_t k = 0; k < tly_json_size(items); k++) {
+            const tly_json_t *item = &items->u.items[k];
+            const tly_json_t *ts = tly_json_get(item, spec->cols[0].json_key);
+            int64_t at = 0;
+            if (!tly_json_is(ts, TLY_JSON_STRING) || !tly_parse_rfc3339_us(ts->u.s, ts->len, &at)) {
+                snprintf(why, why_len, "%s: an item's ts is not an RFC 3339 date-time",
+                         spec->section);
+                return false;
+            }
+            if (at >= window.from_us && at < window.to_us) {
+                tly_strbuf_printf(rows, "%s\t%s", docs[i].tenant_id, docs[i].device_id);
+                render_item(spec, item, rows);
+                (*count)++;
+                continue;
+            }
+            tly_strbuf_printf(out, "%s\t%s\t%s\t", docs[i].tenant_id, docs[i].device_id,
+                              spec->table);
+            tly_stage_text(out, ts->u.s, ts->len);
+            tly_strbuf_append(out, "\t", 1);
+            tly_stage_text(out, docs[i].text + item->src_off, item->src_len);
+            tly_strbuf_append(out, "\n", 1);
+            (*out_count)++;
+        }
+    }
+    return true;
+}
+
+tly_stage_status_t tly_stage_events(PGconn *conn, const tly_stage_event_doc_t *docs, int n,
+                                    const tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES],
+                                    int64_t rows_written[TLY_STAGE_EVENT_TABLES],
+                                    int64_t *out_of_window, char *why, size_t why_len)
+{
+    static const spec_t out_spec = {"", "out_of_window_events", NULL, 0};
+    tly_strbuf_t out;
+    tly_strbuf_init(&out, (size_t)1 << 30);
+    int64_t out_count = 0;
+    tly_stage_status_t st = TLY_STAGE_OK;
+    for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_STAGE_EVENT_TABLES; t++) {
+        tly_strbuf_t rows;
+        tly_strbuf_init(&rows, (size_t)1 << 30);
+        int64_t count = 0;
+        if (!render_events(&event_specs[t], docs, n, windows[t], &rows, &count, &out, &out_count,
+                           why, why_len))
+            st = TLY_STAGE_DATA_ERROR;
+        else
+            st = copy_rows(conn, &event_specs[t], "tenant_id, device_id", &rows, count, why,
+                           why_len);
+        if (st == TLY_STAGE_OK)
+            rows_written[t] += count;
+        tly_strbuf_free(&rows);
+    }
+    if (st == TLY_STAGE_OK)
+        st = copy_rows(conn, &out_spec, "tenant_id, device_id, kind, ts, row_data", &out, out_count,
+                       why, why_len);
+    if (st == TLY_STAGE_OK)
+        *out_of_window += out_count;
+    tly_strbuf_free(&out);
     return st;
 }

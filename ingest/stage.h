@@ -1,10 +1,12 @@
-/* COPY into the staging tables of migrations/0008_ingest_bulk.sql.
+/* COPY of a fetch's batches into PostgreSQL.
  *
- * A fetch of batches is staged with one COPY per table: the batch rows
- * (rendered by ingest/store.c) and every array section of the documents
- * (software, patches, events, metrics), each row prefixed by its batch's
- * position in the fetch (idx). tally_ingest_apply() then moves them into
- * place under each tenant's row-level security.
+ * A fetch is staged with one COPY per table (migrations/0010): the batch
+ * rows (rendered by ingest/store.c) and the software and patch lists, each
+ * row prefixed by its batch's position in the fetch (idx);
+ * tally_ingest_apply() then writes them into place. The events and metrics
+ * of the batches it stored are COPYed straight into their partitioned
+ * tables afterwards, in the same transaction, with the tenant and device
+ * ids it answered.
  *
  * Thread-safety: one call per connection at a time (libpq's rule). */
 #ifndef TLY_INGEST_STAGE_H
@@ -47,9 +49,38 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
 tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_strbuf_t *rows,
                                   char *why, size_t why_len);
 
-/* Stages the array sections of docs[0..n), inside the caller's open
- * transaction. Sections a document lacks contribute no rows. */
+/* Stages the software and patch lists of docs[0..n), inside the caller's
+ * open transaction. Sections a document lacks contribute no rows. */
 tly_stage_status_t tly_stage_sections(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
                                       size_t why_len);
+
+/* The event tables, in the order of the arrays below. */
+#define TLY_STAGE_EVENT_TABLES 4
+extern const char *const tly_stage_event_tables[TLY_STAGE_EVENT_TABLES];
+
+/* A stored batch whose events go to their tables; all borrowed. */
+typedef struct {
+    const char *tenant_id; /* lower-case UUIDs */
+    const char *device_id;
+    const tly_json_t *doc;
+    const char *text; /* the text doc was parsed from (its items' spans) */
+} tly_stage_event_doc_t;
+
+/* The ts range a table's partitions cover, [from_us, to_us) in µs since
+ * the epoch; from_us == to_us when it has none. */
+typedef struct {
+    int64_t from_us, to_us;
+} tly_stage_window_t;
+
+/* COPYs the events and metrics of docs[0..n) into their tables, inside the
+ * caller's open transaction (its role must bypass row-level security): a
+ * row whose ts lies in windows[t] into table t, any other into
+ * out_of_window_events with its item's JSON as row_data. Adds the rows
+ * written to rows_written[t] and *out_of_window. A ts that is not a
+ * date-time is a TLY_STAGE_DATA_ERROR. */
+tly_stage_status_t tly_stage_events(PGconn *conn, const tly_stage_event_doc_t *docs, int n,
+                                    const tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES],
+                                    int64_t rows_written[TLY_STAGE_EVENT_TABLES],
+                                    int64_t *out_of_window, char *why, size_t why_len);
 
 #endif

@@ -20,12 +20,14 @@ typedef struct {
     char tenant_id[37];
     char agent_id[37];
     char batch_id[37];
+    char device_id[37]; /* set by apply for a batch it stored */
     char received_at[32];
     const char *request_id;
     const char *agent_version;
     const char *sent_at;
     tly_json_doc_t *doc;
     const tly_json_t *root;
+    const char *text;        /* the message's text, which doc's spans index */
     const char *device_json; /* the device object's text in the message */
     size_t device_len;
     int body_bytes;
@@ -79,6 +81,7 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
     tly_uuid_lower(agent_id, b->agent_id);
     b->agent_version = string_at(agent, "version");
     b->sent_at = string_at(b->root, "sent_at");
+    b->text = data;
     b->device_json = data + device->src_off;
     b->device_len = device->src_len;
     return true;
@@ -206,42 +209,100 @@ static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, cha
     return r;
 }
 
-/* Reads apply's answer: which batches were written, and rows per table. */
+/* The index of table in tly_store_tables. */
+static size_t table_index(const char *table)
+{
+    size_t t = 0;
+    while (t < TLY_STORE_TABLES - 1 && strcmp(tly_store_tables[t], table) != 0)
+        t++;
+    return t;
+}
+
+/* Reads apply's answer: which batches were written now, with their device
+ * ids (stored[k] = that batch, *stored_n of them), the event tables'
+ * windows, and rows per table. */
 static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
+                         batch_t **stored, int *stored_n,
+                         tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES],
                          tly_store_counts_t *counts)
 {
     tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, 0, NULL);
-    const tly_json_t *stored = tly_json_get(j ? tly_json_root(j) : NULL, "stored");
-    const tly_json_t *rows = tly_json_get(j ? tly_json_root(j) : NULL, "rows");
-    if (!tly_json_is(stored, TLY_JSON_ARRAY) || !tly_json_is(rows, TLY_JSON_OBJECT)) {
-        tly_json_free(j);
-        return false;
-    }
-    for (int k = 0; k < n; k++)
+    const tly_json_t *root = j ? tly_json_root(j) : NULL;
+    const tly_json_t *written = tly_json_get(root, "stored");
+    const tly_json_t *wins = tly_json_get(root, "windows");
+    const tly_json_t *rows = tly_json_get(root, "rows");
+    bool ok = tly_json_is(written, TLY_JSON_ARRAY) && tly_json_is(wins, TLY_JSON_OBJECT) &&
+              tly_json_is(rows, TLY_JSON_OBJECT);
+    for (int k = 0; ok && k < n; k++)
         outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
-    for (size_t i = 0; i < stored->len; i++) {
-        int64_t idx = stored->u.items[i].u.i;
-        for (int k = 0; k < n; k++) /* staged is short: a fetch */
-            if (staged[k]->index == idx)
-                outcomes[idx] = TLY_MSG_STORED;
+    *stored_n = 0;
+    for (size_t i = 0; ok && i < written->len; i++) {
+        const tly_json_t *pair = &written->u.items[i];
+        const tly_json_t *idx =
+            tly_json_is(pair, TLY_JSON_ARRAY) && pair->len == 2 ? &pair->u.items[0] : NULL;
+        const char *device = idx ? tly_json_string(&pair->u.items[1]) : NULL;
+        int k = 0;
+        while (idx != NULL && k < n && staged[k]->index != idx->u.i) /* a fetch is short */
+            k++;
+        ok = tly_json_is(idx, TLY_JSON_INTEGER) && k < n && device != NULL && tly_is_uuid(device);
+        if (ok) {
+            tly_uuid_lower(device, staged[k]->device_id);
+            outcomes[staged[k]->index] = TLY_MSG_STORED;
+            stored[(*stored_n)++] = staged[k];
+        }
     }
-    counts->batches += (int64_t)stored->len;
-    for (size_t t = 0; t < TLY_STORE_TABLES; t++) {
-        const tly_json_t *v = tly_json_get(rows, tly_store_tables[t]);
-        counts->rows[t] += tly_json_is(v, TLY_JSON_INTEGER) ? v->u.i : 0;
+    for (size_t t = 0; ok && t < TLY_STAGE_EVENT_TABLES; t++) {
+        const tly_json_t *w = tly_json_get(wins, tly_stage_event_tables[t]);
+        windows[t] = (tly_stage_window_t){0, 0}; /* no partitions: every row is outside */
+        if (tly_json_is(w, TLY_JSON_ARRAY) && w->len == 2 &&
+            tly_json_is(&w->u.items[0], TLY_JSON_INTEGER) &&
+            tly_json_is(&w->u.items[1], TLY_JSON_INTEGER))
+            windows[t] = (tly_stage_window_t){w->u.items[0].u.i, w->u.items[1].u.i};
+        else
+            ok = tly_json_is(w, TLY_JSON_NULL);
+    }
+    if (ok) {
+        counts->batches += *stored_n;
+        for (size_t t = 0; t < TLY_STORE_TABLES; t++) {
+            const tly_json_t *v = tly_json_get(rows, tly_store_tables[t]);
+            counts->rows[t] += tly_json_is(v, TLY_JSON_INTEGER) ? v->u.i : 0;
+        }
     }
     tly_json_free(j);
-    return true;
+    return ok;
 }
 
-/* Stages and applies the good batches inside the open transaction. */
+/* COPYs the events and metrics of the batches apply stored. */
+static tly_stage_status_t store_events(PGconn *conn, batch_t **stored, int n,
+                                       const tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES],
+                                       tly_store_counts_t *counts, char *why, size_t why_len)
+{
+    tly_stage_event_doc_t *docs = tly_xcalloc((size_t)n + 1, sizeof *docs);
+    for (int k = 0; k < n; k++)
+        docs[k] = (tly_stage_event_doc_t){stored[k]->tenant_id, stored[k]->device_id,
+                                          stored[k]->root, stored[k]->text};
+    int64_t rows[TLY_STAGE_EVENT_TABLES] = {0}, outside = 0;
+    tly_stage_status_t st = tly_stage_events(conn, docs, n, windows, rows, &outside, why, why_len);
+    for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_STAGE_EVENT_TABLES; t++)
+        counts->rows[table_index(tly_stage_event_tables[t])] += rows[t];
+    if (st == TLY_STAGE_OK)
+        counts->rows[table_index("out_of_window_events")] += outside;
+    free(docs);
+    return st;
+}
+
+/* Stages and applies the good batches inside the open transaction, then
+ * COPYs the stored ones' events. */
 static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
                                 tly_store_counts_t *counts, char *why, size_t why_len)
 {
     tly_stage_doc_t *docs = tly_xcalloc((size_t)n, sizeof *docs);
+    batch_t **stored = tly_xcalloc((size_t)n, sizeof *stored);
     for (int k = 0; k < n; k++)
         docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->root};
     PGresult *res = NULL;
+    int stored_n = 0;
+    tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES];
     tly_stage_status_t st = run(conn, "SELECT tally_ingest_prepare()", NULL, why, why_len);
     if (st == TLY_STAGE_OK)
         st = stage_batches(conn, staged, n, why, why_len);
@@ -249,11 +310,15 @@ static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_o
         st = tly_stage_sections(conn, docs, n, why, why_len);
     if (st == TLY_STAGE_OK)
         st = run(conn, "SELECT tally_ingest_apply()", &res, why, why_len);
-    if (st == TLY_STAGE_OK && !read_applied(PQgetvalue(res, 0, 0), staged, n, outcomes, counts)) {
+    if (st == TLY_STAGE_OK && !read_applied(PQgetvalue(res, 0, 0), staged, n, outcomes, stored,
+                                            &stored_n, windows, counts)) {
         snprintf(why, why_len, "tally_ingest_apply answered what ingest does not understand");
         st = TLY_STAGE_FAILED;
     }
+    if (st == TLY_STAGE_OK)
+        st = store_events(conn, stored, stored_n, windows, counts, why, why_len);
     PQclear(res);
+    free(stored);
     free(docs);
     return st;
 }

@@ -1,18 +1,109 @@
--- Cheaper bookkeeping for ingest, measured on bench/drain.sh (40,000
--- batches, pg_stat_statements and perf):
+-- Ingest writes each row once, and cheaper bookkeeping around it; measured
+-- on bench/drain.sh (pg_stat_statements and perf; bench/README.md):
 --
+-- * ingest connects as tally_ingest, a role of its own with BYPASSRLS, and
+--   COPYs events and metrics straight into their partitioned tables: COPY
+--   FROM is refused on a table with row-level security, so each of those
+--   rows used to be written twice (a staging COPY, then INSERT ... SELECT).
+--   RLS was no wall for ingest anyway: it set app.tenant_id from the
+--   message subject, the same value it now writes into tenant_id. serve
+--   keeps tally_app, under RLS.
 -- * tally_ingest_apply() analyses only the staging columns its joins use.
 --   A full ANALYZE sorted a sample of every text column (paths, command
 --   lines, program names) of every staging table on every fetch: 17 % of
---   PostgreSQL's CPU during a drain. The planner still gets the row counts
---   and the key statistics it needs to pick hash joins; the apply time of
---   the drain went from 34 to 25 s.
+--   PostgreSQL's CPU during a drain.
+-- * A software list is compared with the set it replaces in one pass, and
+--   only what differs is written to a work table (the old and the new sets
+--   were each copied into one before); device_software is read per device
+--   by its key (it was read by a sequential scan).
+-- * Each event table has its own window (retentions differ per table), and
+--   maintenance leaves no gap in it.
 -- * devices are rewritten by every report: with room left in each page,
 --   the update stays on the page and skips the indexes (HOT). Fill factor
 --   70 took HOT updates from 46 % to 86 % of them.
 ALTER TABLE devices SET (fillfactor = 70);
 
--- The staging tables of 0008; the software diff has one work table now.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tally_ingest') THEN
+    RAISE EXCEPTION 'role tally_ingest must exist before migrating (see deploy/local/pg-bootstrap.sql)';
+  END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA public TO tally_ingest;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO tally_ingest;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO tally_ingest;
+ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO tally_ingest;
+ALTER DEFAULT PRIVILEGES GRANT USAGE, SELECT ON SEQUENCES TO tally_ingest;
+GRANT EXECUTE ON FUNCTION tally_tenant(), tally_dead_letter(uuid, text, bigint, text, text, bytea),
+  tally_version_key(text), tally_maintain_partitions(int, int), tally_prune_ledger(int, int),
+  tally_count(jsonb, text, bigint), tally_ingest_prepare(), tally_ingest_round(uuid, int, boolean),
+  tally_ingest_apply() TO tally_ingest;
+
+-- Partition maintenance as in 0007, and it fills gaps: a day between the
+-- oldest partition and today that has none gets one. Such a gap (maintenance
+-- stopped for a few days) sat inside the window, and a row dated in it was
+-- refused by PostgreSQL and dead-lettered.
+CREATE OR REPLACE FUNCTION tally_maintain_partitions(days_ahead int, default_retention_days int)
+  RETURNS SETOF text
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+AS $$
+DECLARE
+  t record;
+  part record;
+  today date := (now() AT TIME ZONE 'UTC')::date;
+  d date;
+  first_day date;
+  pname text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('tally_maintain_partitions'));
+  FOR t IN SELECT parent_table, coalesce(retention_days, default_retention_days) AS keep
+             FROM tally_partitioned_tables ORDER BY parent_table LOOP
+    -- From the oldest partition it keeps (or yesterday), so that days
+    -- missed while maintenance was not running leave no gap.
+    SELECT least(today - 1, min(day) FILTER (WHERE day >= today - t.keep)) INTO first_day
+      FROM (SELECT to_date(right(c.relname, 8), 'YYYYMMDD') AS day
+              FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = t.parent_table::regclass) p;
+    FOR d IN SELECT generate_series(first_day, today + days_ahead, interval '1 day')::date LOOP
+      pname := t.parent_table || '_p' || to_char(d, 'YYYYMMDD');
+      IF to_regclass(pname) IS NULL THEN
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                       pname, t.parent_table, d::text || ' 00:00:00+00', (d + 1)::text || ' 00:00:00+00');
+        EXECUTE format('REVOKE ALL ON %I FROM tally_app', pname);
+        RETURN NEXT 'created ' || pname;
+      END IF;
+    END LOOP;
+    FOR part IN SELECT c.relname FROM pg_inherits i
+                  JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = t.parent_table::regclass
+                   AND c.relname ~ ('^' || t.parent_table || '_p[0-9]{8}$') LOOP
+      IF to_date(right(part.relname, 8), 'YYYYMMDD') < today - t.keep THEN
+        EXECUTE format('DROP TABLE %I', part.relname);
+        RETURN NEXT 'dropped ' || part.relname;
+      END IF;
+    END LOOP;
+  END LOOP;
+END
+$$;
+
+-- The range one event table's partitions cover right now: [lower, upper).
+-- Tables have retentions of their own (tally admin set-retention), so each
+-- has its own window; maintenance keeps each gap-free.
+CREATE FUNCTION tally_event_window(parent text, OUT lower_bound timestamptz,
+                                   OUT upper_bound timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+AS $$
+  SELECT min(to_date(right(c.relname, 8), 'YYYYMMDD'))::timestamp AT TIME ZONE 'UTC',
+         (max(to_date(right(c.relname, 8), 'YYYYMMDD')) + 1)::timestamp AT TIME ZONE 'UTC'
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = parent::regclass
+$$;
+GRANT EXECUTE ON FUNCTION tally_event_window(text) TO tally_app, tally_ingest;
+DROP FUNCTION tally_event_window();
+
+-- The staging tables of 0008 without the event tables (ingest COPYs events
+-- straight into their own), and one work table for the software diff.
 CREATE OR REPLACE FUNCTION tally_ingest_prepare() RETURNS void
   LANGUAGE plpgsql SET client_min_messages = warning
 AS $$
@@ -29,19 +120,6 @@ BEGIN
     install_date date, install_location text, source text) ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_patches (
     idx int NOT NULL, hotfix_id text, description text, installed_on date) ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS stage_process_events (
-    idx int NOT NULL, ts timestamptz NOT NULL, op text, pid bigint, ppid bigint, name text,
-    path text, cmdline text, user_name text, sha256 text) ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS stage_network_events (
-    idx int NOT NULL, ts timestamptz NOT NULL, protocol text, local_ip inet, local_port int,
-    remote_ip inet, remote_port int, state text, pid bigint, process_name text)
-    ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS stage_file_events (
-    idx int NOT NULL, ts timestamptz NOT NULL, op text, path text, old_path text,
-    size_bytes bigint, sha256 text, pid bigint) ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS stage_device_metrics (
-    idx int NOT NULL, ts timestamptz NOT NULL, cpu_pct real, mem_used_bytes bigint,
-    disk_used_pct real, net_rx_bytes bigint, net_tx_bytes bigint) ON COMMIT DELETE ROWS;
   -- Work tables of apply: one software or patch list per device at a time,
   -- and what differs between a software list and the set it replaces.
   CREATE TEMP TABLE IF NOT EXISTS stage_round (
@@ -54,62 +132,77 @@ BEGIN
 END
 $$;
 
--- Applies the staged fetch; returns {"stored": [idx of the batches written
--- now], "rows": {table: rows written}}. A batch whose ledger entry exists is
--- a duplicate and writes nothing. Per tenant, in this order (rows locked in
--- key order, so concurrent workers cannot deadlock):
+-- Fills stage_round with round k of tenant t's software lists (or patch
+-- lists): the k-th list of each device in this fetch, in receive order, if
+-- it is not older than the set it would replace. False when no device has a
+-- k-th list (the rounds are over).
+CREATE OR REPLACE FUNCTION tally_ingest_round(t uuid, k int, patches boolean) RETURNS boolean
+  LANGUAGE plpgsql
+AS $$
+BEGIN
+  DELETE FROM stage_round;
+  INSERT INTO stage_round (idx, device_id, at, baseline)
+  SELECT idx, device_id, received_at, prev IS NULL FROM (
+    SELECT b.idx, b.device_id, b.received_at,
+           CASE WHEN patches THEN d.patches_reported_at ELSE d.software_reported_at END AS prev,
+           row_number() OVER (PARTITION BY b.device_id ORDER BY b.received_at, b.idx) AS r
+      FROM stage_batches b JOIN devices d ON d.tenant_id = t AND d.id = b.device_id
+     WHERE b.tenant_id = t AND b.fresh
+       AND CASE WHEN patches THEN b.patch_count ELSE b.software_count END IS NOT NULL) x
+   WHERE r = k AND coalesce(prev, '-infinity') <= received_at;
+  IF FOUND THEN
+    -- Its true size (tens of rows, not the thousand the planner assumes
+    -- of a table never analysed), or the round reads device_software by a
+    -- sequential scan instead of by each device's key.
+    ANALYZE pg_temp.stage_round;
+    RETURN true;
+  END IF;
+  RETURN EXISTS (
+    SELECT 1 FROM stage_batches
+     WHERE tenant_id = t AND fresh
+       AND CASE WHEN patches THEN patch_count ELSE software_count END IS NOT NULL
+     GROUP BY device_id HAVING count(*) > k);
+END
+$$;
+
+-- Applies the staged fetch; returns
+--   {"stored": [[idx, device id] of each batch written now],
+--    "windows": {event table: [from, to) in µs since the epoch, or null},
+--    "rows": {table: rows written}}.
+-- The caller then COPYs the stored batches' events and metrics straight
+-- into their tables (rows outside a table's window into
+-- out_of_window_events), in the same transaction. A batch whose ledger
+-- entry exists is a duplicate and writes nothing. Per tenant, in this order
+-- (rows locked in key order, so concurrent workers cannot deadlock):
 --   ledger; device facts (the newest batch per agent; an older one never
---   overwrites newer facts); report rows; events and metrics (rows whose ts
---   has no partition go to out_of_window_events); software and patch sets,
---   one list per device at a time in receive order, each applied only if not
---   older than the set it replaces (docs/architecture.md).
+--   overwrites newer facts); report rows; software and patch sets, one list
+--   per device at a time in receive order, each applied only if not older
+--   than the set it replaces (docs/architecture.md).
 CREATE OR REPLACE FUNCTION tally_ingest_apply() RETURNS jsonb
   LANGUAGE plpgsql
 AS $$
 DECLARE
   t uuid;
-  lo timestamptz;
-  hi timestamptz;
   n bigint;
   k int;
-  tbl text;
-  cols text;
-  s_cols text;
-  present boolean;
-  i int;
-  staged text[] := '{}';    -- event tables with staged rows
-  move_sql text[] := '{}';  -- staged[i]'s rows of a tenant into its partitions
-  out_sql text[] := '{}';   -- ... or, outside the window, into out_of_window_events
+  windows jsonb;
   counts jsonb := '{}';
 BEGIN
   -- Fresh statistics, or the planner takes every staging table for empty
   -- and joins them by nested loops; of the join keys only (see above).
   ANALYZE pg_temp.stage_batches (idx, tenant_id), pg_temp.stage_software (idx),
-    pg_temp.stage_patches (idx), pg_temp.stage_process_events (idx),
-    pg_temp.stage_network_events (idx), pg_temp.stage_file_events (idx),
-    pg_temp.stage_device_metrics (idx);
-  SELECT lower_bound, upper_bound INTO lo, hi FROM tally_event_window();
-  FOREACH tbl IN ARRAY ARRAY['process_events', 'network_events', 'file_events', 'device_metrics'] LOOP
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM pg_temp.%I)', 'stage_' || tbl) INTO present;
-    CONTINUE WHEN NOT present;
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
-           string_agg('s.' || quote_ident(attname), ', ' ORDER BY attnum) INTO cols, s_cols
-      FROM pg_attribute
-     WHERE attrelid = ('pg_temp.stage_' || tbl)::regclass AND attnum > 0
-       AND NOT attisdropped AND attname <> 'idx';
-    staged := staged || tbl;
-    move_sql := move_sql || format(
-      'INSERT INTO %I (tenant_id, device_id, %s)'
-      ' SELECT b.tenant_id, b.device_id, %s FROM pg_temp.%I s JOIN stage_batches b USING (idx)'
-      ' WHERE b.tenant_id = $1 AND b.fresh AND s.ts >= $2 AND s.ts < $3',
-      tbl, cols, s_cols, 'stage_' || tbl);
-    out_sql := out_sql || format(
-      'INSERT INTO out_of_window_events (tenant_id, device_id, kind, ts, row_data)'
-      ' SELECT b.tenant_id, b.device_id, %L, s.ts, to_jsonb(s) - ''idx'''
-      ' FROM pg_temp.%I s JOIN stage_batches b USING (idx)'
-      ' WHERE b.tenant_id = $1 AND b.fresh AND NOT coalesce(s.ts >= $2 AND s.ts < $3, false)',
-      tbl, 'stage_' || tbl);
-  END LOOP;
+    pg_temp.stage_patches (idx);
+  -- The windows the caller routes the fetch's events by. Dropping or
+  -- creating a partition locks its parent, so these locks (the ones the
+  -- caller's COPY takes anyway) keep the windows as read here until COMMIT.
+  LOCK TABLE ONLY device_metrics, file_events, network_events, process_events
+    IN ROW EXCLUSIVE MODE;
+  SELECT jsonb_object_agg(tbl, CASE WHEN w.lower_bound IS NOT NULL THEN jsonb_build_array(
+           (extract(epoch FROM w.lower_bound) * 1000000)::bigint,
+           (extract(epoch FROM w.upper_bound) * 1000000)::bigint) END)
+    INTO windows
+    FROM unnest(ARRAY['process_events', 'network_events', 'file_events', 'device_metrics']) tbl,
+         tally_event_window(tbl) w;
 
   FOR t IN SELECT DISTINCT tenant_id FROM stage_batches ORDER BY 1 LOOP
     PERFORM set_config('app.tenant_id', t::text, true);
@@ -168,15 +261,6 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     counts := tally_count(counts, 'inventory_reports', n);
 
-    FOR i IN 1 .. coalesce(array_length(staged, 1), 0) LOOP
-      EXECUTE move_sql[i] USING t, lo, hi;
-      GET DIAGNOSTICS n = ROW_COUNT;
-      counts := tally_count(counts, staged[i], n);
-      EXECUTE out_sql[i] USING t, lo, hi;
-      GET DIAGNOSTICS n = ROW_COUNT;
-      counts := tally_count(counts, 'out_of_window_events', n);
-    END LOOP;
-
     -- Software: the catalog first (names sorted: concurrent workers insert
     -- in the same order), then each device's lists in receive order.
     INSERT INTO software_catalog (tenant_id, name, publisher)
@@ -196,7 +280,9 @@ BEGIN
       -- The round's lists against the sets they replace, in one pass: every
       -- (device, program, version) of either side, with how many versions of
       -- the program each side has; only the rows that differ are kept.
-      -- device_software is read per device, by its key.
+      -- device_software is read per device, by its key: OFFSET 0 keeps the
+      -- planner from flattening the lateral subquery into a hash join over a
+      -- sequential scan of the tenant's whole table.
       DELETE FROM stage_software_diff;
       INSERT INTO stage_software_diff
       WITH new AS (
@@ -212,7 +298,7 @@ BEGIN
           FROM stage_round r CROSS JOIN LATERAL (
             SELECT software_id, version, install_date, install_location, source
               FROM device_software ds
-             WHERE ds.tenant_id = t AND ds.device_id = r.device_id) o
+             WHERE ds.tenant_id = t AND ds.device_id = r.device_id OFFSET 0) o
          WHERE NOT r.baseline),
       j AS (
         SELECT device_id, software_id, o.version AS went_v, n.version AS came_v, n.version_key,
@@ -301,7 +387,9 @@ BEGIN
   END LOOP;
 
   RETURN jsonb_build_object(
-    'stored', (SELECT coalesce(jsonb_agg(idx ORDER BY idx), '[]') FROM stage_batches WHERE fresh),
+    'stored', (SELECT coalesce(jsonb_agg(jsonb_build_array(idx, device_id) ORDER BY idx), '[]')
+                 FROM stage_batches WHERE fresh),
+    'windows', windows,
     'rows', counts);
 END
 $$;

@@ -42,6 +42,8 @@ if [ ! -f "$dir/secrets.env" ]; then
   } > "$dir/secrets.env"
   umask 022
 fi
+# A secret added since DIR was made is added to it.
+grep -q '^PG_INGEST_PW=' "$dir/secrets.env" || echo "PG_INGEST_PW=$(openssl rand -hex 16)" >> "$dir/secrets.env"
 . "$dir/secrets.env"
 
 # --- PostgreSQL -------------------------------------------------------------
@@ -103,11 +105,9 @@ for ((i = 0; i < 300; i++)); do
   sleep 0.1
 done
 super_url="postgresql://$super:$PG_SUPER_PW@127.0.0.1:$pg_port/postgres"
-if [ "$fresh" = 1 ] || [ ! -f "$dir/pg/.bootstrapped" ]; then
-  psql "$super_url" -q -v ON_ERROR_STOP=1 -v owner_pw="$PG_OWNER_PW" -v app_pw="$PG_APP_PW" \
-    -f "$here/pg-bootstrap.sql" >/dev/null
-  touch "$dir/pg/.bootstrapped"
-fi
+# Idempotent: creates what an older DIR lacks (a role added since).
+psql "$super_url" -q -v ON_ERROR_STOP=1 -v owner_pw="$PG_OWNER_PW" -v app_pw="$PG_APP_PW" \
+  -v ingest_pw="$PG_INGEST_PW" -f "$here/pg-bootstrap.sql" >/dev/null
 
 # --- NATS with JetStream ----------------------------------------------------
 mkdir -p "$dir/nats"
@@ -129,6 +129,7 @@ wait_port "$nats_port" 30 || { say "nats-server failed to start; see $dir/log/na
   echo "TALLY_NATS_PORT=$nats_port"
   echo "TALLY_PG_SUPER_URL=postgresql://$super:$PG_SUPER_PW@127.0.0.1:$pg_port"
   echo "TALLY_DATABASE_URL=postgresql://tally_app:$PG_APP_PW@127.0.0.1:$pg_port/tally"
+  echo "TALLY_INGEST_DATABASE_URL=postgresql://tally_ingest:$PG_INGEST_PW@127.0.0.1:$pg_port/tally"
   echo "TALLY_OWNER_DATABASE_URL=postgresql://tally_owner:$PG_OWNER_PW@127.0.0.1:$pg_port/tally"
   echo "TALLY_NATS_URL=nats://127.0.0.1:$nats_port"
   echo "TALLY_API_KEY_PEPPER=$API_KEY_PEPPER"
@@ -157,11 +158,11 @@ if [ -n "$bin" ]; then
     mv "$dir/demo.env.tmp" "$dir/demo.env"
   fi
   # demo.env also names the endpoints, which may change between runs.
-  sed -i '/^TALLY_URL=\|^TALLY_INGEST_METRICS_URL=\|^TALLY_DATABASE_URL=\|^TALLY_OWNER_DATABASE_URL=\|^TALLY_NATS_URL=/d' "$dir/demo.env"
+  sed -i '/^TALLY_URL=\|^TALLY_INGEST_METRICS_URL=\|^TALLY_DATABASE_URL=\|^TALLY_INGEST_DATABASE_URL=\|^TALLY_OWNER_DATABASE_URL=\|^TALLY_NATS_URL=/d' "$dir/demo.env"
   {
     echo "TALLY_URL=http://127.0.0.1:$http_port"
     echo "TALLY_INGEST_METRICS_URL=http://127.0.0.1:$ingest_metrics_port/metrics"
-    grep -E '^TALLY_(DATABASE_URL|OWNER_DATABASE_URL|NATS_URL)=' "$dir/stack.env"
+    grep -E '^TALLY_(DATABASE_URL|INGEST_DATABASE_URL|OWNER_DATABASE_URL|NATS_URL)=' "$dir/stack.env"
   } >> "$dir/demo.env"
 
   "$bin" ingest >>"$dir/log/ingest.log" 2>&1 &

@@ -68,6 +68,26 @@ sleep 1
   fail "another tenant sees these events"
 pass "a repost adds no rows; another tenant sees none"
 
+# Each table has its own window (retention is per table): with yesterday's
+# file_events partition gone, yesterday's file event goes to
+# out_of_window_events while yesterday's process event still has a home,
+# and the batch is stored, not dead-lettered.
+yesterday=$(date -u -d yesterday +%Y-%m-%dT12:00:00Z)
+sql "DROP TABLE file_events_p$(date -u -d yesterday +%Y%m%d)"
+jq --arg y "$yesterday" --arg id "$(cat /proc/sys/kernel/random/uuid)" '
+  .batch_id = $id | .process_events = [.process_events[0] | .ts = $y] |
+  .file_events = [.file_events[0] | .ts = $y] | del(.network_events, .metrics)' \
+  "$t_dir/batch.json" >"$t_dir/yesterday.json"
+read -r status body < <(post_batch "$key" "$t_dir/yesterday.json")
+[ "$status" = 202 ] || fail "POST yesterday: $status $body"
+wait_for "SELECT count(*) FROM inventory_reports" 2 30
+[ "$(sql "SELECT count(*) FROM process_events WHERE ts = '$yesterday'")" = 1 ] ||
+  fail "yesterday's process event is not in process_events"
+[ "$(sql "SELECT string_agg(kind, ',' ORDER BY kind) FROM out_of_window_events WHERE ts = '$yesterday'")" = file_events ] ||
+  fail "out of window: $(sql "SELECT kind, ts FROM out_of_window_events")"
+[ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "a batch was dead-lettered"
+pass "windows are per table: a file event without a partition is kept out of window, its batch stored"
+
 # Ingest's /metrics counts what it wrote, table by table, and the lag.
 metrics=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics")
 metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$metrics"; }

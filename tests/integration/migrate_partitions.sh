@@ -48,6 +48,17 @@ tables=$(sql "SELECT count(*) FROM tally_partitioned_tables")
 actions=$(grep -c . <<<"$actions")
 pass "maintenance: idempotent, creates 2 more days for each of $tables tables, drops past retention ($actions actions)"
 
+# Days maintenance missed (it did not run) leave no gap in the window: a kept
+# partition five days old, and maintenance adds the three days between it
+# and yesterday.
+day() { sql "SELECT to_char((now() AT TIME ZONE 'UTC')::date - $1, 'YYYYMMDD')"; }
+sql "CREATE TABLE inventory_reports_p$(day 5) PARTITION OF inventory_reports
+       FOR VALUES FROM ('$(day 5) 00:00+00') TO ('$(day 4) 00:00+00')"
+actions=$(sql "SELECT tally_maintain_partitions(9, 30)" | sort | paste -sd ' ')
+want="created inventory_reports_p$(day 4) created inventory_reports_p$(day 3) created inventory_reports_p$(day 2)"
+[ "$actions" = "$want" ] || fail "gap: got '$actions', want '$want'"
+pass "maintenance fills the gap between the oldest kept partition and yesterday"
+
 # No default partition: a row outside every partition is an error, not a
 # silent catch-all.
 if sql "INSERT INTO inventory_reports (tenant_id, received_at, device_id, batch_id, body_bytes,
@@ -85,8 +96,10 @@ fi
 if "$TALLY_BIN" admin set-retention --table file_events --days 0 2>"$t_dir/err"; then
   fail "set-retention accepted 0 days"
 fi
-actions=$(sql "SELECT tally_maintain_partitions(9, 30)")
-[ "$actions" = "dropped process_events_p$old" ] || fail "per-table retention: $actions"
+actions=$(sql "SELECT tally_maintain_partitions(9, 30)" | paste -sd ' ')
+# (file_events keeps its old day, so the days after it are filled in.)
+want="created file_events_p$(day 4) created file_events_p$(day 3) created file_events_p$(day 2)"
+[ "$actions" = "$want dropped process_events_p$old" ] || fail "per-table retention: $actions"
 [ "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'file_events_p$old'")" = 1 ] ||
   fail "file_events lost its partition of $old"
 "$TALLY_BIN" admin set-retention --table process_events --days default >/dev/null || fail "reset"

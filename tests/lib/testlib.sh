@@ -59,6 +59,7 @@ psql "$TALLY_PG_SUPER_URL/postgres" -q -v ON_ERROR_STOP=1 \
   -c "DROP DATABASE IF EXISTS $t_db WITH (FORCE)" -c "CREATE DATABASE $t_db OWNER tally_owner" \
   -c "\\connect $t_db" -c "ALTER SCHEMA public OWNER TO tally_owner" >/dev/null
 export TALLY_DATABASE_URL=${TALLY_DATABASE_URL%/*}/$t_db
+export TALLY_INGEST_DATABASE_URL=${TALLY_INGEST_DATABASE_URL%/*}/$t_db
 export TALLY_OWNER_DATABASE_URL=${TALLY_OWNER_DATABASE_URL%/*}/$t_db
 export TALLY_STREAM_NAME="T_${t_name^^}"
 export TALLY_SUBJECT_PREFIX="test.$t_name"
@@ -158,7 +159,7 @@ stream_messages() {
 
 # start_private_pg: a PostgreSQL of this test's own (so the test may restart
 # it), bootstrapped and migrated like the shared one; repoints
-# TALLY_DATABASE_URL / TALLY_OWNER_DATABASE_URL at it. stop_private_pg and
+# TALLY_DATABASE_URL / TALLY_INGEST_DATABASE_URL / TALLY_OWNER_DATABASE_URL at it. stop_private_pg and
 # start_private_pg again restart it on the same port and data.
 t_pg_port=""
 t_pg_pid=""
@@ -184,8 +185,10 @@ start_private_pg() {
   local base="127.0.0.1:$t_pg_port"
   if [ "$fresh" = 1 ]; then
     psql "postgresql://postgres:secret@$base/postgres" -q -v ON_ERROR_STOP=1 -v owner_pw=secret \
-      -v app_pw=secret -f "$root/deploy/local/pg-bootstrap.sql" >/dev/null || fail "bootstrap"
+      -v app_pw=secret -v ingest_pw=secret -f "$root/deploy/local/pg-bootstrap.sql" >/dev/null ||
+      fail "bootstrap"
     export TALLY_DATABASE_URL="postgresql://tally_app:secret@$base/tally"
+    export TALLY_INGEST_DATABASE_URL="postgresql://tally_ingest:secret@$base/tally"
     export TALLY_OWNER_DATABASE_URL="postgresql://tally_owner:secret@$base/tally"
     "$TALLY_BIN" migrate 2>>"$t_dir/migrate.log" || fail "migrate (private pg)"
   fi

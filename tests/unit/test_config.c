@@ -106,6 +106,26 @@ static void test_non_secret_has_no_file_variant(void)
     tly_strbuf_free(&errors);
 }
 
+/* Each role connects as its own database role: serve under row-level
+ * security, ingest as the BYPASSRLS role that may COPY. */
+static void test_database_url_per_command(void)
+{
+    env_t env = {{"TALLY_DATABASE_URL", "postgresql://app/y", NULL}};
+    tly_config_t cfg;
+    tly_strbuf_t errors;
+    CHECK(!load(&env, TLY_CMD_INGEST, &cfg, &errors));
+    CHECK(strstr(errors.data, "TALLY_INGEST_DATABASE_URL is required") != NULL);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    env_t ingest = {{"TALLY_INGEST_DATABASE_URL", "postgresql://ingest/y", NULL}};
+    CHECK(load(&ingest, TLY_CMD_INGEST, &cfg, &errors));
+    CHECK_STR(cfg.ingest_database_url, "postgresql://ingest/y");
+    CHECK(cfg.database_url == NULL);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+}
+
 static void test_help_lists_command_params(void)
 {
     char *text = NULL;
@@ -114,8 +134,8 @@ static void test_help_lists_command_params(void)
     tly_config_print_help(f, TLY_CMD_INGEST);
     fclose(f);
     CHECK(strstr(text, "TALLY_INGEST_WORKERS") != NULL);
-    CHECK(strstr(text, "TALLY_DATABASE_URL") != NULL);
-    CHECK(strstr(text, "secret (or TALLY_DATABASE_URL_FILE)") != NULL);
+    CHECK(strstr(text, "TALLY_INGEST_DATABASE_URL") != NULL);
+    CHECK(strstr(text, "secret (or TALLY_INGEST_DATABASE_URL_FILE)") != NULL);
     CHECK(strstr(text, "TALLY_HTTP_PORT") == NULL); /* a serve-only parameter */
     free(text);
 }
@@ -123,6 +143,7 @@ static void test_help_lists_command_params(void)
 int main(void)
 {
     test_defaults();
+    test_database_url_per_command();
     test_all_errors_reported();
     test_secret_file();
     test_non_secret_has_no_file_variant();

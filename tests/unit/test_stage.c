@@ -1,6 +1,8 @@
 /* ingest/stage.c's pure parts: COPY text escaping and the version key
  * (integration.software_diff checks the key against tally_version_key on
- * every stored row). */
+ * every stored row); and the date-time parser that routes each event into
+ * its partitioned table or out_of_window_events, which must read a ts as
+ * PostgreSQL does (integration.events checks rows on both sides). */
 #include "ingest/stage.h"
 #include "tests/unit/check.h"
 
@@ -22,8 +24,55 @@ static const char *escaped(const char *s)
     return out;
 }
 
+/* The µs of an RFC 3339 date-time, or INT64_MIN when it is refused. */
+static int64_t at(const char *s)
+{
+    int64_t us = 0;
+    return tly_parse_rfc3339_us(s, strlen(s), &us) ? us : INT64_MIN;
+}
+
+static void test_rfc3339(void)
+{
+    CHECK(at("1970-01-01T00:00:00Z") == 0);
+    CHECK(at("1969-12-31T23:59:59Z") == -1000000);
+    CHECK(at("2026-11-22T04:55:08.345Z") == 1795323308345000);
+    CHECK(at("2026-11-22t04:55:08.345z") == 1795323308345000);
+    CHECK(at("2026-11-22 04:55:08.345Z") == 1795323308345000);
+    CHECK(at("2026-11-22T04:55:08+01:00") == 1795319708000000);
+    CHECK(at("2026-11-22T04:55:08-05:30") == 1795343108000000);
+    CHECK(at("0001-01-01T00:00:00Z") == -62135596800000000);
+    CHECK(at("9999-12-31T23:59:59Z") == 253402300799000000);
+    /* A leap second is the next minute's first, as in PostgreSQL. */
+    CHECK(at("2016-12-31T23:59:60Z") == at("2017-01-01T00:00:00Z"));
+    /* Fractions round to the microsecond: into the next day at midnight. */
+    CHECK(at("1970-01-01T00:00:00.1234567Z") == 123457);
+    CHECK(at("1970-01-01T00:00:00.0000004Z") == 0);
+    CHECK(at("2026-11-21T23:59:59.9999999Z") == at("2026-11-22T00:00:00Z"));
+    CHECK(at("1970-01-01T00:00:00.000001000000000000000000000000009Z") == 1);
+
+    static const char *const refused[] = {
+        "",
+        "2026-11-22T04:55:08",       /* no zone */
+        "2026-11-22T04:55:08ZZ",     /* trailing bytes */
+        "2026-11-22T04:55:08.Z",     /* an empty fraction */
+        "2026-11-22T04:55:08+0100",  /* offset without a colon */
+        "2026-13-01T00:00:00Z",      /* month 13 */
+        "2026-11-22T24:00:00Z",      /* hour 24 */
+        "2026-11-22T04:60:00Z",      /* minute 60 */
+        "2026-11-22T04:55:61Z",      /* second 61 */
+        "0000-01-01T00:00:00Z",      /* year 0 */
+        "2026-11-22X04:55:08Z",      /* separator */
+        "2026-11-2204:55:08Z",       /* shape */
+        "2026-11-22T04:55:08+24:00", /* offset hours */
+        "+2026-11-22T04:55:08Z",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        CHECK(at(refused[i]) == INT64_MIN);
+}
+
 int main(void)
 {
+    test_rfc3339();
     CHECK_STR(key_of("131.0.6778.86"), "{131,0,6778,86}");
     CHECK_STR(key_of(""), "{}");
     CHECK_STR(key_of("beta"), "{}");
