@@ -86,6 +86,20 @@ void tly_strbuf_puts(tly_strbuf_t *b, const char *s)
     tly_strbuf_append(b, s, strlen(s));
 }
 
+void tly_strbuf_append_int(tly_strbuf_t *b, int64_t v)
+{
+    char digits[24];
+    size_t i = sizeof digits;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        digits[--i] = '-';
+    tly_strbuf_append(b, digits + i, sizeof digits - i);
+}
+
 void tly_strbuf_printf(tly_strbuf_t *b, const char *fmt, ...)
 {
     va_list ap;

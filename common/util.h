@@ -32,6 +32,8 @@ void tly_strbuf_free(tly_strbuf_t *b);
 void tly_strbuf_append(tly_strbuf_t *b, const char *s, size_t n);
 void tly_strbuf_puts(tly_strbuf_t *b, const char *s);
 void tly_strbuf_printf(tly_strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends v in decimal (what "%lld" prints, without printf's cost). */
+void tly_strbuf_append_int(tly_strbuf_t *b, int64_t v);
 /* Appends s as a quoted JSON string; bytes are copied as-is except the ones
  * JSON requires escaped (quote, backslash, control characters). */
 void tly_strbuf_json_string(tly_strbuf_t *b, const char *s, size_t n);

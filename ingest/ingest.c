@@ -149,17 +149,18 @@ static void release(natsMsg **msgs, int n)
 /* Stores a fetched batch; when a bulk-loaded section is refused, stores its
  * messages one by one so only the guilty one is dead-lettered. True once
  * every message has an outcome. */
-static bool store(ingest_t *in, PGconn *conn, natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
-                  tly_store_counts_t *counts)
+static bool store(ingest_t *in, PGconn *conn, tly_catalog_t *catalog, natsMsg **msgs, int n,
+                  tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     const tly_config_t *cfg = in->cfg;
-    tly_store_status_t st = tly_store_batch(cfg, conn, msgs, n, outcomes, counts);
+    tly_store_status_t st = tly_store_batch(cfg, conn, catalog, msgs, n, outcomes, counts);
     if (st != TLY_STORE_ISOLATE)
         return st == TLY_STORE_COMMITTED;
     TLY_WARN(NULL, "a batch of %d messages was refused as a whole; storing them one by one", n);
     count(&in->metrics.isolations, 1);
     for (int i = 0; i < n; i++) {
-        if (tly_store_batch(cfg, conn, &msgs[i], 1, &outcomes[i], counts) != TLY_STORE_COMMITTED)
+        if (tly_store_batch(cfg, conn, catalog, &msgs[i], 1, &outcomes[i], counts) !=
+            TLY_STORE_COMMITTED)
             return false; /* the earlier ones are committed; the ledger skips them on retry */
     }
     return true;
@@ -183,6 +184,7 @@ static void *worker_main(void *arg)
     PGconn *conn = NULL;
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
     tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
+    tly_catalog_t *catalog = tly_catalog_new(TLY_INGEST_CATALOG_CACHE);
 
     while (!atomic_load(&in->stop)) {
         if (sub == NULL) {
@@ -213,6 +215,7 @@ static void *worker_main(void *arg)
         count_redeliveries(in, list.Msgs, list.Count);
         /* Store, retrying on whole-transaction failures (PostgreSQL down or
          * restarting) for as long as it takes; nothing was written then. */
+        tly_store_counts_t before = counts;
         for (;;) {
             if (conn != NULL && !tly_db_ensure(conn)) {
                 PQfinish(conn);
@@ -220,8 +223,8 @@ static void *worker_main(void *arg)
             }
             if (conn == NULL)
                 conn = tly_db_connect(cfg->ingest_database_url, "tally-ingest");
-            tly_store_counts_t before = counts;
-            if (conn != NULL && store(in, conn, list.Msgs, list.Count, outcomes, &counts)) {
+            if (conn != NULL &&
+                store(in, conn, catalog, list.Msgs, list.Count, outcomes, &counts)) {
                 settle(in, list.Msgs, list.Count, outcomes);
                 count(&in->metrics.fetches, 1);
                 for (size_t t = 0; t < TLY_STORE_TABLES; t++)
@@ -244,6 +247,7 @@ static void *worker_main(void *arg)
              (long long)counts.batches, (long long)counts.dead_letters);
     natsSubscription_Destroy(sub);
     PQfinish(conn);
+    tly_catalog_free(catalog);
     free(outcomes);
     nats_ReleaseThreadMemory();
     return NULL;

@@ -10,7 +10,7 @@ typedef enum {
     COL_INT,
     COL_REAL,
     COL_VERSION_KEY, /* tly_stage_version_key of the member (a string or absent) */
-    COL_NAME,        /* text trimmed of spaces (as btrim); absent or null -> '' */
+    COL_VERSION,     /* text; absent or null -> '' */
 } col_kind_t;
 
 typedef struct {
@@ -25,12 +25,11 @@ typedef struct {
     const char *table;
     const column_t *cols;
     size_t ncols;
+    bool with_ids; /* software: a catalog id column first, repeats skipped */
 } spec_t;
 
 static const column_t software_cols[] = {
-    {"name", "name", COL_NAME},
-    {"publisher", "publisher", COL_NAME},
-    {"version", "version", COL_TEXT},
+    {"version", "version", COL_VERSION},
     {"version", "version_key", COL_VERSION_KEY},
     {"install_date", "install_date", COL_TEXT},
     {"install_location", "install_location", COL_TEXT},
@@ -79,17 +78,17 @@ static const column_t metric_cols[] = {
 
 /* The sets, staged for tally_ingest_apply(). */
 static const spec_t staged_specs[] = {
-    {"software", "stage_software", software_cols, TLY_ARRAY_LEN(software_cols)},
-    {"patches", "stage_patches", patch_cols, TLY_ARRAY_LEN(patch_cols)},
+    {"software", "stage_software", software_cols, TLY_ARRAY_LEN(software_cols), true},
+    {"patches", "stage_patches", patch_cols, TLY_ARRAY_LEN(patch_cols), false},
 };
 
 /* Events and metrics, COPYed into their own tables; in the order of
  * tly_stage_event_tables, each with ts first. */
 static const spec_t event_specs[TLY_STAGE_EVENT_TABLES] = {
-    {"process_events", "process_events", process_cols, TLY_ARRAY_LEN(process_cols)},
-    {"network_events", "network_events", network_cols, TLY_ARRAY_LEN(network_cols)},
-    {"file_events", "file_events", file_cols, TLY_ARRAY_LEN(file_cols)},
-    {"metrics", "device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols)},
+    {"process_events", "process_events", process_cols, TLY_ARRAY_LEN(process_cols), false},
+    {"network_events", "network_events", network_cols, TLY_ARRAY_LEN(network_cols), false},
+    {"file_events", "file_events", file_cols, TLY_ARRAY_LEN(file_cols), false},
+    {"metrics", "device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols), false},
 };
 
 const char *const tly_stage_event_tables[TLY_STAGE_EVENT_TABLES] = {
@@ -132,10 +131,24 @@ void tly_stage_version_key(const char *s, size_t n, tly_strbuf_t *b)
         for (size_t digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
             if (digits < 9) /* a run's first 9 digits count */
                 v = v * 10 + (s[i] - '0');
-        tly_strbuf_printf(b, first ? "%ld" : ",%ld", v);
+        if (!first)
+            tly_strbuf_append(b, ",", 1);
+        tly_strbuf_append_int(b, v);
         first = false;
     }
     tly_strbuf_append(b, "}", 1);
+}
+
+void tly_stage_name(const tly_json_t *v, const char **s, size_t *n)
+{
+    bool text = v != NULL && v->type == TLY_JSON_STRING;
+    size_t start = 0, end = text ? v->len : 0;
+    while (start < end && v->u.s[start] == ' ')
+        start++;
+    while (end > start && v->u.s[end - 1] == ' ')
+        end--;
+    *s = text ? v->u.s + start : "";
+    *n = end - start;
 }
 
 static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
@@ -143,19 +156,14 @@ static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
     bool text = v != NULL && v->type == TLY_JSON_STRING;
     if (kind == COL_VERSION_KEY) {
         tly_stage_version_key(text ? v->u.s : "", text ? v->len : 0, b);
-    } else if (kind == COL_NAME) {
-        size_t start = 0, end = text ? v->len : 0;
-        while (start < end && v->u.s[start] == ' ')
-            start++;
-        while (end > start && v->u.s[end - 1] == ' ')
-            end--;
-        tly_stage_text(b, text ? v->u.s + start : "", end - start);
+    } else if (kind == COL_VERSION && !text) {
+        /* a missing version is '' (one row per program then) */
     } else if (v == NULL || v->type == TLY_JSON_NULL) {
         tly_strbuf_append(b, "\\N", 2);
     } else if (v->type == TLY_JSON_STRING) {
         tly_stage_text(b, v->u.s, v->len);
     } else if (v->type == TLY_JSON_INTEGER) {
-        tly_strbuf_printf(b, "%lld", (long long)v->u.i);
+        tly_strbuf_append_int(b, v->u.i);
     } else if (v->type == TLY_JSON_REAL && kind == COL_INT) {
         /* The schema admits 4.0 as an integer. */
         tly_strbuf_printf(b, "%.0f", v->u.d);
@@ -183,7 +191,13 @@ static int64_t render(const spec_t *spec, const tly_stage_doc_t *docs, int n, tl
     for (int i = 0; i < n; i++) {
         const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
         for (size_t k = 0; k < tly_json_size(items); k++) {
-            tly_strbuf_printf(b, "%d", docs[i].idx);
+            if (spec->with_ids && docs[i].software_ids[k] <= 0)
+                continue;
+            tly_strbuf_append_int(b, docs[i].idx);
+            if (spec->with_ids) {
+                tly_strbuf_append(b, "\t", 1);
+                tly_strbuf_append_int(b, docs[i].software_ids[k]);
+            }
             render_item(spec, &items->u.items[k], b);
             rows++;
         }
@@ -199,6 +213,8 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
     snprintf(why, why_len, "%s: %s", what, msg);
     why[strcspn(why, "\n")] = '\0';
     TLY_WARN(NULL, "%s", why);
+    if (state != NULL && strcmp(state, "TLY01") == 0)
+        return TLY_STAGE_STALE;
     bool data = state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
     return data ? TLY_STAGE_DATA_ERROR : TLY_STAGE_FAILED;
 }
@@ -257,10 +273,20 @@ tly_stage_status_t tly_stage_sections(PGconn *conn, const tly_stage_doc_t *docs,
         tly_strbuf_t rows;
         tly_strbuf_init(&rows, (size_t)1 << 30);
         int64_t count = render(&staged_specs[t], docs, n, &rows);
-        st = copy_rows(conn, &staged_specs[t], "idx", &rows, count, why, why_len);
+        st =
+            copy_rows(conn, &staged_specs[t], staged_specs[t].with_ids ? "idx, software_id" : "idx",
+                      &rows, count, why, why_len);
         tly_strbuf_free(&rows);
     }
     return st;
+}
+
+/* Appends "tenant<TAB>device". */
+static void append_ids(tly_strbuf_t *b, const tly_stage_event_doc_t *doc)
+{
+    tly_strbuf_puts(b, doc->tenant_id);
+    tly_strbuf_append(b, "\t", 1);
+    tly_strbuf_puts(b, doc->device_id);
 }
 
 /* Renders one event table's rows of every document: into rows when ts lies
@@ -282,13 +308,13 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
                 return false;
             }
             if (at >= window.from_us && at < window.to_us) {
-                tly_strbuf_printf(rows, "%s\t%s", docs[i].tenant_id, docs[i].device_id);
+                append_ids(rows, &docs[i]);
                 render_item(spec, item, rows);
                 (*count)++;
                 continue;
             }
-            tly_strbuf_printf(out, "%s\t%s\t%s\t", docs[i].tenant_id, docs[i].device_id,
-                              spec->table);
+            append_ids(out, &docs[i]);
+            tly_strbuf_printf(out, "\t%s\t", spec->table);
             tly_stage_text(out, ts->u.s, ts->len);
             tly_strbuf_append(out, "\t", 1);
             tly_stage_text(out, docs[i].text + item->src_off, item->src_len);
@@ -304,7 +330,7 @@ tly_stage_status_t tly_stage_events(PGconn *conn, const tly_stage_event_doc_t *d
                                     int64_t rows_written[TLY_STAGE_EVENT_TABLES],
                                     int64_t *out_of_window, char *why, size_t why_len)
 {
-    static const spec_t out_spec = {"", "out_of_window_events", NULL, 0};
+    static const spec_t out_spec = {"", "out_of_window_events", NULL, 0, false};
     tly_strbuf_t out;
     tly_strbuf_init(&out, (size_t)1 << 30);
     int64_t out_count = 0;

@@ -17,21 +17,29 @@
 
 #include <libpq-fe.h>
 
-/* One decoded batch document (borrowed) and its position in the fetch. */
+/* One decoded batch document (borrowed) and its position in the fetch;
+ * software_ids[i] is the catalog id of its software[i] (ingest/catalog.h),
+ * 0 for a repeat of an earlier item's program and version (not staged). */
 typedef struct {
     int idx;
     const tly_json_t *doc;
+    const int64_t *software_ids; /* NULL when the document has no software list */
 } tly_stage_doc_t;
 
 typedef enum {
     TLY_STAGE_OK = 0,
     TLY_STAGE_DATA_ERROR, /* the data itself was refused (SQLSTATE class 22 or 23) */
     TLY_STAGE_FAILED,     /* connection or server trouble */
+    TLY_STAGE_STALE,      /* a cached catalog id is gone (SQLSTATE TLY01): clear, retry */
 } tly_stage_status_t;
 
 /* Appends s[0..n) to b in COPY text format (backslash, tab, newline and
  * carriage return escaped). */
 void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n);
+
+/* The program name or publisher of a software item's member v as the
+ * catalog keys it: trimmed of spaces; absent or not a string is "". */
+void tly_stage_name(const tly_json_t *v, const char **s, size_t *n);
 
 /* Appends the version key of s[0..n) as a PostgreSQL int[] literal: its runs
  * of ASCII digits, each cut to its first 9 digits, in order

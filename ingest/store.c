@@ -3,6 +3,7 @@
 #include "common/db.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "ingest/catalog.h"
 #include "ingest/stage.h"
 
 #include <stdio.h>
@@ -31,13 +32,15 @@ typedef struct {
     const char *device_json; /* the device object's text in the message */
     size_t device_len;
     int body_bytes;
-    int index;        /* position in the fetched list */
-    char reason[300]; /* why it is poison, when it is */
+    int64_t *software_ids; /* per software item (tly_stage_doc_t), or NULL */
+    int index;             /* position in the fetched list */
+    char reason[300];      /* why it is poison, when it is */
 } batch_t;
 
 static void batch_free(batch_t *b)
 {
     tly_json_free(b->doc);
+    free(b->software_ids);
 }
 
 static const char *string_at(const tly_json_t *obj, const char *key)
@@ -291,6 +294,132 @@ static tly_stage_status_t store_events(PGconn *conn, batch_t **stored, int n,
     return st;
 }
 
+static char *dup_span(const char *s, size_t n)
+{
+    char *d = tly_xcalloc(1, n + 1);
+    memcpy(d, s, n);
+    return d;
+}
+
+/* A software item's catalog key. */
+static void software_key(const tly_json_t *item, const char **name, size_t *name_len,
+                         const char **publisher, size_t *publisher_len)
+{
+    tly_stage_name(tly_json_get(item, "name"), name, name_len);
+    tly_stage_name(tly_json_get(item, "publisher"), publisher, publisher_len);
+}
+
+typedef struct {
+    int64_t id;
+    const tly_json_t *version;
+    size_t item;
+} listed_t;
+
+static int by_id_version(const void *a, const void *b)
+{
+    const listed_t *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    const char *xs = tly_json_string(x->version), *ys = tly_json_string(y->version);
+    int c = strcmp(xs ? xs : "", ys ? ys : "");
+    return c != 0 ? c : (x->item < y->item ? -1 : 1);
+}
+
+/* Marks each repeat of a (program, version) in one list with id 0: the
+ * first occurrence is the one staged. */
+static void drop_repeats(int64_t *ids, const tly_json_t *items)
+{
+    size_t n = tly_json_size(items);
+    listed_t *l = tly_xcalloc(n + 1, sizeof *l);
+    for (size_t i = 0; i < n; i++)
+        l[i] = (listed_t){ids[i], tly_json_get(&items->u.items[i], "version"), i};
+    qsort(l, n, sizeof *l, by_id_version);
+    for (size_t i = 1; i < n; i++) {
+        const char *a = tly_json_string(l[i - 1].version), *b = tly_json_string(l[i].version);
+        if (l[i].id == l[i - 1].id && strcmp(a ? a : "", b ? b : "") == 0)
+            ids[l[i].item] = 0;
+    }
+    free(l);
+}
+
+/* The catalog ids of the software items of batches[0..n) (one tenant):
+ * from the cache, the missing ones through tally_catalog_ids(); repeats
+ * within a list dropped. */
+static tly_stage_status_t tenant_software_ids(tly_catalog_t *cat, PGconn *conn, batch_t **batches,
+                                              int n, int64_t *created, char *why, size_t why_len)
+{
+    const char *tenant = batches[0]->tenant_id;
+    size_t cap = 0;
+    for (int k = 0; k < n; k++)
+        cap += tly_json_size(tly_json_get(batches[k]->root, "software"));
+    if (cap == 0)
+        return TLY_STAGE_OK;
+    tly_catalog_t *asked = tly_catalog_new(cap); /* the misses, each once */
+    char **names = tly_xcalloc(cap, sizeof *names), **publishers = tly_xcalloc(cap, sizeof *names);
+    size_t missing = 0;
+    const char *name, *publisher;
+    size_t nl, pl;
+    for (int k = 0; k < n; k++) {
+        const tly_json_t *items = tly_json_get(batches[k]->root, "software");
+        if (!tly_json_is(items, TLY_JSON_ARRAY))
+            continue;
+        batches[k]->software_ids = tly_xcalloc(items->len + 1, sizeof(int64_t));
+        for (size_t i = 0; i < items->len; i++) {
+            software_key(&items->u.items[i], &name, &nl, &publisher, &pl);
+            int64_t id = tly_catalog_get(cat, tenant, name, nl, publisher, pl);
+            batches[k]->software_ids[i] = id;
+            if (id != 0 || tly_catalog_get(asked, tenant, name, nl, publisher, pl) != 0)
+                continue;
+            tly_catalog_put(asked, tenant, name, nl, publisher, pl, 1);
+            names[missing] = dup_span(name, nl);
+            publishers[missing++] = dup_span(publisher, pl);
+        }
+    }
+    tly_stage_status_t st = TLY_STAGE_OK;
+    if (missing > 0)
+        st = tly_catalog_resolve(cat, conn, tenant, (const char *const *)names,
+                                 (const char *const *)publishers, missing, created, why, why_len);
+    /* Every id is cached now (tly_catalog_resolve keeps all it was given). */
+    for (int k = 0; st == TLY_STAGE_OK && k < n; k++) {
+        const tly_json_t *items = tly_json_get(batches[k]->root, "software");
+        for (size_t i = 0; i < tly_json_size(items); i++) {
+            int64_t *id = &batches[k]->software_ids[i];
+            software_key(&items->u.items[i], &name, &nl, &publisher, &pl);
+            if (*id == 0)
+                *id = tly_catalog_get(cat, tenant, name, nl, publisher, pl);
+            if (*id == 0) {
+                snprintf(why, why_len, "no catalog id for \"%.*s\" after tally_catalog_ids",
+                         (int)(nl < 100 ? nl : 100), name);
+                st = TLY_STAGE_FAILED;
+            }
+        }
+        if (st == TLY_STAGE_OK && tly_json_size(items) > 0)
+            drop_repeats(batches[k]->software_ids, items);
+    }
+    for (size_t i = 0; i < missing; i++) {
+        free(names[i]);
+        free(publishers[i]);
+    }
+    free(names);
+    free(publishers);
+    tly_catalog_free(asked);
+    return st;
+}
+
+/* The catalog ids of every staged batch's software list (staged is sorted
+ * by tenant), before the fetch's transaction. */
+static tly_stage_status_t software_ids(tly_catalog_t *cat, PGconn *conn, batch_t **staged, int n,
+                                       int64_t *created, char *why, size_t why_len)
+{
+    tly_stage_status_t st = TLY_STAGE_OK;
+    for (int g = 0, end; st == TLY_STAGE_OK && g < n; g = end) {
+        for (end = g; end < n && strcmp(staged[end]->tenant_id, staged[g]->tenant_id) == 0; end++)
+            ;
+        st = tenant_software_ids(cat, conn, &staged[g], end - g, created, why, why_len);
+    }
+    return st;
+}
+
 /* Stages and applies the good batches inside the open transaction, then
  * COPYs the stored ones' events. */
 static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
@@ -299,7 +428,7 @@ static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_o
     tly_stage_doc_t *docs = tly_xcalloc((size_t)n, sizeof *docs);
     batch_t **stored = tly_xcalloc((size_t)n, sizeof *stored);
     for (int k = 0; k < n; k++)
-        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->root};
+        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->root, staged[k]->software_ids};
     PGresult *res = NULL;
     int stored_n = 0;
     tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES];
@@ -323,8 +452,9 @@ static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_o
     return st;
 }
 
-tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMsg **msgs, int n,
-                                   tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
+tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
+                                   natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
+                                   tly_store_counts_t *counts)
 {
     batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
     batch_t **staged = tly_xcalloc((size_t)n, sizeof *staged);
@@ -356,23 +486,34 @@ tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, natsMs
     }
 
     char why[300] = "";
-    if (!tly_db_exec(conn, "BEGIN"))
-        goto done;
-    for (int i = 0; i < n; i++) {
-        if (outcomes[i] == TLY_MSG_POISON && !dead_letter(conn, msgs[i], &batches[i])) {
-            tly_db_rollback(conn);
+    /* New catalog names are committed on their own, first. */
+    int64_t created = 0;
+    tly_stage_status_t st = software_ids(catalog, conn, staged, unique, &created, why, sizeof why);
+    if (counts != NULL)
+        counts->rows[table_index("software_catalog")] += created;
+    if (st == TLY_STAGE_OK) {
+        if (!tly_db_exec(conn, "BEGIN"))
+            goto done;
+        for (int i = 0; i < n; i++) {
+            if (outcomes[i] == TLY_MSG_POISON && !dead_letter(conn, msgs[i], &batches[i])) {
+                tly_db_rollback(conn);
+                goto done;
+            }
+        }
+        if (unique > 0)
+            st = apply(conn, staged, unique, outcomes, &now, why, sizeof why);
+        if (st == TLY_STAGE_OK && tly_db_exec(conn, "COMMIT")) {
+            result = TLY_STORE_COMMITTED;
+            now.dead_letters = dead;
             goto done;
         }
+        tly_db_rollback(conn);
     }
-    tly_stage_status_t st =
-        unique > 0 ? apply(conn, staged, unique, outcomes, &now, why, sizeof why) : TLY_STAGE_OK;
-    if (st == TLY_STAGE_OK && tly_db_exec(conn, "COMMIT")) {
-        result = TLY_STORE_COMMITTED;
-        now.dead_letters = dead;
-        goto done;
-    }
-    tly_db_rollback(conn);
-    if (st == TLY_STAGE_DATA_ERROR && n > 1) {
+    if (st == TLY_STAGE_STALE) {
+        TLY_WARN(NULL, "the software catalog cache was stale (%zu ids); cleared",
+                 tly_catalog_size(catalog));
+        tly_catalog_clear(catalog);
+    } else if (st == TLY_STAGE_DATA_ERROR && n > 1) {
         result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
     } else if (st == TLY_STAGE_DATA_ERROR && unique == 1) {
         /* This message can never be stored: dead-letter it. */

@@ -12,6 +12,9 @@
 --   A full ANALYZE sorted a sample of every text column (paths, command
 --   lines, program names) of every staging table on every fetch: 17 % of
 --   PostgreSQL's CPU during a drain.
+-- * Ingest stages software catalog ids, not names: it keeps the ids in a
+--   cache and adds new names through tally_catalog_ids() in a statement of
+--   its own (workers waited on each other's open transaction for them).
 -- * A software list is compared with the set it replaces in one pass, and
 --   only what differs is written to a work table (the old and the new sets
 --   were each copied into one before); device_software is read per device
@@ -116,8 +119,9 @@ BEGIN
     file_event_count int NOT NULL, metric_count int NOT NULL, device jsonb NOT NULL,
     fresh boolean NOT NULL DEFAULT false, device_id uuid) ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_software (
-    idx int NOT NULL, name text, publisher text, version text, version_key int[] NOT NULL,
-    install_date date, install_location text, source text) ON COMMIT DELETE ROWS;
+    idx int NOT NULL, software_id bigint NOT NULL, version text NOT NULL,
+    version_key int[] NOT NULL, install_date date, install_location text, source text)
+    ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_patches (
     idx int NOT NULL, hotfix_id text, description text, installed_on date) ON COMMIT DELETE ROWS;
   -- Work tables of apply: one software or patch list per device at a time,
@@ -164,6 +168,34 @@ BEGIN
      GROUP BY device_id HAVING count(*) > k);
 END
 $$;
+
+-- Ingest's catalog lookup, for names its cache lacks: adds the missing
+-- entries of tenant t (entries: [[name, publisher], ...], distinct, trimmed)
+-- and answers every entry's id, and whether this call created it. Called
+-- on its own, outside the fetch's transaction, so a new name is committed
+-- at once and concurrent workers do not wait on each other's transaction.
+CREATE FUNCTION tally_catalog_ids(t uuid, entries jsonb)
+  RETURNS TABLE (name text, publisher text, id bigint, created boolean)
+  LANGUAGE plpgsql
+AS $$
+DECLARE
+  new_ids bigint[];
+BEGIN
+  PERFORM set_config('app.tenant_id', t::text, true);
+  WITH ins AS (
+    INSERT INTO software_catalog AS c (tenant_id, name, publisher)
+    SELECT t, e ->> 0, e ->> 1 FROM jsonb_array_elements(entries) e
+     ORDER BY (e ->> 0) COLLATE "C", (e ->> 1) COLLATE "C" -- concurrent callers, same order
+    ON CONFLICT ON CONSTRAINT software_catalog_tenant_id_name_publisher_key DO NOTHING
+    RETURNING c.id)
+  SELECT coalesce(array_agg(ins.id), '{}') INTO new_ids FROM ins;
+  RETURN QUERY
+    SELECT c.name, c.publisher, c.id, c.id = ANY (new_ids)
+      FROM jsonb_array_elements(entries) e
+      JOIN software_catalog c ON c.tenant_id = t AND c.name = e ->> 0 AND c.publisher = e ->> 1;
+END
+$$;
+GRANT EXECUTE ON FUNCTION tally_catalog_ids(uuid, jsonb) TO tally_ingest;
 
 -- Applies the staged fetch; returns
 --   {"stored": [[idx, device id] of each batch written now],
@@ -261,17 +293,16 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     counts := tally_count(counts, 'inventory_reports', n);
 
-    -- Software: the catalog first (names sorted: concurrent workers insert
-    -- in the same order), then each device's lists in receive order.
-    INSERT INTO software_catalog (tenant_id, name, publisher)
-    SELECT t, name, publisher FROM (
-      SELECT DISTINCT w.name COLLATE "C" AS name, w.publisher COLLATE "C" AS publisher
-        FROM stage_software w JOIN stage_batches b USING (idx)
-       WHERE b.tenant_id = t AND b.fresh) x
-     ORDER BY name, publisher
-    ON CONFLICT (tenant_id, name, publisher) DO NOTHING;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    counts := tally_count(counts, 'software_catalog', n);
+    -- Software: ingest staged catalog ids (tally_catalog_ids, from a cache
+    -- of its own); each must be this tenant's.
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT w.software_id FROM stage_software w
+                                JOIN stage_batches b USING (idx)
+                               WHERE b.tenant_id = t AND b.fresh) s
+                WHERE NOT EXISTS (SELECT 1 FROM software_catalog c
+                                   WHERE c.tenant_id = t AND c.id = s.software_id)) THEN
+      RAISE EXCEPTION 'a staged software id is not in the catalog of tenant %', t
+        USING ERRCODE = 'TLY01';
+    END IF;
 
     k := 1;
     LOOP
@@ -285,14 +316,10 @@ BEGIN
       -- sequential scan of the tenant's whole table.
       DELETE FROM stage_software_diff;
       INSERT INTO stage_software_diff
-      WITH new AS (
-        SELECT DISTINCT ON (r.device_id, c.id, coalesce(w.version, '') COLLATE "C") r.device_id,
-               c.id AS software_id, coalesce(w.version, '') AS version, w.version_key,
-               w.install_date, w.install_location, w.source
-          FROM stage_round r JOIN stage_software w USING (idx)
-          JOIN software_catalog c ON c.tenant_id = t AND c.name = w.name
-           AND c.publisher = w.publisher
-         ORDER BY r.device_id, c.id, coalesce(w.version, '') COLLATE "C"),
+      WITH new AS ( -- ingest lists each (program, version) once
+        SELECT r.device_id, w.software_id, w.version, w.version_key, w.install_date,
+               w.install_location, w.source
+          FROM stage_round r JOIN stage_software w USING (idx)),
       old AS (
         SELECT r.device_id, o.software_id, o.version, o.install_date, o.install_location, o.source
           FROM stage_round r CROSS JOIN LATERAL (

@@ -5,6 +5,9 @@
 # ordered numerically for fleet-wide questions; tenants never share rows.
 . "$(dirname "$0")/../lib/testlib.sh"
 
+# One worker: the last check needs the worker that cached the catalog ids
+# to be the one that stores the next list.
+export TALLY_INGEST_WORKERS=1
 start_tally ingest
 start_tally serve
 tenant=$(new_tenant "Softworks")
@@ -131,3 +134,24 @@ multi_changes=$(sql "SELECT string_agg(c.change || ':' || coalesce(c.old_version
 want="version_changed:14.38.33130>14.42.34433, 14.44.35211 version_changed:14.40.33810, 14.42.34433>- uninstalled:14.44.35211>-"
 [ "$multi_changes" = "$want" ] || fail "several versions side by side: $multi_changes"
 pass "several versions of one program: went and came listed in one row; the last one's removal is an uninstall"
+
+# Ingest caches catalog ids, and tally_ingest_apply() checks each staged id
+# against the tenant's catalog. With the catalog emptied behind ingest's back
+# (Tally never deletes entries; an operator might), a list naming programs
+# the worker has cached is refused (SQLSTATE TLY01), the cache cleared, and
+# the retry stores the list under the names' new ids.
+sql "TRUNCATE software_catalog, device_software, software_changes"
+agent=7e7e7e7e-0000-4000-8000-000000000003
+jq --arg agent "$agent" --argjson sw "[$(sw Alpha Acme 3.0), $(vc 14.44.35211)]" \
+  '.batch_id = "7e7e7e7e-0000-4000-8000-000000000300" | .agent.id = $agent | .software = $sw |
+   del(.patches)' "$base" >"$t_dir/stale.json"
+read -r status body < <(post_batch "$key" "$t_dir/stale.json")
+[ "$status" = 202 ] || fail "report after the catalog was emptied: $status $body"
+wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.device_id WHERE d.agent_id = '$agent'" 1 30
+[ "$(sql "SELECT string_agg(s.name || ' ' || ds.version, ',' ORDER BY s.name) FROM device_software ds
+          JOIN software_catalog s ON s.tenant_id = ds.tenant_id AND s.id = ds.software_id
+          JOIN devices d ON d.id = ds.device_id WHERE d.agent_id = '$agent'")" = \
+  "Alpha 3.0,Microsoft Visual C++ 2015-2022 Redistributable (x64) 14.44.35211" ] ||
+  fail "the list stored after the catalog was emptied: $(sql "SELECT software_id, version FROM device_software")"
+grep -q 'software catalog cache was stale' "$t_dir/ingest.log" || fail "the stale cache went unnoticed"
+pass "a stale catalog cache is noticed (TLY01), cleared, and the list stored under the new ids"

@@ -70,9 +70,23 @@ static void test_rfc3339(void)
         CHECK(at(refused[i]) == INT64_MIN);
 }
 
+static const char *int_text(int64_t v)
+{
+    static char out[32];
+    tly_strbuf_t b;
+    tly_strbuf_init_fixed(&b, out, sizeof out);
+    tly_strbuf_append_int(&b, v);
+    return out;
+}
+
 int main(void)
 {
     test_rfc3339();
+    CHECK_STR(int_text(0), "0");
+    CHECK_STR(int_text(-1), "-1");
+    CHECK_STR(int_text(4294967296), "4294967296");
+    CHECK_STR(int_text(INT64_MAX), "9223372036854775807");
+    CHECK_STR(int_text(INT64_MIN), "-9223372036854775808");
     CHECK_STR(key_of("131.0.6778.86"), "{131,0,6778,86}");
     CHECK_STR(key_of(""), "{}");
     CHECK_STR(key_of("beta"), "{}");
