@@ -338,6 +338,10 @@ BEGIN
       SELECT device_id, software_id, went_v, came_v, version_key, install_date,
              install_location, source, in_old, in_new
         FROM j WHERE went_v IS NULL OR came_v IS NULL OR moved;
+      -- Its true size, and fresh plans for the statements below (a plan
+      -- cached while the table was small rescans it per device when a
+      -- round replaces whole lists).
+      ANALYZE pg_temp.stage_software_diff (device_id);
 
       -- A program with no old version was installed, one with no new version
       -- uninstalled; otherwise the versions that went and came, if any.
