@@ -227,8 +227,10 @@ BEGIN
   -- The windows the caller routes the fetch's events by. Dropping or
   -- creating a partition locks its parent, so these locks (the ones the
   -- caller's COPY takes anyway) keep the windows as read here until COMMIT.
-  LOCK TABLE ONLY device_metrics, file_events, network_events, process_events
-    IN ROW EXCLUSIVE MODE;
+  -- Every partitioned table this transaction writes, in name order, as
+  -- tally_maintain_partitions() goes: the two cannot deadlock.
+  LOCK TABLE ONLY device_metrics, file_events, inventory_reports, network_events,
+    process_events, software_changes IN ROW EXCLUSIVE MODE;
   SELECT jsonb_object_agg(tbl, CASE WHEN w.lower_bound IS NOT NULL THEN jsonb_build_array(
            (extract(epoch FROM w.lower_bound) * 1000000)::bigint,
            (extract(epoch FROM w.upper_bound) * 1000000)::bigint) END)
