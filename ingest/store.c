@@ -156,7 +156,7 @@ static void copy_count(tly_strbuf_t *b, const tly_json_t *doc, const char *secti
         tly_strbuf_printf(b, "\t%zu", tly_json_size(items));
 }
 
-/* One stage_batches row (migrations/0008_ingest_bulk.sql) per batch. */
+/* One stage_batches row (migrations/0010_ingest_leaner_apply.sql) per batch. */
 static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, char *why,
                                         size_t why_len)
 {
