@@ -42,6 +42,11 @@ GRANT EXECUTE ON FUNCTION tally_tenant(), tally_dead_letter(uuid, text, bigint, 
   tally_version_key(text), tally_maintain_partitions(int, int), tally_prune_ledger(int, int),
   tally_count(jsonb, text, bigint), tally_ingest_prepare(), tally_ingest_round(uuid, int, boolean),
   tally_ingest_apply() TO tally_ingest;
+-- serve (tally_app) calls none of them: least privilege.
+REVOKE EXECUTE ON FUNCTION tally_dead_letter(uuid, text, bigint, text, text, bytea),
+  tally_maintain_partitions(int, int), tally_prune_ledger(int, int),
+  tally_count(jsonb, text, bigint), tally_ingest_prepare(), tally_ingest_round(uuid, int, boolean),
+  tally_ingest_apply() FROM tally_app;
 
 -- Partition maintenance as in 0007, and it fills gaps: a day between the
 -- oldest partition and today that has none gets one. Such a gap (maintenance
@@ -102,7 +107,7 @@ AS $$
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
    WHERE i.inhparent = parent::regclass
 $$;
-GRANT EXECUTE ON FUNCTION tally_event_window(text) TO tally_app, tally_ingest;
+GRANT EXECUTE ON FUNCTION tally_event_window(text) TO tally_ingest;
 DROP FUNCTION tally_event_window();
 
 -- The staging tables of 0008 without the event tables (ingest COPYs events

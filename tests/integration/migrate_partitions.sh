@@ -80,6 +80,17 @@ psql "$TALLY_DATABASE_URL" -qAt -c "SELECT count(*) FROM inventory_reports" >/de
   fail "the parent must stay readable"
 pass "partitions are closed to the application role; the parent (with RLS) is open"
 
+# The application role (serve) cannot run ingest's functions; ingest's role can.
+for f in "tally_ingest_prepare()" "tally_maintain_partitions(7, 30)" "tally_event_window('process_events')"; do
+  if psql "$TALLY_DATABASE_URL" -qAt -c "SELECT $f" >/dev/null 2>"$t_dir/err"; then
+    fail "the application role may run $f"
+  fi
+  grep -q 'permission denied' "$t_dir/err" || fail "$f: $(cat "$t_dir/err")"
+done
+psql "$TALLY_INGEST_DATABASE_URL" -qAt -c "SELECT tally_event_window('process_events')" >/dev/null ||
+  fail "the ingest role cannot read a window"
+pass "ingest's functions are closed to the application role"
+
 # Retention per table: `tally admin set-retention` makes process_events keep
 # 3 days; a 5-day-old partition of it goes at the next maintenance, while the
 # same day of file_events (default 30 days) stays. "default" undoes it.
