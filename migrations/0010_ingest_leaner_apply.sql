@@ -42,7 +42,7 @@ GRANT EXECUTE ON FUNCTION tally_tenant(), tally_dead_letter(uuid, text, bigint, 
   tally_version_key(text), tally_maintain_partitions(int, int), tally_prune_ledger(int, int),
   tally_count(jsonb, text, bigint), tally_ingest_prepare(), tally_ingest_round(uuid, int, boolean),
   tally_ingest_apply() TO tally_ingest;
--- serve (tally_app) calls none of them: least privilege.
+-- serve (tally_app) calls none of these (it keeps tally_tenant and tally_version_key).
 REVOKE EXECUTE ON FUNCTION tally_dead_letter(uuid, text, bigint, text, text, bytea),
   tally_maintain_partitions(int, int), tally_prune_ledger(int, int),
   tally_count(jsonb, text, bigint), tally_ingest_prepare(), tally_ingest_round(uuid, int, boolean),
