@@ -139,6 +139,11 @@ tly_stage_status_t tly_catalog_resolve(tly_catalog_t *c, PGconn *conn, const cha
                                        const char *const *names, const char *const *publishers,
                                        size_t n, int64_t *created, char *why, size_t why_len)
 {
+    if (n > c->max) { /* they would not all stay cached: isolate the fetch */
+        snprintf(why, why_len, "%zu new software names in one fetch exceed the catalog cache (%zu)",
+                 n, c->max);
+        return TLY_STAGE_DATA_ERROR;
+    }
     json_t *entries = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(entries, json_pack("[ss]", names[i], publishers[i]));

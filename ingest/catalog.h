@@ -44,8 +44,9 @@ void tly_catalog_put(tly_catalog_t *c, const char *tenant, const char *name, siz
  * n to the cache: names[i] / publishers[i], i < n, all of one tenant
  * (NUL-terminated, borrowed), in one statement outside any transaction.
  * *created counts the entries this call inserted. The cache starts over
- * first if they would not all fit. On failure the status of
- * tly_stage_failed (a data error or not) with why set. */
+ * first if they would not all fit beside what it holds; more than it can
+ * hold at all is a TLY_STAGE_DATA_ERROR (the caller isolates the fetch). On
+ * failure otherwise the status of tly_stage_failed, with why set. */
 tly_stage_status_t tly_catalog_resolve(tly_catalog_t *c, PGconn *conn, const char *tenant,
                                        const char *const *names, const char *const *publishers,
                                        size_t n, int64_t *created, char *why, size_t why_len);

@@ -249,9 +249,9 @@ static tly_stage_status_t copy_rows(PGconn *conn, const spec_t *spec, const char
                                     const tly_strbuf_t *rows, int64_t count, char *why,
                                     size_t why_len)
 {
-    if (rows->truncated) {
+    if (rows->truncated) { /* too much for one COPY: a data error, so the fetch is isolated */
         snprintf(why, why_len, "%s: rows exceed the COPY buffer", spec->table);
-        return TLY_STAGE_FAILED;
+        return TLY_STAGE_DATA_ERROR;
     }
     if (count == 0)
         return TLY_STAGE_OK;

@@ -180,7 +180,7 @@ static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, c
         tly_stage_text(&rows, b->device_json, b->device_len);
         tly_strbuf_append(&rows, "\n", 1);
     }
-    tly_stage_status_t st = TLY_STAGE_FAILED;
+    tly_stage_status_t st = TLY_STAGE_DATA_ERROR; /* too much for one COPY: isolate */
     if (rows.truncated)
         snprintf(why, why_len, "stage_batches: rows exceed the COPY buffer");
     else
@@ -238,22 +238,29 @@ static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_ou
               tly_json_is(rows, TLY_JSON_OBJECT);
     for (int k = 0; ok && k < n; k++)
         outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
+    /* The staged batches by their position in the fetch. */
+    int positions = 0;
+    for (int k = 0; k < n; k++)
+        positions = staged[k]->index >= positions ? staged[k]->index + 1 : positions;
+    batch_t **at = tly_xcalloc((size_t)positions + 1, sizeof *at);
+    for (int k = 0; k < n; k++)
+        at[staged[k]->index] = staged[k];
     *stored_n = 0;
     for (size_t i = 0; ok && i < written->len; i++) {
         const tly_json_t *pair = &written->u.items[i];
-        const tly_json_t *idx =
-            tly_json_is(pair, TLY_JSON_ARRAY) && pair->len == 2 ? &pair->u.items[0] : NULL;
-        const char *device = idx ? tly_json_string(&pair->u.items[1]) : NULL;
-        int k = 0;
-        while (idx != NULL && k < n && staged[k]->index != idx->u.i) /* a fetch is short */
-            k++;
-        ok = tly_json_is(idx, TLY_JSON_INTEGER) && k < n && device != NULL && tly_is_uuid(device);
+        bool is_pair = tly_json_is(pair, TLY_JSON_ARRAY) && pair->len == 2 &&
+                       tly_json_is(&pair->u.items[0], TLY_JSON_INTEGER);
+        int64_t idx = is_pair ? pair->u.items[0].u.i : -1;
+        batch_t *b = idx >= 0 && idx < positions ? at[idx] : NULL;
+        const char *device = b ? tly_json_string(&pair->u.items[1]) : NULL;
+        ok = device != NULL && tly_is_uuid(device);
         if (ok) {
-            tly_uuid_lower(device, staged[k]->device_id);
-            outcomes[staged[k]->index] = TLY_MSG_STORED;
-            stored[(*stored_n)++] = staged[k];
+            tly_uuid_lower(device, b->device_id);
+            outcomes[b->index] = TLY_MSG_STORED;
+            stored[(*stored_n)++] = b;
         }
     }
+    free(at);
     for (size_t t = 0; ok && t < TLY_STAGE_EVENT_TABLES; t++) {
         const tly_json_t *w = tly_json_get(wins, tly_stage_event_tables[t]);
         windows[t] = (tly_stage_window_t){0, 0}; /* no partitions: every row is outside */
@@ -384,9 +391,10 @@ static tly_stage_status_t tenant_software_ids(tly_catalog_t *cat, PGconn *conn, 
         const tly_json_t *items = tly_json_get(batches[k]->root, "software");
         for (size_t i = 0; i < tly_json_size(items); i++) {
             int64_t *id = &batches[k]->software_ids[i];
+            if (*id != 0)
+                continue;
             software_key(&items->u.items[i], &name, &nl, &publisher, &pl);
-            if (*id == 0)
-                *id = tly_catalog_get(cat, tenant, name, nl, publisher, pl);
+            *id = tly_catalog_get(cat, tenant, name, nl, publisher, pl);
             if (*id == 0) {
                 snprintf(why, why_len, "no catalog id for \"%.*s\" after tally_catalog_ids",
                          (int)(nl < 100 ? nl : 100), name);
@@ -452,9 +460,11 @@ static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_o
     return st;
 }
 
-tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
-                                   natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
-                                   tly_store_counts_t *counts)
+/* tly_store_batch once; *stale when the catalog cache was stale (it is
+ * cleared then, and RETRY returned). */
+static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
+                                     natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
+                                     tly_store_counts_t *counts, bool *stale)
 {
     batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
     batch_t **staged = tly_xcalloc((size_t)n, sizeof *staged);
@@ -513,6 +523,7 @@ tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_ca
         TLY_WARN(NULL, "the software catalog cache was stale (%zu ids); cleared",
                  tly_catalog_size(catalog));
         tly_catalog_clear(catalog);
+        *stale = true;
     } else if (st == TLY_STAGE_DATA_ERROR && n > 1) {
         result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
     } else if (st == TLY_STAGE_DATA_ERROR && unique == 1) {
@@ -536,4 +547,15 @@ done:
     free(batches);
     free(staged);
     return result;
+}
+
+tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
+                                   natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
+                                   tly_store_counts_t *counts)
+{
+    bool stale = false;
+    tly_store_status_t st = store_once(cfg, conn, catalog, msgs, n, outcomes, counts, &stale);
+    if (stale) /* at once, with the ids looked up afresh */
+        st = store_once(cfg, conn, catalog, msgs, n, outcomes, counts, &stale);
+    return st;
 }

@@ -79,9 +79,27 @@ static const char *int_text(int64_t v)
     return out;
 }
 
+/* The catalog key of a name member: trimmed of spaces only (as SQL btrim). */
+static const char *name_of(const char *json)
+{
+    static char out[64];
+    tly_json_doc_t *doc = tly_json_parse(json, strlen(json), 0, 0, NULL);
+    const char *s;
+    size_t n;
+    tly_stage_name(tly_json_get(tly_json_root(doc), "name"), &s, &n);
+    snprintf(out, sizeof out, "[%.*s]", (int)n, s);
+    tly_json_free(doc);
+    return out;
+}
+
 int main(void)
 {
     test_rfc3339();
+    CHECK_STR(name_of("{\"name\": \"  Google Chrome \"}"), "[Google Chrome]");
+    CHECK_STR(name_of("{\"name\": \"\\tTab\\t\"}"), "[\tTab\t]"); /* only spaces go */
+    CHECK_STR(name_of("{\"name\": \"   \"}"), "[]");
+    CHECK_STR(name_of("{\"name\": null}"), "[]");
+    CHECK_STR(name_of("{}"), "[]");
     CHECK_STR(int_text(0), "0");
     CHECK_STR(int_text(-1), "-1");
     CHECK_STR(int_text(4294967296), "4294967296");
