@@ -533,18 +533,10 @@ static bool compile_properties(compiler_t *c, node_t *n, json_t *v)
  * date-time, a leap second only at 23:59:60 UTC. */
 enum { FORMAT_NONE = 0, FORMAT_DATE, FORMAT_DATE_TIME };
 
-static int digits(const char *s, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
 static bool calendar_day_ok(const char *s)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+    int y = tly_fixed_digits(s, 4), m = tly_fixed_digits(s + 5, 2), d = tly_fixed_digits(s + 8, 2);
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
 }
@@ -552,13 +544,14 @@ static bool calendar_day_ok(const char *s)
 /* s matched the date-time pattern: YYYY-MM-DDTHH:MM:SS[.f](Z|+HH:MM). */
 static bool leap_second_ok(const char *s, size_t len)
 {
-    if (digits(s + 17, 2) < 60)
+    if (tly_fixed_digits(s + 17, 2) < 60)
         return true;
-    int hr = digits(s + 11, 2), min = digits(s + 14, 2), tz_h = 0, tz_m = 0, sign = 1;
+    int hr = tly_fixed_digits(s + 11, 2), min = tly_fixed_digits(s + 14, 2), tz_h = 0, tz_m = 0,
+        sign = 1;
     if (s[len - 1] != 'Z') {
         sign = s[len - 6] == '-' ? -1 : 1;
-        tz_h = digits(s + len - 5, 2);
-        tz_m = digits(s + len - 2, 2);
+        tz_h = tly_fixed_digits(s + len - 5, 2);
+        tz_m = tly_fixed_digits(s + len - 2, 2);
     }
     int utc_min = min - tz_m * sign;
     int utc_hr = hr - tz_h * sign - (utc_min < 0 ? 1 : 0);

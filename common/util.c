@@ -257,8 +257,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-/* The n decimal digits at s, or -1 if any is not a digit. */
-static int fixed_digits(const char *s, int n)
+int tly_fixed_digits(const char *s, int n)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
@@ -274,8 +273,9 @@ bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us)
     if (n < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
         (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
         return false;
-    int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
-    int h = fixed_digits(s + 11, 2), mi = fixed_digits(s + 14, 2), sec = fixed_digits(s + 17, 2);
+    int y = tly_fixed_digits(s, 4), mo = tly_fixed_digits(s + 5, 2), d = tly_fixed_digits(s + 8, 2);
+    int h = tly_fixed_digits(s + 11, 2), mi = tly_fixed_digits(s + 14, 2),
+        sec = tly_fixed_digits(s + 17, 2);
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
         sec < 0 || sec > 60)
         return false;
@@ -297,7 +297,7 @@ bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us)
     if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
         i++;
     } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-        int oh = fixed_digits(s + i + 1, 2), om = fixed_digits(s + i + 4, 2);
+        int oh = tly_fixed_digits(s + i + 1, 2), om = tly_fixed_digits(s + i + 4, 2);
         if (oh < 0 || oh > 23 || om < 0 || om > 59)
             return false;
         offset_s = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60);

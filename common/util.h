@@ -73,6 +73,9 @@ void tly_format_rfc3339_us(int64_t us, char out[32]);
  * checked (the schema's format does that). */
 bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us);
 
+/* The value of the n decimal digits at s, or -1 if any is not a digit. */
+int tly_fixed_digits(const char *s, int n);
+
 /* Sleeps up to ms milliseconds, waking early when *stop becomes true
  * (checked every 50 ms). */
 void tly_sleep_unless(int64_t ms, const atomic_bool *stop);
