@@ -413,11 +413,10 @@ static void parse_options(options_t *o, int argc, char **argv)
         if (k != NULL && *k)
             add_key(o, k, strlen(k));
     }
-    if (o->database_url == NULL && getenv("TALLY_OWNER_DATABASE_URL") != NULL &&
-        *getenv("TALLY_OWNER_DATABASE_URL"))
+    if (o->database_url == NULL)
         o->database_url = getenv("TALLY_OWNER_DATABASE_URL");
     if (o->database_url != NULL && *o->database_url == '\0')
-        o->database_url = NULL; /* --database-url '': not measured */
+        o->database_url = NULL; /* --database-url '' (or an empty variable): not measured */
     if (o->dump_n < 0 && o->n_keys == 0)
         cli_die("no API key: give --key (once per tenant), --keys-file or $TALLY_AGENT_KEY");
     if (o->connections > o->devices)

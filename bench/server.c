@@ -111,8 +111,12 @@ void server_start(server_figures_t *s)
     PQfinish(conn);
 }
 
+/* Batches and rows (a report row with its event and metric rows) stored
+ * since the run started. */
 static const char SQL_STORED[] =
-    "SELECT count(*) FROM inventory_reports WHERE received_at >= $1::timestamptz";
+    "SELECT count(*) || ' ' || coalesce(sum(1 + process_event_count + network_event_count"
+    " + file_event_count + metric_count), 0)"
+    " FROM inventory_reports WHERE received_at >= $1::timestamptz";
 
 void server_finish(server_figures_t *s, uint64_t expected, double run_s, double drain_max_s)
 {
@@ -129,33 +133,25 @@ void server_finish(server_figures_t *s, uint64_t expected, double run_s, double 
                 s->pg_ok = false;
                 break;
             }
-            uint64_t n = strtoull(v, NULL, 10);
+            unsigned long long b = 0, r = 0;
+            sscanf(v, "%llu %llu", &b, &r);
             free(v);
+            s->batches = b;
+            s->rows = r;
             int64_t now = cli_mono_ns();
-            if (n != last)
+            if (b != last)
                 last_change = now;
-            last = n;
+            last = b;
             s->drain_s = (double)(now - t0) / 1e9;
-            s->drained = n >= expected;
+            s->drained = b >= expected;
             if (s->drained || s->drain_s >= drain_max_s || now - last_change > 5 * NS_PER_S)
                 break;
             usleep(200 * 1000);
         }
     }
     if (s->pg_ok) {
-        char *v = query_value(
-            s, conn,
-            "SELECT count(*) || ' ' || coalesce(sum(1 + process_event_count + network_event_count"
-            " + file_event_count + metric_count), 0)"
-            " FROM inventory_reports WHERE received_at >= $1::timestamptz");
-        if (v != NULL) {
-            unsigned long long b = 0, r = 0;
-            sscanf(v, "%llu %llu", &b, &r);
-            s->batches = b;
-            s->rows = r;
-            free(v);
-        }
-        v = query_value(s, conn,
+        char *v =
+            query_value(s, conn,
                         "SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), -1)"
                         " || ' ' || coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), -1)"
                         " FROM (SELECT extract(epoch FROM b.ingested_at - r.received_at) * 1000"

@@ -47,10 +47,11 @@ fleet() {
   stored=$(jq '.server.pg.batches' "$t_dir/$mode.json")
   [ "$stored" = "$(jq '.accepted - .duplicates' "$t_dir/$mode.json")" ] ||
     fail "--mode $mode: $stored batches stored, $(jq '.accepted - .duplicates' "$t_dir/$mode.json") accepted"
-  [ "$(jq '.server.pg.rows >= .server.pg.batches and .server.pg.freshness_ms.p99 >= .server.pg.freshness_ms.p50
-           and .server.pg.freshness_ms.p50 > 0' "$t_dir/$mode.json")" = true ] ||
+  # (Every report carries a metric sample: more rows than batches.)
+  [ "$(jq '.server.pg.rows > .server.pg.batches and .server.pg.freshness_ms.p50 > 0' \
+    "$t_dir/$mode.json")" = true ] ||
     fail "--mode $mode: server figures: $(jq -c .server.pg "$t_dir/$mode.json")"
-  [ "$(jq '[.server.processes[] | select(.peak_rss_mib > 0 and .cpu_s >= 0)] | length' "$t_dir/$mode.json")" = 2 ] ||
+  [ "$(jq '[.server.processes[] | select(.peak_rss_mib > 0 and .cpu_s > 0)] | length' "$t_dir/$mode.json")" = 2 ] ||
     fail "--mode $mode: process figures: $(jq -c .server.processes "$t_dir/$mode.json")"
   grep -q '^stored in PostgreSQL .* batches' "$t_dir/$mode.out" || fail "--mode $mode: no PostgreSQL line"
   [ "$(jq '.timeline | length' "$t_dir/$mode.json")" -ge 2 ] ||
