@@ -1,8 +1,8 @@
 #include "common/jsonschema.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/regex.h"
 
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,7 +76,7 @@ struct node {
     bool has_min_length, has_max_length;
     json_int_t min_length, max_length;
     const char *pattern; /* non-NULL: re is compiled */
-    regex_t re;
+    tly_regex_t *re;
     int format; /* FORMAT_*; refines the pattern of the same node */
 
     bool has_min_items, has_max_items;
@@ -365,44 +365,16 @@ static bool non_negative_int(compiler_t *c, node_t *n, const char *key, const js
     return true;
 }
 
-/* Only constructs that mean the same in a POSIX ERE and an ECMAScript
- * regular expression with the "u" flag, and that match one ASCII byte per
- * code point, so that byte-wise regexec agrees with ajv on any UTF-8 input. */
+/* common/regex.h keeps patterns to the portable subset, where ajv and a
+ * byte-wise automaton agree on any UTF-8 input. */
 static bool compile_pattern(compiler_t *c, node_t *n, const json_t *v)
 {
     if (!json_is_string(v))
         return fail(c, n->where, "pattern must be a string");
-    const char *re = json_string_value(v);
-    bool in_class = false;
-    for (const char *q = re; *q != '\0'; q++) {
-        unsigned char ch = (unsigned char)*q;
-        bool bad = ch >= 0x80 || ch < 0x20 || ch == '\\';
-        if (in_class) {
-            /* "[." and "[:" open POSIX-only syntax; ']' ends the class. */
-            bad = bad || ch == '[';
-            in_class = ch != ']';
-        } else if (ch == '[') {
-            /* "[^" matches a byte in POSIX but a code point in ECMAScript;
-             * "[]" is a literal ']' in POSIX but an empty class there. */
-            bad = bad || q[1] == '^' || q[1] == ']';
-            in_class = true;
-        } else {
-            bad = bad || ch == '.' || (ch == '(' && q[1] == '?');
-        }
-        if (bad)
-            return fail(c, n->where,
-                        "pattern uses a construct outside the portable subset at offset %zu "
-                        "(allowed: ASCII literals, [...] without ^, (...), |, ?, *, +, {m,n}, ^, "
-                        "$)",
-                        (size_t)(q - re));
-    }
-    int rc = regcomp(&n->re, re, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char msg[128];
-        regerror(rc, NULL, msg, sizeof msg);
-        return fail(c, n->where, "pattern does not compile as a POSIX ERE: %s", msg);
-    }
-    n->pattern = re;
+    char why[256];
+    if (!tly_regex_compile(json_string_value(v), &n->re, why, sizeof why))
+        return fail(c, n->where, "pattern %s", why);
+    n->pattern = json_string_value(v);
     return true;
 }
 
@@ -789,8 +761,7 @@ void tly_schema_destroy(tly_schema_t *s)
     node_t *n = s->nodes;
     while (n != NULL) {
         node_t *next = n->next_alloc;
-        if (n->pattern != NULL)
-            regfree(&n->re);
+        tly_regex_free(n->re);
         free(n->where);
         free(n->values_text);
         free(n->props);
@@ -970,19 +941,11 @@ static bool validate_string(walk_t *w, const node_t *n, const tly_json_t *v)
                 chars == 1 ? "" : "s", n->min_length, n->min_length == 1 ? "is" : "are");
     }
     if (n->pattern != NULL) {
-        /* REG_STARTEND: the length is the string's, not strlen's. */
-        regmatch_t range = {.rm_so = 0, .rm_eo = (regoff_t)len};
-        int rc = regexec(&n->re, s, 1, &range, REG_STARTEND);
-        if (rc == REG_NOMATCH) {
+        if (!tly_regex_search(n->re, s, len)) {
             if (strlen(n->pattern) <= MAX_SHOWN_PATTERN)
                 return violation(w, "pattern", " does not match the pattern %s", n->pattern);
             return violation(w, "pattern", " does not match the pattern at %s/pattern", n->where);
         }
-        if (rc != 0)
-            return violation(w, "pattern",
-                             " could not be checked against its pattern (regexec "
-                             "error %d)",
-                             rc);
     }
     if (n->format != FORMAT_NONE && !calendar_day_ok(s))
         return violation(w, "format", " is not a real calendar day");

@@ -15,9 +15,8 @@
  * lengths count Unicode code points; "integer" accepts 4.0; validation stops
  * at the first violation, found in the order ajv checks keywords. Patterns
  * must stay in the subset where POSIX EREs and ECMAScript agree (ASCII only,
- * no backslash, no '.', no "[^", no "(?"); they are compiled with regcomp in
- * the process's locale, which in Tally is the C locale (nothing calls
- * setlocale). */
+ * no backslash, no '.', no "[^", no "(?"); common/regex.h compiles them into
+ * automata. */
 #ifndef TLY_COMMON_JSONSCHEMA_H
 #define TLY_COMMON_JSONSCHEMA_H
 
@@ -51,8 +50,8 @@ void tly_schema_destroy(tly_schema_t *s);
  * pointer of the failing instance location (the object itself for required
  * and additionalProperties), detail = a sentence naming the pointer, the rule
  * and the limit. On success *p is zeroed. Thread-safe: any number of threads
- * may validate with one compiled schema at once (nothing is modified; glibc's
- * regexec takes a per-pattern lock internally). Allocates nothing itself;
+ * may validate with one compiled schema at once (nothing is modified).
+ * Allocates nothing itself;
  * recursion is bounded by the schema's nesting, never by the document's. */
 bool tly_schema_validate(const tly_schema_t *s, const tly_json_t *doc, tly_problem_t *p);
 

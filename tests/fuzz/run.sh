@@ -9,7 +9,7 @@ mkdir -p "$2"
 work=$(cd "$2" && pwd)
 seconds=${FUZZ_SECONDS:-20}
 cflags=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$root")
-srcs=("$root/common/json.c" "$root/common/jsonschema.c" "$root/common/problem.c" "$root/common/util.c" "$root/common/log.c" "$root/server/body.c")
+srcs=("$root/common/json.c" "$root/common/jsonschema.c" "$root/common/regex.c" "$root/common/problem.c" "$root/common/util.c" "$root/common/log.c" "$root/server/body.c")
 
 clang "${cflags[@]}" "$root/tests/fuzz/fuzz_batch.c" "${srcs[@]}" -ljansson -lcrypto -lz -lm -o "$work/fuzz_batch"
 mkdir -p "$work/corpus"
