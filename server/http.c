@@ -235,8 +235,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             req->route->handler(srv, req);
         if (req->suspended)
             return MHD_YES;
-    } else {
-        atomic_fetch_sub(&srv->suspended, 1);
     }
     return queue_response(req);
 }
@@ -247,6 +245,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     tly_request_t *req = *con_cls;
     if (req == NULL)
         return;
+    /* Here, not when MHD hands the resumed request back: when the client has
+     * gone meanwhile, MHD closes the connection without doing that. */
+    if (req->suspended)
+        atomic_fetch_sub(&req->srv->suspended, 1);
     int64_t ns = tly_now_monotonic_ns() - req->start_ns;
     double ms = (double)ns / 1e6;
     tly_metrics_request(req->srv->metrics, req->route ? (int)(req->route - routes) : -1,

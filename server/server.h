@@ -64,7 +64,7 @@ struct tly_server {
     natsSubscription *control_sub; /* revocations and tenant changes */
     atomic_bool stream_ready;      /* set by the stream keeper thread */
     atomic_bool stopping;
-    atomic_int suspended; /* requests awaiting a job or a PubAck */
+    atomic_int suspended; /* requests suspended once and not yet completed */
 };
 
 struct tly_request {

@@ -2,7 +2,9 @@
 # 1,000 concurrent keep-alive connections posting batches while a handful of
 # deliberately slow clients dribble their requests: every fast request is
 # answered 202, and the slow ones do not hold anything up. (Ingestion is
-# covered elsewhere; 202 already means JetStream has the batch.)
+# covered elsewhere; 202 already means JetStream has the batch.) wrk hangs up
+# with hundreds of batches awaiting their PubAck: none stays counted as
+# waiting, and serve stops at once.
 . "$(dirname "$0")/../lib/testlib.sh"
 
 ulimit -n 8192
@@ -33,3 +35,17 @@ grep -q 'Socket errors' "$t_dir/wrk.out" && fail "socket errors with 1,000 conne
 [ "$non2xx" = 0 ] || fail "$non2xx responses were not 2xx"
 [ "$requests" -ge 2000 ] || fail "only $requests requests completed in 8 s"
 pass "1,000 keep-alive connections + 5 slow clients: $requests batches, all 202, no socket errors"
+
+suspended=""
+for ((i = 0; i < 50; i++)); do
+  suspended=$(curl -sS "$TALLY_URL/metrics" | awk '$1 == "tally_requests_suspended" { print $2 }')
+  [ "$suspended" = 0 ] && break
+  sleep 0.1
+done
+[ "$suspended" = 0 ] || fail "tally_requests_suspended is still $suspended 5 s after the clients left"
+start_ms=$(date +%s%3N)
+stop_tallies
+took=$(($(date +%s%3N) - start_ms))
+! grep -q 'still in flight' "$t_dir/serve.log" || fail "serve reported requests in flight at shutdown"
+[ "$took" -lt 3000 ] || fail "serve took $took ms to stop"
+pass "the clients hung up mid-request: no request left waiting, serve stopped in $took ms"

@@ -15,10 +15,11 @@ t_dir=$(mktemp -d "/tmp/tally-test-$t_name.XXXXXX")
 t_pids=()
 t_db="t_$t_name"
 
-# Stops the test's tally processes with SIGTERM. Each must exit 0: a
-# sanitizer report (leak, UB, overflow) or an unclean shutdown fails the test.
-t_cleanup() {
-  local rc=$? pid prc
+# stop_tallies: SIGTERM to the test's tally processes, then waits for them.
+# Each must exit 0: a sanitizer report (leak, UB, overflow) or an unclean
+# shutdown fails the test.
+stop_tallies() {
+  local pid prc rc=0
   for pid in "${t_pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -30,6 +31,13 @@ t_cleanup() {
       rc=1
     fi
   done
+  t_pids=()
+  return $rc
+}
+
+t_cleanup() {
+  local rc=$?
+  stop_tallies || rc=1
   t_cleanup_nats # after the tally processes, which drain into it
   [ -z "$t_pg_pid" ] || stop_private_pg
   if grep -l 'Sanitizer\|runtime error' "$t_dir"/*.log 2>/dev/null; then
