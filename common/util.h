@@ -48,8 +48,10 @@ char *tly_xstrdup(const char *s);
 
 /* Cryptographically secure random bytes (OpenSSL RAND_bytes). */
 bool tly_random_bytes(void *buf, size_t n) TLY_MUSTCHECK;
-/* Writes a random lowercase UUIDv4 (36 chars + NUL) into out. */
-bool tly_uuid_v4(char out[37]) TLY_MUSTCHECK;
+/* Writes a random lowercase UUIDv4 (36 chars + NUL) into out: unique, not
+ * secret (a fast per-thread generator seeded from the CSPRNG; request ids,
+ * where RAND_bytes cost ~3 % of serve's CPU). Never use it for secrets. */
+void tly_uuid_v4(char out[37]);
 /* True when s is exactly a UUID in 8-4-4-4-12 hex form (either case). */
 bool tly_is_uuid(const char *s);
 /* Lowercases a valid UUID into out (37 bytes). */

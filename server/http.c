@@ -98,8 +98,8 @@ static tly_request_t *request_new(tly_server_t *srv, struct MHD_Connection *conn
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid != NULL && valid_request_id(rid))
         snprintf(req->request_id, sizeof req->request_id, "%s", rid);
-    else if (!tly_uuid_v4(req->request_id))
-        snprintf(req->request_id, sizeof req->request_id, "unknown");
+    else
+        tly_uuid_v4(req->request_id);
     return req;
 }
 
