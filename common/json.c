@@ -192,6 +192,20 @@ static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
     bool escaped = false;
     size_t i = start;
     for (;;) {
+        /* Eight plain bytes at a time: ASCII, not a control character, '"'
+         * or '\\'. A byte below 0x20 or equal to either (after the XOR: 0)
+         * sets its high bit when subtracted from; the check may flag a plain
+         * byte next to a special one, never miss a special one. */
+        while (i + 8 <= p->len) {
+            const uint64_t ones = 0x0101010101010101ull;
+            uint64_t x;
+            memcpy(&x, p->text + i, 8);
+            uint64_t hit =
+                x | (x - ones * 0x20) | ((x ^ ones * '"') - ones) | ((x ^ ones * '\\') - ones);
+            if (hit & ones * 0x80)
+                break;
+            i += 8;
+        }
         if (i >= p->len)
             return fail_at(p, i, TLY_JSON_E_SYNTAX, "premature end of input in a string");
         unsigned char c = p->text[i];

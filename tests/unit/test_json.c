@@ -90,6 +90,48 @@ static void test_refusals(void)
 
 /* max_depth counts arrays and objects open at once (serve passes
  * TALLY_MAX_JSON_DEPTH); brackets inside strings do not count. */
+/* Strings are scanned eight bytes at a time: a special byte after any
+ * number of plain ones, at every alignment, is still seen. */
+static void test_string_scan(void)
+{
+    static const struct {
+        const char *special; /* placed after k plain bytes */
+        tly_json_code_t code;
+        const char *value; /* the string's value when code is OK, after the k bytes */
+    } cases[] = {
+        {"\t", TLY_JSON_E_SYNTAX, NULL},   /* a raw tab */
+        {"\x01", TLY_JSON_E_SYNTAX, NULL}, /* a raw control byte */
+        {"\xff", TLY_JSON_E_UTF8, NULL},   /* never valid UTF-8 */
+        {"\xc3\xa9z", TLY_JSON_OK, "\xc3\xa9z"}, {"\\\"q", TLY_JSON_OK, "\"q"},
+        {"\\u0041", TLY_JSON_OK, "A"},           {"", TLY_JSON_OK, ""},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t k = 0; k <= 24; k++) {
+            char text[128], want[64];
+            size_t n = 0;
+            n += (size_t)snprintf(text + n, sizeof text - n, "[\"");
+            for (size_t j = 0; j < k; j++)
+                text[n++] = (char)('a' + j % 26);
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s\"]", cases[c].special);
+            tly_json_error_t err;
+            tly_json_doc_t *doc = tly_json_parse(text, n, 0, 0, &err);
+            tly_json_code_t got = doc != NULL ? TLY_JSON_OK : err.code;
+            if (got != cases[c].code)
+                fprintf(stderr, "case %zu after %zu bytes: code %d\n", c, k, (int)got);
+            CHECK(got == cases[c].code);
+            if (doc != NULL && cases[c].value != NULL) {
+                memcpy(want, text + 2, k);
+                snprintf(want + k, sizeof want - k, "%s", cases[c].value);
+                CHECK_STR(tly_json_string(&tly_json_root(doc)->u.items[0]), want);
+            }
+            /* The error names the special byte's column (1-based, after "[\""). */
+            if (doc == NULL)
+                CHECK(err.column == (int)k + 3);
+            tly_json_free(doc);
+        }
+    }
+}
+
 static tly_json_code_t code_at_depth(const char *text, unsigned max_depth)
 {
     tly_json_error_t err;
@@ -167,6 +209,7 @@ static void test_tree(void)
 int main(void)
 {
     test_refusals();
+    test_string_scan();
     test_depth();
     test_tree();
     CHECK_DONE();
