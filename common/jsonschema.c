@@ -88,7 +88,7 @@ struct node {
     bool has_properties;
     prop_t *props; /* in ajv's evaluation order */
     size_t nprops;
-    const prop_t **by_name; /* sorted for bsearch */
+    const prop_t **by_name; /* sorted by compare_names, for find_prop */
 
     /* Filled by check_shape(). */
     int visit; /* 0 new, 1 on the current path, 2 done */
@@ -268,22 +268,36 @@ static size_t utf8_complete(const char *s, size_t len)
     return len - (i - 1) >= need ? len : i - 1;
 }
 
+/* The lookup order of by_name: length first, so that most steps of a
+ * search compare two integers and not two strings. */
+static int cmp_name(const char *x, size_t xlen, const char *y, size_t ylen)
+{
+    if (xlen != ylen)
+        return xlen < ylen ? -1 : 1;
+    return memcmp(x, y, xlen);
+}
+
 static int compare_names(const void *a, const void *b)
 {
     const prop_t *x = *(const prop_t *const *)a, *y = *(const prop_t *const *)b;
-    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c = memcmp(x->name, y->name, n);
-    if (c != 0)
-        return c;
-    return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+    return cmp_name(x->name, x->name_len, y->name, y->name_len);
 }
 
 static const prop_t *find_prop(const node_t *n, const char *name, size_t len)
 {
-    prop_t key = {.name = name, .name_len = len};
-    const prop_t *pkey = &key;
-    const prop_t **hit = bsearch(&pkey, n->by_name, n->nprops, sizeof *n->by_name, compare_names);
-    return hit ? *hit : NULL;
+    size_t lo = 0, hi = n->nprops;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const prop_t *p = n->by_name[mid];
+        int c = cmp_name(name, len, p->name, p->name_len);
+        if (c == 0)
+            return p;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }
 
 /* ---- compile ---- */
