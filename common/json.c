@@ -67,6 +67,7 @@ typedef struct {
     tly_json_doc_t *doc;
     tly_json_error_t *err;
     unsigned max_depth; /* containers open at once, at most */
+    size_t values_left; /* values the document may still have */
     /* Children of the containers being parsed, copied into the arena when
      * each closes. */
     tly_json_t *vals;
@@ -532,6 +533,9 @@ static bool parse_value(parser_t *p, tly_json_t *out, unsigned depth)
     size_t start = p->pos;
     if (p->pos >= p->len)
         return fail_at(p, p->pos, TLY_JSON_E_SYNTAX, "premature end of input");
+    if (p->values_left == 0)
+        return fail_at(p, p->pos, TLY_JSON_E_VALUES, "more values than a valid document has");
+    p->values_left--;
     unsigned char c = p->text[p->pos];
     bool ok;
     if ((c == '{' || c == '[') && depth + 1 > p->max_depth)
@@ -565,18 +569,21 @@ static bool parse_value(parser_t *p, tly_json_t *out, unsigned depth)
     return ok;
 }
 
-tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, unsigned max_depth,
-                               tly_json_error_t *err)
+tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags,
+                               const tly_json_limits_t *limits, tly_json_error_t *err)
 {
     tly_json_error_t scratch;
     if (err == NULL)
         err = &scratch;
     memset(err, 0, sizeof *err);
+    unsigned max_depth = limits != NULL ? limits->max_depth : 0;
     parser_t p = {.text = (const unsigned char *)text,
                   .len = len,
                   .err = err,
                   .max_depth = max_depth == 0 || max_depth > TLY_JSON_MAX_DEPTH ? TLY_JSON_MAX_DEPTH
-                                                                                : max_depth};
+                                                                                : max_depth,
+                  .values_left =
+                      limits != NULL && limits->max_values > 0 ? limits->max_values : SIZE_MAX};
     if (len >= UINT32_MAX) {
         fail_at(&p, 0, TLY_JSON_E_SIZE, "input of 4 GiB or more");
         return NULL;

@@ -63,6 +63,7 @@ typedef enum {
     TLY_JSON_E_DUPLICATE, /* an object with the same key twice */
     TLY_JSON_E_DEPTH,     /* arrays/objects nested deeper than asked */
     TLY_JSON_E_SIZE,      /* input of 4 GiB or more */
+    TLY_JSON_E_VALUES,    /* more values than asked */
 } tly_json_code_t;
 
 typedef struct {
@@ -82,12 +83,22 @@ enum {
     TLY_JSON_ANY_TOP = 1u << 0, /* any value at the top, as JSON.parse (tools, tests) */
 };
 
-/* Parses text[0..len) (borrowed; no NUL needed), with at most max_depth
- * arrays/objects open at once (0, or more than TLY_JSON_MAX_DEPTH, means
- * TLY_JSON_MAX_DEPTH). NULL on failure, with *err filled (err may be NULL);
- * else the caller owns the result (tly_json_free). */
-tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags, unsigned max_depth,
-                               tly_json_error_t *err);
+/* Bounds of one parse. A tree costs up to 24 bytes per value however short
+ * its text ("[0,0,...]": 12 bytes per input byte), so a caller that knows
+ * how many values a valid document can have (tly_schema_max_values) says so,
+ * and the parse stops there before allocating more. */
+typedef struct {
+    unsigned max_depth; /* arrays/objects open at once; 0 (or above
+                           TLY_JSON_MAX_DEPTH): TLY_JSON_MAX_DEPTH */
+    size_t max_values;  /* values in the document, containers included;
+                           0: no bound */
+} tly_json_limits_t;
+
+/* Parses text[0..len) (borrowed; no NUL needed) within limits (NULL: the
+ * parser's own). NULL on failure, with *err filled (err may be NULL); else
+ * the caller owns the result (tly_json_free). */
+tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags,
+                               const tly_json_limits_t *limits, tly_json_error_t *err);
 void tly_json_free(tly_json_doc_t *doc);
 const tly_json_t *tly_json_root(const tly_json_doc_t *doc);
 

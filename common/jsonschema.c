@@ -94,6 +94,7 @@ struct node {
     int visit; /* 0 new, 1 on the current path, 2 done */
     unsigned depth;
     size_t pointer_len;
+    size_t max_values; /* in a valid instance, itself included; SIZE_MAX: no bound */
 };
 
 struct tly_schema {
@@ -648,6 +649,44 @@ static bool compile_node(compiler_t *c, node_t *n, const json_t *js, bool is_roo
 
 /* Rejects $ref cycles (the walk would not terminate) and computes, per node,
  * the instance depth and the longest JSON pointer it can produce. */
+static size_t add_sat(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static size_t mul_sat(size_t a, size_t b)
+{
+    return a != 0 && b > SIZE_MAX / a ? SIZE_MAX : a * b;
+}
+
+/* How many values a valid instance of n can hold, once its children's
+ * bounds are known: one for a scalar; for an object without other members,
+ * one plus its properties'; for an array, one plus maxItems items'. */
+static size_t max_values(const node_t *n)
+{
+    size_t own;
+    bool containers = n->types == 0 || (n->types & (TY_OBJECT | TY_ARRAY));
+    if (n->const_value != NULL || n->enum_values != NULL || !containers) {
+        own = 1; /* const and enum take scalars only */
+    } else {
+        size_t obj = 0, arr = 0;
+        if (n->types == 0 || (n->types & TY_OBJECT)) {
+            obj = n->additional_false ? 1 : SIZE_MAX;
+            for (size_t i = 0; i < n->nprops && obj != SIZE_MAX; i++)
+                obj = add_sat(obj, n->props[i].schema->max_values);
+        }
+        if (n->types == 0 || (n->types & TY_ARRAY))
+            arr = n->has_max_items && n->items != NULL
+                      ? add_sat(1, mul_sat((size_t)n->max_items, n->items->max_values))
+                      : SIZE_MAX;
+        own = obj > arr ? obj : arr;
+    }
+    /* A $ref's rules apply as well as n's own: the tighter bound holds. */
+    if (n->ref != NULL && n->ref->max_values < own)
+        own = n->ref->max_values;
+    return own;
+}
+
 static bool check_shape(compiler_t *c, node_t *n)
 {
     if (n->visit == 2)
@@ -686,6 +725,7 @@ static bool check_shape(compiler_t *c, node_t *n)
         return fail(c, n->where, "describes more than %d levels of nesting", MAX_DEPTH);
     n->depth = depth;
     n->pointer_len = plen;
+    n->max_values = max_values(n);
     n->visit = 2;
     return true;
 }
@@ -766,6 +806,11 @@ failed:
     free(c.def_nodes);
     tly_schema_destroy(s);
     return false;
+}
+
+size_t tly_schema_max_values(const tly_schema_t *s)
+{
+    return s->root->max_values;
 }
 
 void tly_schema_destroy(tly_schema_t *s)

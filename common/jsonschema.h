@@ -41,6 +41,11 @@ typedef struct tly_schema tly_schema_t;
 bool tly_schema_compile(const char *json_text, size_t len, tly_schema_t **out, char *err,
                         size_t err_len) TLY_MUSTCHECK;
 
+/* The most values (containers included) a valid document can hold, from
+ * the schema's maxItems and closed objects; SIZE_MAX when it sets no bound.
+ * The parse of an untrusted document can stop there (tly_json_limits_t). */
+size_t tly_schema_max_values(const tly_schema_t *s);
+
 /* Frees a compiled schema; NULL is a no-op. No validation may be running. */
 void tly_schema_destroy(tly_schema_t *s);
 

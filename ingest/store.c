@@ -69,7 +69,7 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
 
     b->body_bytes = natsMsg_GetDataLength(msg);
     const char *data = natsMsg_GetData(msg);
-    b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, 0, NULL);
+    b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, NULL, NULL);
     b->root = b->doc ? tly_json_root(b->doc) : NULL;
     const tly_json_t *agent = tly_json_get(b->root, "agent");
     const tly_json_t *device = tly_json_get(b->root, "device");
@@ -229,7 +229,7 @@ static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_ou
                          tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES],
                          tly_store_counts_t *counts)
 {
-    tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, 0, NULL);
+    tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, NULL, NULL);
     const tly_json_t *root = j ? tly_json_root(j) : NULL;
     const tly_json_t *written = tly_json_get(root, "stored");
     const tly_json_t *wins = tly_json_get(root, "windows");

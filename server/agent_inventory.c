@@ -11,6 +11,7 @@
 #include "server/body.h"
 #include "server/server.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,22 @@ static bool parse_batch(tly_server_t *srv, tly_request_t *req)
 {
     const char *body = req->body ? req->body : "";
     unsigned max_depth = (unsigned)srv->cfg->max_json_depth;
+    /* No more values than a valid batch can have: a tree takes up to 12
+     * bytes per byte of short values, and this bounds it (common/json.h). */
+    size_t max_values = tly_schema_max_values(srv->batch_schema);
+    tly_json_limits_t limits = {max_depth, max_values == SIZE_MAX ? 0 : max_values};
     tly_json_error_t jerr;
-    tly_json_doc_t *doc = tly_json_parse(body, req->body_len, 0, max_depth, &jerr);
+    tly_json_doc_t *doc = tly_json_parse(body, req->body_len, 0, &limits, &jerr);
+    if (doc == NULL && jerr.code == TLY_JSON_E_VALUES) {
+        tly_problem_t p;
+        tly_problem_set(&p, 413, "too-many-values", "Too many values",
+                        "the document has more than %zu values (arrays and objects included), more "
+                        "than any valid batch can hold under the schema's maxItems",
+                        max_values);
+        snprintf(p.rule, sizeof p.rule, "max_values");
+        tly_request_problem(req, &p);
+        return false;
+    }
     if (doc == NULL && jerr.code == TLY_JSON_E_DEPTH) {
         tly_problem_t p;
         tly_problem_set(&p, 400, "nesting-too-deep", "JSON nested too deeply",

@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data;
     /* jansson's own depth limit is 2048, ours 512: compare below both. */
     tly_json_error_t err;
-    tly_json_doc_t *mine = tly_json_parse(text, size, 0, 0, &err);
+    tly_json_doc_t *mine = tly_json_parse(text, size, 0, NULL, &err);
     if (mine != NULL || err.code != TLY_JSON_E_DEPTH) {
         json_t *ref = json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
         /* A NUL byte is never JSON; jansson skips some (after a number,
@@ -91,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     tly_json_free(mine);
     /* Then as serve does: its depth limit, and the schema. */
-    tly_json_doc_t *doc = tly_json_parse(text, size, 0, 16, NULL);
+    tly_json_doc_t *doc =
+        tly_json_parse(text, size, 0, &(tly_json_limits_t){.max_depth = 16}, NULL);
     if (doc != NULL) {
         tly_problem_t p;
         if (!tly_schema_validate(schema, tly_json_root(doc), &p) &&

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
         size_t doc_len = 0;
         char *doc_text = read_text(argv[i], &doc_len);
         tly_json_doc_t *doc =
-            doc_text ? tly_json_parse(doc_text, doc_len, TLY_JSON_ANY_TOP, 0, NULL) : NULL;
+            doc_text ? tly_json_parse(doc_text, doc_len, TLY_JSON_ANY_TOP, NULL, NULL) : NULL;
         tly_problem_t p;
         if (doc == NULL)
             printf("%s\tinvalid-json\t\n", argv[i]);

@@ -9,7 +9,7 @@
 static tly_json_code_t code_of(const char *text)
 {
     tly_json_error_t err;
-    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, 0, &err);
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, NULL, &err);
     tly_json_free(doc);
     return doc != NULL ? TLY_JSON_OK : err.code;
 }
@@ -114,7 +114,7 @@ static void test_string_scan(void)
                 text[n++] = (char)('a' + j % 26);
             n += (size_t)snprintf(text + n, sizeof text - n, "%s\"]", cases[c].special);
             tly_json_error_t err;
-            tly_json_doc_t *doc = tly_json_parse(text, n, 0, 0, &err);
+            tly_json_doc_t *doc = tly_json_parse(text, n, 0, NULL, &err);
             tly_json_code_t got = doc != NULL ? TLY_JSON_OK : err.code;
             if (got != cases[c].code)
                 fprintf(stderr, "case %zu after %zu bytes: code %d\n", c, k, (int)got);
@@ -135,9 +135,28 @@ static void test_string_scan(void)
 static tly_json_code_t code_at_depth(const char *text, unsigned max_depth)
 {
     tly_json_error_t err;
-    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, max_depth, &err);
+    tly_json_doc_t *doc =
+        tly_json_parse(text, strlen(text), 0, &(tly_json_limits_t){.max_depth = max_depth}, &err);
     tly_json_free(doc);
     return doc != NULL ? TLY_JSON_OK : err.code;
+}
+
+/* The value bound counts every value, containers included, and stops the
+ * parse at the first value past it. */
+static void test_max_values(void)
+{
+    static const char text[] = "{\"a\":[1,2,{\"b\":null}],\"c\":\"x\"}"; /* 7 values */
+    tly_json_error_t err;
+    tly_json_doc_t *doc =
+        tly_json_parse(text, strlen(text), 0, &(tly_json_limits_t){.max_values = 7}, &err);
+    CHECK(doc != NULL);
+    tly_json_free(doc);
+    doc = tly_json_parse(text, strlen(text), 0, &(tly_json_limits_t){.max_values = 6}, &err);
+    CHECK(doc == NULL && err.code == TLY_JSON_E_VALUES);
+    CHECK(err.column == 27); /* the 7th value, "x" */
+    doc = tly_json_parse(text, strlen(text), 0, &(tly_json_limits_t){.max_values = 0}, &err);
+    CHECK(doc != NULL); /* 0: no bound */
+    tly_json_free(doc);
 }
 
 static void test_depth(void)
@@ -159,7 +178,7 @@ static void test_depth(void)
     CHECK(code_at_depth(deep, 299) == TLY_JSON_E_DEPTH);
 
     tly_json_error_t err;
-    CHECK(tly_json_parse("{\n  \"a\": tru }", 14, 0, 0, &err) == NULL);
+    CHECK(tly_json_parse("{\n  \"a\": tru }", 14, 0, NULL, &err) == NULL);
     CHECK(err.line == 2 && err.column == 8);
     CHECK(strstr(err.text, "invalid token") != NULL);
 }
@@ -169,7 +188,7 @@ static void test_tree(void)
     const char text[] = " {\"s\":\"a\\\"b\\\\c\\/\\n\\u00e9\\ud83d\\ude00\", \"i\":-0, \"big\":"
                         "9223372036854775807, \"r\":1.5e3, \"tiny\":1e-400, \"t\":true, "
                         "\"f\":false, \"n\":null, \"a\":[1,[2,{}],[]], \"e\":{}} ";
-    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, 0, NULL);
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, NULL, NULL);
     CHECK(doc != NULL);
     if (doc == NULL)
         return;
@@ -200,7 +219,7 @@ static void test_tree(void)
 
     /* Any value at the top only when asked (tools, JSON.parse semantics). */
     CHECK(code_of("42") == TLY_JSON_E_SYNTAX);
-    doc = tly_json_parse(" 42 ", 4, TLY_JSON_ANY_TOP, 0, NULL);
+    doc = tly_json_parse(" 42 ", 4, TLY_JSON_ANY_TOP, NULL, NULL);
     CHECK(doc != NULL && tly_json_root(doc)->u.i == 42);
     tly_json_free(doc);
     tly_json_free(NULL);
@@ -210,6 +229,7 @@ int main(void)
 {
     test_refusals();
     test_string_scan();
+    test_max_values();
     test_depth();
     test_tree();
     CHECK_DONE();

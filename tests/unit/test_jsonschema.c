@@ -45,7 +45,7 @@ static tly_json_doc_t *load_example(const char *dir, const char *name)
     size_t len = 0;
     char *text = read_text(path, &len);
     tly_json_error_t jerr;
-    tly_json_doc_t *doc = text ? tly_json_parse(text, len, 0, 0, &jerr) : NULL;
+    tly_json_doc_t *doc = text ? tly_json_parse(text, len, 0, NULL, &jerr) : NULL;
     if (text != NULL && doc == NULL)
         fprintf(stderr, "%s: %s\n", path, jerr.text);
     free(text);
@@ -82,6 +82,74 @@ static void test_valid_examples(const tly_schema_t *s)
         closedir(d);
     CHECK(files >= 8);
     printf("valid examples: %d of %d pass\n", passed, files);
+}
+
+static size_t count_values(const tly_json_t *v)
+{
+    size_t n = 1;
+    for (uint32_t i = 0; v->type == TLY_JSON_ARRAY && i < v->len; i++)
+        n += count_values(&v->u.items[i]);
+    for (uint32_t i = 0; v->type == TLY_JSON_OBJECT && i < v->len; i++)
+        n += count_values(&v->u.members[i].value);
+    return n;
+}
+
+/* tly_schema_max_values: exact on small schemas; on the batch schema
+ * bounded, and above every valid example (so serve's parse bound never
+ * refuses a valid batch). */
+static void test_max_values(const tly_schema_t *s)
+{
+    static const struct {
+        const char *schema;
+        size_t want;
+    } cases[] = {
+        {"{\"type\":\"string\"}", 1},
+        {"{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+         "\"a\":{\"type\":\"array\",\"maxItems\":3,\"items\":{\"type\":\"integer\"}},"
+         "\"b\":{\"type\":\"string\"}}}",
+         6},
+        {"{\"type\":\"object\",\"properties\":{\"b\":{\"type\":\"string\"}}}", SIZE_MAX},
+        {"{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}", SIZE_MAX},
+        {"{\"type\":[\"array\",\"string\"],\"maxItems\":2,\"items\":{\"type\":\"array\","
+         "\"maxItems\":4,\"items\":{\"type\":\"null\"}}}",
+         11},
+        {"{\"$defs\":{\"p\":{\"type\":\"array\",\"maxItems\":5,\"items\":{\"type\":\"integer\"}}},"
+         "\"$ref\":\"#/$defs/p\"}",
+         6},
+        {"{\"enum\":[1,2,3]}", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[256];
+        tly_schema_t *c = compile_text(cases[i].schema, err, sizeof err);
+        CHECK(c != NULL);
+        if (c == NULL) {
+            fprintf(stderr, "%s: %s\n", cases[i].schema, err);
+            continue;
+        }
+        size_t got = tly_schema_max_values(c);
+        if (got != cases[i].want)
+            fprintf(stderr, "%s: max values %zu, want %zu\n", cases[i].schema, got, cases[i].want);
+        CHECK(got == cases[i].want);
+        tly_schema_destroy(c);
+    }
+    size_t bound = tly_schema_max_values(s);
+    CHECK(bound < SIZE_MAX);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/schema/examples/valid", repo_root);
+    DIR *d = opendir(path);
+    size_t most = 0;
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        if (!is_json_file(e->d_name))
+            continue;
+        tly_json_doc_t *doc = load_example("valid", e->d_name);
+        size_t n = doc != NULL ? count_values(tly_json_root(doc)) : 0;
+        most = n > most ? n : most;
+        tly_json_free(doc);
+    }
+    if (d != NULL)
+        closedir(d);
+    CHECK(most > 0 && most <= bound);
+    printf("batch schema: at most %zu values; the largest valid example has %zu\n", bound, most);
 }
 
 static int count_json_files(const char *dir)
@@ -232,7 +300,7 @@ static const char *check_text(const char *schema, const char *doc_text, tly_prob
         fprintf(stderr, "compile failed: %s\n", err);
         return "(compile failed)";
     }
-    tly_json_doc_t *doc = tly_json_parse(doc_text, strlen(doc_text), TLY_JSON_ANY_TOP, 0, NULL);
+    tly_json_doc_t *doc = tly_json_parse(doc_text, strlen(doc_text), TLY_JSON_ANY_TOP, NULL, NULL);
     snprintf(rule, sizeof rule, "%s", "(bad document)");
     if (doc != NULL)
         snprintf(rule, sizeof rule, "%s",
@@ -461,6 +529,7 @@ int main(int argc, char **argv)
         test_invalid_examples(s);
         test_details(s);
         test_deep_document(s);
+        test_max_values(s);
     }
     test_unsupported_schemas();
     test_code_point_lengths();

@@ -83,7 +83,7 @@ static const char *int_text(int64_t v)
 static const char *name_of(const char *json)
 {
     static char out[64];
-    tly_json_doc_t *doc = tly_json_parse(json, strlen(json), 0, 0, NULL);
+    tly_json_doc_t *doc = tly_json_parse(json, strlen(json), 0, NULL, NULL);
     const char *s;
     size_t n;
     tly_stage_name(tly_json_get(tly_json_root(doc), "name"), &s, &n);
