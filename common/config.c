@@ -138,6 +138,8 @@ static const param_t params[] = {
     {"TALLY_LEDGER_RETENTION_DAYS", PARAM_INT, OFF(ledger_retention_days), "30", 2, 3650, ING, 0,
      "ingested-batch ledger rows older than this are pruned (keep it longer than the stream's max"
      " age plus how long agents keep unsent batches: a batch back after that is stored again)"},
+    {"TALLY_DEAD_LETTER_RETENTION_DAYS", PARAM_INT, OFF(dead_letter_retention_days), "90", 1, 3650,
+     ING, 0, "dead_letters rows older than this are pruned"},
 };
 
 const char *tly_config_getenv(const char *name, void *ctx)

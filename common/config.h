@@ -76,6 +76,7 @@ typedef struct {
     int64_t partition_days_ahead;
     int64_t partition_retention_days;
     int64_t ledger_retention_days;
+    int64_t dead_letter_retention_days;
 } tly_config_t;
 
 /* Returns the value of an environment-like variable, or NULL if unset. */

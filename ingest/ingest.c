@@ -46,19 +46,19 @@ static bool ensure_consumer(ingest_t *in)
     return s == NATS_OK;
 }
 
-/* Deletes ledger rows past TALLY_LEDGER_RETENTION_DAYS, in chunks so that
- * no transaction grows large; returns how many. */
-static uint64_t prune_ledger(PGconn *conn, int64_t keep_days)
+/* Calls a pruning function, fn(keep_days, chunk), until a chunk comes back
+ * short, so that no transaction grows large; returns how many rows went. */
+static uint64_t prune(PGconn *conn, const char *fn, const char *what, int64_t keep_days)
 {
-    char days[24];
+    char days[24], query[96];
     snprintf(days, sizeof days, "%lld", (long long)keep_days);
+    snprintf(query, sizeof query, "SELECT %s($1::int, 10000)", fn);
     const char *params[] = {days};
     uint64_t total = 0;
     for (;;) {
-        PGresult *res = PQexecParams(conn, "SELECT tally_prune_ledger($1::int, 10000)", 1, NULL,
-                                     params, NULL, NULL, 0);
+        PGresult *res = PQexecParams(conn, query, 1, NULL, params, NULL, NULL, 0);
         uint64_t n = 0;
-        if (tly_db_result_ok(res, PGRES_TUPLES_OK, "ledger pruning"))
+        if (tly_db_result_ok(res, PGRES_TUPLES_OK, what))
             n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
         PQclear(res);
         total += n;
@@ -66,12 +66,13 @@ static uint64_t prune_ledger(PGconn *conn, int64_t keep_days)
             break;
     }
     if (total > 0)
-        TLY_INFO(NULL, "ledger: pruned %llu rows older than %s days", (unsigned long long)total,
+        TLY_INFO(NULL, "%s: pruned %llu rows older than %s days", what, (unsigned long long)total,
                  days);
     return total;
 }
 
-/* Partitions ahead and past retention, and the ledger's old rows. */
+/* Partitions ahead and past retention, the ledger's and the dead letters'
+ * old rows. */
 static void maintain(ingest_t *in)
 {
     const tly_config_t *cfg = in->cfg;
@@ -83,7 +84,10 @@ static void maintain(ingest_t *in)
                                      &created, &dropped);
     count(&in->metrics.partitions_created, (uint64_t)created);
     count(&in->metrics.partitions_dropped, (uint64_t)dropped);
-    count(&in->metrics.ledger_pruned, prune_ledger(conn, cfg->ledger_retention_days));
+    count(&in->metrics.ledger_pruned,
+          prune(conn, "tally_prune_ledger", "ledger", cfg->ledger_retention_days));
+    count(&in->metrics.dead_letters_pruned,
+          prune(conn, "tally_prune_dead_letters", "dead letters", cfg->dead_letter_retention_days));
     PQfinish(conn);
 }
 

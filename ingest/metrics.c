@@ -51,6 +51,9 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
             &m->partitions_dropped);
     counter(&b, "tally_ingest_ledger_pruned_total",
             "Ledger rows deleted past TALLY_LEDGER_RETENTION_DAYS.", &m->ledger_pruned);
+    counter(&b, "tally_ingest_dead_letters_pruned_total",
+            "dead_letters rows deleted past TALLY_DEAD_LETTER_RETENTION_DAYS.",
+            &m->dead_letters_pruned);
 
     /* The shared consumer's view: what waits, what is out, what came back. */
     jsConsumerInfo *ci = NULL;

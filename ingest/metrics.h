@@ -22,8 +22,9 @@ typedef struct {
     _Atomic uint64_t rows[TLY_STORE_TABLES]; /* rows written, by table */
     _Atomic uint64_t partitions_created;
     _Atomic uint64_t partitions_dropped;
-    _Atomic uint64_t ledger_pruned; /* ledger rows past retention, deleted */
-    tly_histogram_t fetch_duration; /* fetched -> committed and acked */
+    _Atomic uint64_t ledger_pruned;       /* ledger rows past retention, deleted */
+    _Atomic uint64_t dead_letters_pruned; /* dead_letters rows past retention, deleted */
+    tly_histogram_t fetch_duration;       /* fetched -> committed and acked */
 } tly_ingest_metrics_t;
 
 /* The exposition text (heap; free()), consumer figures included. */
