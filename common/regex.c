@@ -382,8 +382,10 @@ typedef struct {
 } closure_t;
 
 /* Adds to c->set every state that seed reaches without reading a byte and
- * that a closure stops at; '^' edges only when at_start. */
-static void closure_add(closure_t *c, int seed, bool at_start)
+ * where the walk stops: a byte-reading state, MATCH, or a '$' state unless
+ * through_eol. '^' edges are followed only at_start, '$' edges only
+ * through_eol (the string has ended). */
+static void closure_add(closure_t *c, int seed, bool at_start, bool through_eol)
 {
     int top = 0;
     c->stack[top++] = seed;
@@ -393,46 +395,29 @@ static void closure_add(closure_t *c, int seed, bool at_start)
             continue;
         c->mark[i] = c->stamp;
         const nfa_state_t *s = &c->f->s[i];
-        switch (s->kind) {
-        case N_SPLIT:
+        bool follow = s->kind == N_SPLIT || s->kind == N_EPS || (s->kind == N_BOL && at_start) ||
+                      (s->kind == N_EOL && through_eol);
+        if (s->kind == N_SPLIT)
             c->stack[top++] = s->out1;
-            /* fall through */
-        case N_EPS:
+        if (follow)
             c->stack[top++] = s->out;
-            break;
-        case N_BOL:
-            if (at_start)
-                c->stack[top++] = s->out;
-            break;
-        default: /* N_SET, N_EOL, N_MATCH */
+        else if (s->kind != N_BOL)
             c->set[c->nset++] = i;
-            break;
-        }
     }
 }
 
 /* True when the string's end, reached in a state holding these NFA states,
- * completes a match: MATCH is among them or a '$' edge leads to it. */
+ * completes a match: MATCH is among them or a '$' edge leads to it. Uses
+ * c->set. */
 static bool matches_at_end(closure_t *c, const int *set, int n, bool at_start)
 {
     c->stamp++;
-    for (int k = 0; k < n; k++) {
-        int top = 0;
-        c->stack[top++] = set[k];
-        while (top > 0) {
-            int i = c->stack[--top];
-            if (c->mark[i] == c->stamp)
-                continue;
-            c->mark[i] = c->stamp;
-            const nfa_state_t *s = &c->f->s[i];
-            if (s->kind == N_MATCH)
-                return true;
-            if (s->kind == N_SPLIT)
-                c->stack[top++] = s->out1;
-            if (s->kind == N_SPLIT || s->kind == N_EPS || s->kind == N_EOL ||
-                (s->kind == N_BOL && at_start))
-                c->stack[top++] = s->out;
-        }
+    c->nset = 0;
+    for (int k = 0; k < n; k++)
+        closure_add(c, set[k], at_start, true);
+    for (int k = 0; k < c->nset; k++) {
+        if (c->f->s[c->set[k]].kind == N_MATCH)
+            return true;
     }
     return false;
 }
@@ -532,7 +517,7 @@ static bool build_dfa(const nfa_t *f, int start, tly_regex_t *re, err_t *err)
     bool ok = true;
     c.stamp++;
     c.nset = 0;
-    closure_add(&c, start, true);
+    closure_add(&c, start, true, false);
     qsort(c.set, (size_t)c.nset, sizeof *c.set, cmp_int);
     intern_state(&d, c.set, c.nset);
     re->empty_match = matches_at_end(&c, (int[]){start}, 1, true);
@@ -560,9 +545,9 @@ static bool build_dfa(const nfa_t *f, int start, tly_regex_t *re, err_t *err)
             for (int k = 0; k < nkey; k++) {
                 const nfa_state_t *s = &f->s[d.keys[d.key_at[i] + (size_t)k]];
                 if (s->kind == N_SET && in_set(f->sets[s->set], rep[cl]))
-                    closure_add(&c, s->out, false);
+                    closure_add(&c, s->out, false, false);
             }
-            closure_add(&c, start, false); /* a match may start at any byte */
+            closure_add(&c, start, false, false); /* a match may start at any byte */
             qsort(c.set, (size_t)c.nset, sizeof *c.set, cmp_int);
             re->next[(size_t)i * re->nclasses + cl] = intern_state(&d, c.set, c.nset);
             if (d.n > MAX_DFA) {
