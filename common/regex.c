@@ -27,10 +27,9 @@ enum { F_ACCEPT = 1, F_ACCEPT_END = 2, F_DEAD = 4 };
 struct tly_regex {
     uint8_t cls[256]; /* byte → class; bytes of one class behave alike */
     uint32_t nclasses;
-    uint32_t nstates;
     bool empty_match; /* the empty string matches */
     uint8_t *flags;   /* F_* per state; state 0 is the start */
-    uint32_t *next;   /* nstates × nclasses */
+    uint32_t *next;   /* states × nclasses */
 };
 
 typedef struct {
@@ -556,7 +555,6 @@ static bool build_dfa(const nfa_t *f, int start, tly_regex_t *re, err_t *err)
             }
         }
     }
-    re->nstates = d.n;
     free(c.mark);
     free(c.stack);
     free(c.set);
