@@ -199,8 +199,7 @@ static uint64_t fast_random(void)
     static _Thread_local uint64_t state;
     static _Thread_local bool seeded;
     if (!seeded) {
-        seeded = tly_random_bytes(&state, sizeof state);
-        if (!seeded) /* no entropy: still unique per thread and process */
+        if (!tly_random_bytes(&state, sizeof state)) /* no entropy: still distinct per thread */
             state = (uint64_t)tly_now_realtime_us() ^ ((uint64_t)(uintptr_t)&state << 16);
         seeded = true;
     }
