@@ -238,12 +238,15 @@ static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
         n = raw;
     } else {
         for (size_t k = start; k < i;) {
-            unsigned char c = p->text[k];
-            if (c != '\\') {
-                s[n++] = (char)c;
-                k++;
-                continue;
-            }
+            /* The run up to the next escape in one copy (Windows paths
+             * escape every separator). */
+            const unsigned char *bs = memchr(p->text + k, '\\', i - k);
+            size_t run = bs != NULL ? (size_t)(bs - (p->text + k)) : i - k;
+            memcpy(s + n, p->text + k, run);
+            n += run;
+            k += run;
+            if (k == i)
+                break;
             unsigned char e = p->text[k + 1];
             k += 2;
             switch (e) {

@@ -141,6 +141,28 @@ static tly_json_code_t code_at_depth(const char *text, unsigned max_depth)
     return doc != NULL ? TLY_JSON_OK : err.code;
 }
 
+/* Escapes anywhere in a string: first, last, back to back, alone. */
+static void test_escapes(void)
+{
+    static const struct {
+        const char *json, *value;
+    } cases[] = {
+        {"[\"\\n\"]", "\n"},
+        {"[\"\\\\\\\\\"]", "\\\\"},
+        {"[\"C:\\\\Windows\\\\System32\\\\svchost.exe\"]", "C:\\Windows\\System32\\svchost.exe"},
+        {"[\"\\tx\"]", "\tx"},
+        {"[\"x\\t\"]", "x\t"},
+        {"[\"\\u00e9\\u00E9\\ud83d\\ude00.\"]", "\xc3\xa9\xc3\xa9\xf0\x9f\x98\x80."},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tly_json_doc_t *doc = tly_json_parse(cases[c].json, strlen(cases[c].json), 0, NULL, NULL);
+        CHECK(doc != NULL);
+        if (doc != NULL)
+            CHECK_STR(tly_json_string(&tly_json_root(doc)->u.items[0]), cases[c].value);
+        tly_json_free(doc);
+    }
+}
+
 /* The value bound counts every value, containers included, and stops the
  * parse at the first value past it. */
 static void test_max_values(void)
@@ -230,6 +252,7 @@ int main(void)
     test_refusals();
     test_string_scan();
     test_max_values();
+    test_escapes();
     test_depth();
     test_tree();
     CHECK_DONE();
