@@ -31,7 +31,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         body = ops->render(ops->ctx, &len);
     } else if (strcmp(url, "/healthz") == 0) {
         type = "application/json";
-        body = tly_xstrdup("{\"status\":\"ok\"}");
+        body = tly_xstrdup(TLY_HEALTHZ_BODY);
         len = strlen(body);
     } else {
         tly_problem_set(&p, 404, "not-found", "Not found",

@@ -11,6 +11,9 @@
 
 #include "common/util.h"
 
+/* The body of every GET /healthz (liveness: the process answers). */
+#define TLY_HEALTHZ_BODY "{\"status\":\"ok\"}"
+
 /* Renders the metrics: a heap string (free()) of *len bytes. */
 typedef char *(*tly_ops_render_fn)(void *ctx, size_t *len);
 

@@ -3,14 +3,14 @@
  * exists) and GET /metrics (Prometheus text format). */
 #include "common/bus.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "server/server.h"
 
 #include <string.h>
 
 void tly_handle_healthz(tly_server_t *srv, tly_request_t *req)
 {
-    static const char body[] = "{\"status\":\"ok\"}";
-    tly_request_respond(req, 200, tly_xstrdup(body), sizeof body - 1);
+    tly_request_respond(req, 200, tly_xstrdup(TLY_HEALTHZ_BODY), sizeof TLY_HEALTHZ_BODY - 1);
 }
 
 static void readyz_job(PGconn *conn, void *arg)
