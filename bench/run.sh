@@ -205,7 +205,7 @@ wait_rows() {
     if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
     last=$n
     if [ "$still" -ge 40 ] || [ "$(elapsed "$t0" "$(now)" | cut -d. -f1)" -ge 180 ]; then
-      say "gave up waiting: $n of $target rows"
+      say "gave up waiting: $n of $target batches"
       echo null
       return
     fi
@@ -364,20 +364,20 @@ ingest_cpu0=$(cpu_s "$ingest_pid")
 serve_cpu0=$(cpu_s "$serve_pid")
 
 say "e. fleet max: tally-fleet --mode max, 200 devices, $conns connections, ${dur}s, ingest running"
-rows0=$(reports)
+reports0=$(reports)
 start_sampler "$work/e.rows"
 run_fleet e --mode max --devices 200 --connections "$conns" --duration "$dur" --quiet
 e_start=$fleet_start
 e_end=$fleet_end
-rows1=$(reports)
+reports1=$(reports)
 e_unique=$(jq '.accepted - .duplicates' "$work/e.json")
-e_drain=$(wait_rows $((rows0 + e_unique)))
-rows2=$(reports)
+e_drain=$(wait_rows $((reports0 + e_unique)))
+reports2=$(reports)
 stop_pid "$sampler_pid"
 sampler_pid=""
 e_window=$(elapsed "$e_start" "$e_end")
-e_rows_s=$(awk -v a="$rows0" -v b="$rows1" -v t="$e_window" 'BEGIN { printf "%.1f\n", (b - a) / t }')
-e_rows_total_s=$(awk -v a="$rows0" -v b="$rows2" -v t="$e_window" -v d="$e_drain" \
+e_batches_s=$(awk -v a="$reports0" -v b="$reports1" -v t="$e_window" 'BEGIN { printf "%.1f\n", (b - a) / t }')
+e_batches_total_s=$(awk -v a="$reports0" -v b="$reports2" -v t="$e_window" -v d="$e_drain" \
   'BEGIN { if (d == "null") print "null"; else printf "%.1f\n", (b - a) / (t + d) }')
 e_fresh=$(freshness "$e_start")
 e_fresh_p50=${e_fresh% *}
@@ -386,23 +386,23 @@ e_serve_cpu=$(awk -v a="$serve_cpu0" -v b="$(cpu_s "$serve_pid")" 'BEGIN { print
 e_ingest_cpu=$(awk -v a="$ingest_cpu0" -v b="$(cpu_s "$ingest_pid")" 'BEGIN { printf "%.2f\n", b - a }')
 e_serve_rss=$(hwm_mib "$serve_pid")
 e_ingest_rss=$(hwm_mib "$ingest_pid")
-say "  PostgreSQL: $((rows1 - rows0)) rows in the ${e_window}s window, all $e_unique after ${e_drain}s more"
+say "  PostgreSQL: $((reports1 - reports0)) batches in the ${e_window}s window, all $e_unique after ${e_drain}s more"
 
 say "f. storm: tally-fleet --mode storm, 1000 devices x 5 batches of backlog, $((2 * dur))s, ingest running"
-rows0f=$(reports)
+reports0f=$(reports)
 start_sampler "$work/f.rows"
 run_fleet f --mode storm --devices 1000 --backlog 5 --connections "$conns" --duration $((2 * dur)) \
   --quiet
 f_start=$fleet_start
 f_unique=$(jq '.accepted - .duplicates' "$work/f.json")
-f_extra=$(wait_rows $((rows0f + f_unique)))
+f_extra=$(wait_rows $((reports0f + f_unique)))
 stop_pid "$sampler_pid"
 sampler_pid=""
 f_stored=$(awk -v s="$f_start" -v e="$(now)" -v x="$f_extra" 'BEGIN { if (x == "null") print "null"; else printf "%.2f\n", e - s }')
 # When PostgreSQL held as many new rows as the backlog (the sampler's
 # resolution, about a second): the storm absorbed end to end.
 f_backlog=$(jq .storm.backlog_batches "$work/f.json")
-f_backlog_stored=$(awk -v s="$f_start" -v n=$((rows0f + f_backlog)) \
+f_backlog_stored=$(awk -v s="$f_start" -v n=$((reports0f + f_backlog)) \
   '$2 >= n { printf "%.1f\n", $1 - s; found = 1; exit } END { if (!found) print "null" }' "$work/f.rows")
 
 stop_pid "$ingest_pid"
@@ -422,18 +422,18 @@ TALLY_BENCH_KEYS=$work/keys "$root/bench/drain.sh" "$work/g.json" || die "bench/
 # at that rate for twice the phase length. Each device's first report after
 # a (simulated) restart is a full inventory, so freshness is taken over the
 # second half, in the steady state.
-h_rate=$(awk -v r="$e_rows_total_s" 'BEGIN { h = int(r / 2); print (h < 10 ? 10 : h) }')
+h_rate=$(awk -v r="$e_batches_total_s" 'BEGIN { h = int(r / 2); print (h < 10 ? 10 : h) }')
 h_interval=$(awk -v r="$h_rate" 'BEGIN { printf "%.2f\n", 2000 / r }')
 say "h. freshness: tally-fleet --mode steady, 2000 devices every ${h_interval}s (~$h_rate batches/s), $((2 * dur))s, ingest running"
 start_serve
 "$tally" ingest >>"$work/ingest.log" 2>&1 &
 ingest_pid=$!
-rows0h=$(reports)
+reports0h=$(reports)
 # --policy-every 0: the policy's next_checkin_s would replace the interval.
 run_fleet h --mode steady --devices 2000 --interval "$h_interval" --connections "$conns" \
   --duration $((2 * dur)) --policy-every 0 --quiet
 h_start=$fleet_start
-h_drain=$(wait_rows $((rows0h + $(jq '.accepted - .duplicates' "$work/h.json"))))
+h_drain=$(wait_rows $((reports0h + $(jq '.accepted - .duplicates' "$work/h.json"))))
 h_fresh=$(freshness "$(awk -v s="$h_start" -v d="$dur" 'BEGIN { printf "%.3f\n", s + d }')")
 h_fresh_p50=${h_fresh% *}
 h_fresh_p99=${h_fresh#* }
@@ -524,9 +524,9 @@ jq -n \
   --argjson c "$(cat "$work/c.json")" --argjson half "$half" --argjson delay_ms "$delay_ms" \
   --argjson d "$(cat "$work/d.json")" --argjson d64 "$(cat "$work/d64.json")" \
   --argjson e "$(cat "$work/e.json")" --argjson f "$(cat "$work/f.json")" \
-  --argjson e_window "$e_window" --argjson e_rows "$((rows1 - rows0))" --argjson e_rows_s "$e_rows_s" \
-  --argjson e_rows_total "$((rows2 - rows0))" --argjson e_drain "$e_drain" \
-  --argjson e_rows_total_s "$e_rows_total_s" \
+  --argjson e_window "$e_window" --argjson e_batches "$((reports1 - reports0))" --argjson e_batches_s "$e_batches_s" \
+  --argjson e_batches_total "$((reports2 - reports0))" --argjson e_drain "$e_drain" \
+  --argjson e_batches_total_s "$e_batches_total_s" \
   --argjson e_fresh_p50 "$e_fresh_p50" --argjson e_fresh_p99 "$e_fresh_p99" \
   --argjson e_serve_cpu "$e_serve_cpu" --argjson e_ingest_cpu "$e_ingest_cpu" \
   --argjson e_serve_rss "$e_serve_rss" --argjson e_ingest_rss "$e_ingest_rss" \
@@ -542,9 +542,9 @@ jq -n \
     accept_serve_only: ($b + {serve_cpu_s: $b_cpu, serve_peak_rss_mib: $b_rss}),
     half_load: ($c + {target_per_s: $half, delay_ms: $delay_ms, serve_peak_rss_mib: $c_rss}),
     raw_jetstream: $d, raw_jetstream_same_inflight: $d64,
-    fleet_max: ($e | del(.timeline) + {pg: {window_s: $e_window, rows_in_window: $e_rows,
-      rows_per_s_in_window: $e_rows_s, rows_total: $e_rows_total, drain_after_s: $e_drain,
-      batches_per_s_incl_drain: $e_rows_total_s,
+    fleet_max: ($e | del(.timeline) + {pg: {window_s: $e_window, batches_in_window: $e_batches,
+      batches_per_s_in_window: $e_batches_s, batches_total: $e_batches_total, drain_after_s: $e_drain,
+      batches_per_s_incl_drain: $e_batches_total_s,
       freshness_ms: {p50: $e_fresh_p50, p99: $e_fresh_p99}},
       serve: {cpu_s: $e_serve_cpu, peak_rss_mib: $e_serve_rss},
       ingest: {cpu_s: $e_ingest_cpu, peak_rss_mib: $e_ingest_rss}}),
@@ -590,8 +590,8 @@ row "  JetStream PubAck p50 / p99, 4096 in flight" "-" "$(ms "$(j .raw_jetstream
 row "  JetStream PubAck p50 / p99, $conns in flight" "-" "$(ms "$(j .raw_jetstream_same_inflight.latency_ms.p50)") / $(ms "$(j .raw_jetstream_same_inflight.latency_ms.p99)")" "-"
 row "fleet max, serve + ingest: accepted batches/s" "$(thousands "$e_rps")" "$(thousands "$d64_rps") (JetStream, $conns in flight)" "$(percent "$e_rps" "$d64_rps")"
 row "  latency p50 / p99" "$(ms "$(j .fleet_max.latency_ms.p50)") / $(ms "$(j .fleet_max.latency_ms.p99)")" "-" "-"
-row "  batches/s stored in PostgreSQL (in the window)" "$(thousands "$e_rows_s")" "-" "$(percent "$e_rows_s" "$e_rps") of accepted"
-row "  ingest drain after the run / batches/s overall" "${e_drain} s / $(thousands "$e_rows_total_s")" "-" "-"
+row "  batches/s stored in PostgreSQL (in the window)" "$(thousands "$e_batches_s")" "-" "$(percent "$e_batches_s" "$e_rps") of accepted"
+row "  ingest drain after the run / batches/s overall" "${e_drain} s / $(thousands "$e_batches_total_s")" "-" "-"
 row "  freshness p50 / p99 at max (receive -> ingest tx)" "$(ms "$e_fresh_p50") / $(ms "$e_fresh_p99")" "-" "-"
 row "  CPU s serve / ingest (${e_window}s + drain)" "$e_serve_cpu / $e_ingest_cpu" "-" "-"
 row "  peak RSS MiB serve / ingest" "$e_serve_rss / $e_ingest_rss" "-" "-"
