@@ -635,6 +635,22 @@ const tly_json_t *tly_json_get(const tly_json_t *v, const char *key)
     return tly_json_getn(v, key, strlen(key));
 }
 
+const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, uint32_t *hint)
+{
+    if (v == NULL || v->type != TLY_JSON_OBJECT)
+        return NULL;
+    for (uint32_t k = 0; k < v->len; k++) {
+        uint32_t i = (*hint + k) % v->len;
+        const tly_json_member_t *m = &v->u.members[i];
+        /* strncmp stops at key's NUL, so a shorter key is never overread. */
+        if (strncmp(m->key, key, m->key_len) == 0 && key[m->key_len] == '\0') {
+            *hint = i + 1;
+            return &m->value;
+        }
+    }
+    return NULL;
+}
+
 const char *tly_json_string(const tly_json_t *v)
 {
     return v != NULL && v->type == TLY_JSON_STRING ? v->u.s : NULL;

@@ -106,6 +106,10 @@ const tly_json_t *tly_json_root(const tly_json_doc_t *doc);
  * object or has no such member. Linear in the object's size. */
 const tly_json_t *tly_json_getn(const tly_json_t *v, const char *key, size_t key_len);
 const tly_json_t *tly_json_get(const tly_json_t *v, const char *key);
+/* The same, for reading several members in a row: the search starts at
+ * member *hint (start with 0) and sets *hint to the one after the match, so
+ * asking in the document's order finds each member at once. */
+const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, uint32_t *hint);
 
 /* v's string, or NULL if v is NULL or not a string. */
 const char *tly_json_string(const tly_json_t *v);

@@ -177,9 +177,10 @@ static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
 /* Appends item's columns of spec, each after a tab, and the newline. */
 static void render_item(const spec_t *spec, const tly_json_t *item, tly_strbuf_t *b)
 {
+    uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
     for (size_t c = 0; c < spec->ncols; c++) {
         tly_strbuf_append(b, "\t", 1);
-        copy_value(b, tly_json_get(item, spec->cols[c].json_key), spec->cols[c].kind);
+        copy_value(b, tly_json_get_from(item, spec->cols[c].json_key, &hint), spec->cols[c].kind);
     }
     tly_strbuf_append(b, "\n", 1);
 }

@@ -163,6 +163,29 @@ static void test_escapes(void)
     }
 }
 
+/* tly_json_get_from finds members in any order, keeps its hint past the
+ * match, and tells a key from its prefixes and extensions. */
+static void test_get_from(void)
+{
+    static const char text[] = "{\"ab\":1,\"a\":2,\"abc\":3,\"b\":4}";
+    tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, NULL, NULL);
+    CHECK(doc != NULL);
+    if (doc == NULL)
+        return;
+    const tly_json_t *root = tly_json_root(doc);
+    uint32_t hint = 0;
+    const tly_json_t *v = tly_json_get_from(root, "ab", &hint);
+    CHECK(v != NULL && v->u.i == 1 && hint == 1);
+    v = tly_json_get_from(root, "abc", &hint); /* skips "a" */
+    CHECK(v != NULL && v->u.i == 3 && hint == 3);
+    v = tly_json_get_from(root, "a", &hint); /* wraps around */
+    CHECK(v != NULL && v->u.i == 2 && hint == 2);
+    CHECK(tly_json_get_from(root, "abcd", &hint) == NULL && hint == 2);
+    CHECK(tly_json_get_from(root, "", &hint) == NULL);
+    CHECK(tly_json_get_from(&root->u.members[0].value, "ab", &hint) == NULL); /* not an object */
+    tly_json_free(doc);
+}
+
 /* The value bound counts every value, containers included, and stops the
  * parse at the first value past it. */
 static void test_max_values(void)
@@ -253,6 +276,7 @@ int main(void)
     test_string_scan();
     test_max_values();
     test_escapes();
+    test_get_from();
     test_depth();
     test_tree();
     CHECK_DONE();
