@@ -642,8 +642,10 @@ const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, uint32
     for (uint32_t k = 0; k < v->len; k++) {
         uint32_t i = (*hint + k) % v->len;
         const tly_json_member_t *m = &v->u.members[i];
-        /* strncmp stops at key's NUL, so a shorter key is never overread. */
-        if (strncmp(m->key, key, m->key_len) == 0 && key[m->key_len] == '\0') {
+        /* The first bytes tell most keys apart without a call; strncmp stops
+         * at key's NUL, so a shorter key is never overread. */
+        if (m->key[0] == key[0] && strncmp(m->key, key, m->key_len) == 0 &&
+            key[m->key_len] == '\0') {
             *hint = i + 1;
             return &m->value;
         }
