@@ -647,8 +647,6 @@ static bool compile_node(compiler_t *c, node_t *n, const json_t *js, bool is_roo
     return true;
 }
 
-/* Rejects $ref cycles (the walk would not terminate) and computes, per node,
- * the instance depth and the longest JSON pointer it can produce. */
 static size_t add_sat(size_t a, size_t b)
 {
     return a > SIZE_MAX - b ? SIZE_MAX : a + b;
@@ -687,6 +685,9 @@ static size_t max_values(const node_t *n)
     return own;
 }
 
+/* Rejects $ref cycles (the walk would not terminate) and computes, per node,
+ * the instance depth, the longest JSON pointer it can produce and
+ * max_values. */
 static bool check_shape(compiler_t *c, node_t *n)
 {
     if (n->visit == 2)

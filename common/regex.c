@@ -436,18 +436,10 @@ typedef struct {
     uint32_t n;
 } dfa_index_t;
 
-static uint64_t hash_key(const int *k, int n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < n; i++)
-        h = (h ^ (uint64_t)(unsigned)k[i]) * 1099511628211ull;
-    return h;
-}
-
 /* The DFA state of this NFA set (sorted), added if new. */
 static uint32_t intern_state(dfa_index_t *d, const int *k, int n)
 {
-    uint64_t h = hash_key(k, n);
+    uint64_t h = tly_fnv1a(TLY_FNV1A_INIT, k, (size_t)n * sizeof *k);
     size_t slot = h & (d->table_size - 1);
     for (;; slot = (slot + 1) & (d->table_size - 1)) {
         uint32_t e = d->table[slot];

@@ -177,6 +177,14 @@ char *tly_xstrdup(const char *s)
     return p;
 }
 
+uint64_t tly_fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
 bool tly_random_bytes(void *buf, size_t n)
 {
     return n <= INT32_MAX && RAND_bytes(buf, (int)n) == 1;

@@ -46,6 +46,12 @@ void *tly_xcalloc(size_t n, size_t size);
 void *tly_xrealloc(void *p, size_t size);
 char *tly_xstrdup(const char *s);
 
+/* FNV-1a, 64-bit: h folded with the n bytes at data. Start from
+ * TLY_FNV1A_INIT; chain calls to hash several spans. For hash tables over
+ * keys an attacker cannot choose to collide on purpose. */
+#define TLY_FNV1A_INIT 14695981039346656037ULL
+uint64_t tly_fnv1a(uint64_t h, const void *data, size_t n);
+
 /* Cryptographically secure random bytes (OpenSSL RAND_bytes). */
 bool tly_random_bytes(void *buf, size_t n) TLY_MUSTCHECK;
 /* Writes a random lowercase UUIDv4 (36 chars + NUL) into out: unique, not

@@ -20,22 +20,14 @@ struct tly_catalog {
     size_t count, max;
 };
 
-static uint64_t fnv(uint64_t h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
+/* The NULs between the spans keep ("ab", "c") and ("a", "bc") apart. */
 static uint64_t hash_key(const char *tenant, const char *name, size_t name_len,
                          const char *publisher, size_t publisher_len)
 {
-    uint64_t h = fnv(14695981039346656037ULL, tenant, 36);
-    h = fnv(h, "", 1);
-    h = fnv(fnv(h, name, name_len), "", 1);
-    return fnv(h, publisher, publisher_len);
+    uint64_t h = tly_fnv1a(TLY_FNV1A_INIT, tenant, 36);
+    h = tly_fnv1a(h, "", 1);
+    h = tly_fnv1a(tly_fnv1a(h, name, name_len), "", 1);
+    return tly_fnv1a(h, publisher, publisher_len);
 }
 
 tly_catalog_t *tly_catalog_new(size_t max_entries)

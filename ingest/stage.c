@@ -82,8 +82,8 @@ static const spec_t staged_specs[] = {
     {"patches", "stage_patches", patch_cols, TLY_ARRAY_LEN(patch_cols), false},
 };
 
-/* Events and metrics, COPYed into their own tables; in the order of
- * tly_stage_event_tables, each with ts first. */
+/* Events and metrics, COPYed into their own tables (tly_stage_event_table
+ * gives their names), each with ts first. */
 static const spec_t event_specs[TLY_STAGE_EVENT_TABLES] = {
     {"process_events", "process_events", process_cols, TLY_ARRAY_LEN(process_cols), false},
     {"network_events", "network_events", network_cols, TLY_ARRAY_LEN(network_cols), false},
@@ -91,12 +91,10 @@ static const spec_t event_specs[TLY_STAGE_EVENT_TABLES] = {
     {"metrics", "device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols), false},
 };
 
-const char *const tly_stage_event_tables[TLY_STAGE_EVENT_TABLES] = {
-    "process_events",
-    "network_events",
-    "file_events",
-    "device_metrics",
-};
+const char *tly_stage_event_table(size_t t)
+{
+    return event_specs[t].table;
+}
 
 /* COPY text format: backslash, tab, newline and carriage return escaped;
  * \N is NULL. Parsed strings never hold a NUL byte (common/json.h). */

@@ -62,9 +62,10 @@ tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_st
 tly_stage_status_t tly_stage_sections(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
                                       size_t why_len);
 
-/* The event tables, in the order of the arrays below. */
+/* The event tables: t < TLY_STAGE_EVENT_TABLES indexes the arrays below,
+ * and tly_stage_event_table(t) is the table's name. */
 #define TLY_STAGE_EVENT_TABLES 4
-extern const char *const tly_stage_event_tables[TLY_STAGE_EVENT_TABLES];
+const char *tly_stage_event_table(size_t t);
 
 /* A stored batch whose events go to their tables; all borrowed. */
 typedef struct {

@@ -262,7 +262,7 @@ static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_ou
     }
     free(at);
     for (size_t t = 0; ok && t < TLY_STAGE_EVENT_TABLES; t++) {
-        const tly_json_t *w = tly_json_get(wins, tly_stage_event_tables[t]);
+        const tly_json_t *w = tly_json_get(wins, tly_stage_event_table(t));
         windows[t] = (tly_stage_window_t){0, 0}; /* no partitions: every row is outside */
         if (tly_json_is(w, TLY_JSON_ARRAY) && w->len == 2 &&
             tly_json_is(&w->u.items[0], TLY_JSON_INTEGER) &&
@@ -294,7 +294,7 @@ static tly_stage_status_t store_events(PGconn *conn, batch_t **stored, int n,
     int64_t rows[TLY_STAGE_EVENT_TABLES] = {0}, outside = 0;
     tly_stage_status_t st = tly_stage_events(conn, docs, n, windows, rows, &outside, why, why_len);
     for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_STAGE_EVENT_TABLES; t++)
-        counts->rows[table_index(tly_stage_event_tables[t])] += rows[t];
+        counts->rows[table_index(tly_stage_event_table(t))] += rows[t];
     if (st == TLY_STAGE_OK)
         counts->rows[table_index("out_of_window_events")] += outside;
     free(docs);

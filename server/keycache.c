@@ -24,10 +24,7 @@ struct tly_keycache {
 /* FNV-1a over the key id (ids are random, so any spread function will do). */
 static size_t bucket_of(const tly_keycache_t *c, const char *key_id)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = key_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return (size_t)(h % c->nbuckets);
+    return (size_t)(tly_fnv1a(TLY_FNV1A_INIT, key_id, strlen(key_id)) % c->nbuckets);
 }
 
 tly_keycache_t *tly_keycache_create(size_t max_entries, int64_t ttl_ms, int64_t negative_ttl_ms)

@@ -26,9 +26,7 @@ struct tly_ratelimit {
 
 static uint64_t hash_name(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    uint64_t h = tly_fnv1a(TLY_FNV1A_INIT, s, strlen(s));
     return h ? h : 1;
 }
 
