@@ -1,15 +1,52 @@
--- tally_ingest_apply() as in 0010, with two changes to the software step,
--- measured on bench/drain.sh with 100,000 batches (pg_stat_statements,
--- track = all; bench/README.md):
+-- tally_ingest_apply() as in 0010, with three changes to the software step,
+-- measured on bench/drain.sh with 100,000 batches (pg_stat_statements with
+-- track = all, auto_explain; bench/README.md):
 --
--- * stage_software_diff is analysed on went_v and came_v as well. Without
---   their null fractions the planner took much of the diff for "moved" rows
---   (an install date or location that changed) and planned the UPDATE of
---   those for thousands of rows: it read 46,000 pages of device_software to
---   update 50 rows, 5.5 s of the drain's 33 s in tally_ingest_apply(); now
---   14 ms.
+-- * The old rows that go (or whose install date, location or source
+--   changed) are deleted and updated by the row versions the comparison
+--   read (their ctid), not by joining the work table with device_software
+--   again. That join was planned from statistics that lag behind the table
+--   (it gains 287,000 rows in a 35 s drain), and its plan changed from run
+--   to run: reading 46,000 pages to update 50 rows, 5.5 s of the drain's
+--   33 s in tally_ingest_apply(); in a fresh database the DELETE took 6.2 s
+--   instead of 0.2 s; one drain took 90 s instead of 32-36 s.
+-- * The work table is analysed on went_v and came_v as well, so the
+--   statements after it are planned for its true mix of rows.
 -- * A device's first software list (no set before it) is inserted as it is,
 --   not passed through the comparison and the work table first.
+--
+-- The work table has a new name (stage_software_delta, with went_ctid): an
+-- ingest session started before this migration still has the old one, and
+-- tally_ingest_prepare() creates the new one in it on its next fetch.
+CREATE OR REPLACE FUNCTION tally_ingest_prepare() RETURNS void
+  LANGUAGE plpgsql SET client_min_messages = warning
+AS $$
+BEGIN
+  CREATE TEMP TABLE IF NOT EXISTS stage_batches (
+    idx int NOT NULL, tenant_id uuid NOT NULL, agent_id uuid NOT NULL, batch_id uuid NOT NULL,
+    received_at timestamptz NOT NULL, sent_at timestamptz, agent_version text, request_id text,
+    body_bytes int NOT NULL, software_count int, patch_count int,
+    process_event_count int NOT NULL, network_event_count int NOT NULL,
+    file_event_count int NOT NULL, metric_count int NOT NULL, device jsonb NOT NULL,
+    fresh boolean NOT NULL DEFAULT false, device_id uuid) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_software (
+    idx int NOT NULL, software_id bigint NOT NULL, version text NOT NULL,
+    version_key int[] NOT NULL, install_date date, install_location text, source text)
+    ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_patches (
+    idx int NOT NULL, hotfix_id text, description text, installed_on date) ON COMMIT DELETE ROWS;
+  -- Work tables of apply: one software or patch list per device at a time,
+  -- and what differs between a software list and the set it replaces.
+  CREATE TEMP TABLE IF NOT EXISTS stage_round (
+    idx int NOT NULL, device_id uuid NOT NULL, at timestamptz NOT NULL, baseline boolean NOT NULL)
+    ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_software_delta (
+    device_id uuid NOT NULL, software_id bigint NOT NULL, went_ctid tid, went_v text,
+    came_v text, version_key int[], install_date date, install_location text, source text,
+    in_old bigint NOT NULL, in_new bigint NOT NULL) ON COMMIT DELETE ROWS;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION tally_ingest_apply() RETURNS jsonb
   LANGUAGE plpgsql
 AS $$
@@ -110,12 +147,6 @@ BEGIN
     LOOP
       EXIT WHEN NOT tally_ingest_round(t, k, false);
 
-      -- The round's lists against the sets they replace, in one pass: every
-      -- (device, program, version) of either side, with how many versions of
-      -- the program each side has; only the rows that differ are kept.
-      -- device_software is read per device, by its key: OFFSET 0 keeps the
-      -- planner from flattening the lateral subquery into a hash join over a
-      -- sequential scan of the tenant's whole table.
       -- A device's first list has no set before it: installed as it is.
       INSERT INTO device_software (tenant_id, device_id, software_id, version, version_key,
         install_date, install_location, source, first_seen)
@@ -126,41 +157,49 @@ BEGIN
       GET DIAGNOSTICS n = ROW_COUNT;
       counts := tally_count(counts, 'device_software', n);
 
-      DELETE FROM stage_software_diff;
-      INSERT INTO stage_software_diff
+      -- The round's lists against the sets they replace, in one pass: every
+      -- (device, program, version) of either side, with how many versions of
+      -- the program each side has; only the rows that differ are kept, with
+      -- where the old row is (went_ctid). device_software is read per device,
+      -- by its key: OFFSET 0 keeps the planner from flattening the lateral
+      -- subquery into a hash join over a sequential scan of the tenant's
+      -- whole table.
+      DELETE FROM stage_software_delta;
+      INSERT INTO stage_software_delta (device_id, software_id, went_ctid, went_v, came_v,
+        version_key, install_date, install_location, source, in_old, in_new)
       WITH new AS ( -- ingest lists each (program, version) once
         SELECT r.device_id, w.software_id, w.version, w.version_key, w.install_date,
                w.install_location, w.source
           FROM stage_round r JOIN stage_software w USING (idx)
          WHERE NOT r.baseline),
       old AS (
-        SELECT r.device_id, o.software_id, o.version, o.install_date, o.install_location, o.source
+        SELECT r.device_id, o.row_ctid, o.software_id, o.version, o.install_date,
+               o.install_location, o.source
           FROM stage_round r CROSS JOIN LATERAL (
-            SELECT software_id, version, install_date, install_location, source
+            SELECT ctid AS row_ctid, software_id, version, install_date, install_location, source
               FROM device_software ds
              WHERE ds.tenant_id = t AND ds.device_id = r.device_id OFFSET 0) o
          WHERE NOT r.baseline),
       j AS (
-        SELECT device_id, software_id, o.version AS went_v, n.version AS came_v, n.version_key,
+        SELECT device_id, software_id, o.row_ctid, o.version AS went_v, n.version AS came_v,
+               n.version_key,
                n.install_date, n.install_location, n.source,
                (o.install_date, o.install_location, o.source)
                  IS DISTINCT FROM (n.install_date, n.install_location, n.source) AS moved,
                count(o.version) OVER w AS in_old, count(n.version) OVER w AS in_new
           FROM old o FULL JOIN new n USING (device_id, software_id, version)
         WINDOW w AS (PARTITION BY device_id, software_id))
-      SELECT device_id, software_id, went_v, came_v, version_key, install_date,
+      SELECT device_id, software_id, row_ctid, went_v, came_v, version_key, install_date,
              install_location, source, in_old, in_new
         FROM j WHERE went_v IS NULL OR came_v IS NULL OR moved;
-      -- Its true size, and fresh plans for the statements below (a plan
-      -- cached while the table was small rescans it per device when a
-      -- round replaces whole lists).
-      ANALYZE pg_temp.stage_software_diff (device_id, went_v, came_v);
+      -- Its true size, and fresh plans for the statements below.
+      ANALYZE pg_temp.stage_software_delta (device_id, went_v, came_v);
 
       -- A program with no old version was installed, one with no new version
       -- uninstalled; otherwise the versions that went and came, if any.
       INSERT INTO software_changes (tenant_id, device_id, ts, software_id, change, old_version,
         new_version)
-      WITH d AS (SELECT * FROM stage_software_diff WHERE went_v IS NULL OR came_v IS NULL),
+      WITH d AS (SELECT * FROM stage_software_delta WHERE went_v IS NULL OR came_v IS NULL),
       changes AS (
         SELECT device_id, software_id, 'installed' AS change, NULL AS old_version,
                came_v AS new_version
@@ -179,20 +218,20 @@ BEGIN
       GET DIAGNOSTICS n = ROW_COUNT;
       counts := tally_count(counts, 'software_changes', n);
 
-      DELETE FROM device_software ds USING stage_software_diff d
-       WHERE d.came_v IS NULL AND ds.tenant_id = t AND ds.device_id = d.device_id
-         AND ds.software_id = d.software_id AND ds.version = d.went_v;
+      -- The old rows that go, or whose attributes change, by the row versions
+      -- the comparison read: no join of the work table with device_software
+      -- for the planner to get wrong.
+      DELETE FROM device_software
+       WHERE ctid = ANY (ARRAY(SELECT went_ctid FROM stage_software_delta WHERE came_v IS NULL));
       UPDATE device_software ds SET install_date = d.install_date,
              install_location = d.install_location, source = d.source
-        FROM stage_software_diff d
-       WHERE d.went_v IS NOT NULL AND d.came_v IS NOT NULL AND ds.tenant_id = t
-         AND ds.device_id = d.device_id AND ds.software_id = d.software_id
-         AND ds.version = d.came_v;
+        FROM stage_software_delta d
+       WHERE d.went_v IS NOT NULL AND d.came_v IS NOT NULL AND ds.ctid = d.went_ctid;
       INSERT INTO device_software (tenant_id, device_id, software_id, version, version_key,
         install_date, install_location, source, first_seen)
       SELECT t, d.device_id, d.software_id, d.came_v, d.version_key, d.install_date,
              d.install_location, d.source, r.at
-        FROM stage_software_diff d JOIN stage_round r USING (device_id)
+        FROM stage_software_delta d JOIN stage_round r USING (device_id)
        WHERE d.went_v IS NULL;
       GET DIAGNOSTICS n = ROW_COUNT;
       counts := tally_count(counts, 'device_software', n);

@@ -60,6 +60,21 @@ report "[$(sw 'Google Chrome' 'Google LLC' 131.0.6778.86), $(sw '7-Zip 23.01 (x6
 [ "$(sql "SELECT count(*) FROM device_patches")" = 0 ] || fail "an empty patch list should empty the set"
 pass "third list: exactly the 7-Zip upgrade; an empty patch list empties the set"
 
+# The same program and version with a new install date and location: the row
+# is updated in place (first_seen kept), and that is no change event.
+chrome="SELECT %s FROM device_software d JOIN software_catalog s ON s.id = d.software_id
+         WHERE s.name = 'Google Chrome'"
+first_seen=$(sql "$(printf "$chrome" first_seen)")
+report "[$(sw 'Google Chrome' 'Google LLC' 131.0.6778.86 | jq -c '.install_date = "2026-11-20" |
+           .install_location = "C:\\Program Files\\Google\\Chrome\\Application"'),
+         $(sw '7-Zip 23.01 (x64)' 'Igor Pavlov' 24.08), $(sw 'Mozilla Firefox (x64 de)' 'Mozilla' 133.0)]" "[]"
+[ "$(sql "$(printf "$chrome" "install_date || ' ' || install_location || ' ' || first_seen")")" = \
+  "2026-11-20 C:\Program Files\Google\Chrome\Application $first_seen" ] ||
+  fail "moved program: $(sql "$(printf "$chrome" "install_date || ' ' || install_location")")"
+[ "$(sql "SELECT count(*) FROM software_changes")" = 4 ] || fail "an attribute change is not a software change: $(changes)"
+[ "$(sql "SELECT count(*) FROM device_software")" = 3 ] || fail "moved program: the set changed size"
+pass "a new install date and location update the program's row, with no change event"
+
 # Fleet-wide: which devices run Chrome below 132? (numeric version order)
 [ "$(sql "SELECT count(*) FROM device_software d JOIN software_catalog s ON s.id = d.software_id
           WHERE s.name = 'Google Chrome' AND d.version_key < '{132}'")" = 1 ] || fail "version_key query"
