@@ -55,6 +55,9 @@ for t in wrk jq psql gzip awk; do
 done
 
 suite_start=$(date +%s)
+# `time` (the keyword) prints the user and system CPU seconds of what it ran:
+# the load generators' CPU per request, next to the servers'.
+TIMEFORMAT='%U %S'
 # Other work on the machine skews every figure: the load before and after is reported.
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/tally-bench.XXXXXX)
@@ -151,6 +154,15 @@ wrk_json() {
 
 reports() { sql "SELECT count(*) FROM inventory_reports"; }
 
+# cpu_since CPU0 PID -> CPU seconds PID used since cpu_s said CPU0
+cpu_since() { awk -v a="$1" -v b="$(cpu_s "$2")" 'BEGIN { printf "%.2f\n", b - a }'; }
+
+# timed_cpu FILE -> the CPU seconds `time` wrote into FILE (user + system)
+timed_cpu() { awk '{ printf "%.2f\n", $1 + $2 }' "$1"; }
+
+# per_batch_us CPU_S N -> CPU microseconds per batch
+per_batch_us() { awk -v c="$1" -v n="$2" 'BEGIN { if (n + 0 <= 0) print "null"; else printf "%.1f\n", c * 1e6 / n }'; }
+
 # publishes OUTCOME → serve's tally_publishes_total{outcome=OUTCOME} so far
 publishes() {
   curl -s "$TALLY_URL/metrics" | awk -v o="$1" '$1 == "tally_publishes_total{outcome=\"" o "\"}" { n = $2 } END { print n + 0 }'
@@ -242,6 +254,12 @@ done
 set -a
 . "$work/stack/stack.env"
 set +a
+# The stack's nats-server (its CPU per publish is part of the raw limit).
+nats_pid=""
+for p in /proc/[0-9]*; do
+  [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "nats-server -c $work/stack/nats.conf " ] && nats_pid=${p#/proc/}
+done
+[ -n "$nats_pid" ] || die "cannot find the stack's nats-server"
 export TALLY_HTTP_ADDR=127.0.0.1
 # serve's /metrics on the API port: the suite reads its publish counts there.
 unset TALLY_METRICS_PORT
@@ -293,9 +311,10 @@ say "a. do-nothing HTTP: wrk -t2 -c$conns -d${dur}s POST ($batch_bytes-byte batc
 "$nullhttp" --port "$null_port" >"$work/nullhttp.log" 2>&1 &
 null_pid=$!
 wait_port "$null_port" 10 || die "tally-nullhttp did not listen"
-TALLY_BENCH_RUN=$(openssl rand -hex 4) \
+{ time TALLY_BENCH_RUN=$(openssl rand -hex 4) \
   wrk -t2 -c"$conns" -d"${dur}s" --latency -s "$lua" "http://127.0.0.1:$null_port/v1/agent/inventory" \
-  >"$work/a0.txt" 2>&1 || die "wrk: $(cat "$work/a0.txt")"
+  >"$work/a0.txt" 2>&1; } 2>"$work/a0.wrk_cpu" || die "wrk: $(cat "$work/a0.txt")"
+null_cpu=$(cpu_s "$null_pid")
 stop_pid "$null_pid"
 wrk_json "$work/a0.txt" >"$work/a0.json"
 say "  $(jq -c '{accepted_per_s, latency_ms}' "$work/a0.json")"
@@ -306,13 +325,14 @@ say "  $(jq -c '{requests_per_s, latency_ms}' "$work/a.json")"
 
 say "b. accept rate: wrk -t2 -c$conns -d${dur}s POST /v1/agent/inventory ($batch_bytes-byte batch), no ingest"
 cpu0=$(cpu_s "$serve_pid")
+nats_cpu0=$(cpu_s "$nats_pid")
 dup0=$(publishes duplicate)
-TALLY_BENCH_RUN=$(openssl rand -hex 4) \
+{ time TALLY_BENCH_RUN=$(openssl rand -hex 4) \
   wrk -t2 -c"$conns" -d"${dur}s" --latency -s "$lua" "$TALLY_URL/v1/agent/inventory" \
-  >"$work/b.txt" 2>&1 || die "wrk: $(cat "$work/b.txt")"
-cpu1=$(cpu_s "$serve_pid")
+  >"$work/b.txt" 2>&1; } 2>"$work/b.wrk_cpu" || die "wrk: $(cat "$work/b.txt")"
+b_cpu=$(cpu_since "$cpu0" "$serve_pid")
+b_nats_cpu=$(cpu_since "$nats_cpu0" "$nats_pid")
 wrk_json "$work/b.txt" | jq -c --argjson d "$(($(publishes duplicate) - dup0))" '. + {duplicates: $d}' >"$work/b.json"
-b_cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f\n", b - a }')
 b_rss=$(hwm_mib "$serve_pid")
 b_accepted_s=$(jq .accepted_per_s "$work/b.json")
 say "  $(jq -c '{accepted_per_s, non_2xx, duplicates, latency_ms}' "$work/b.json"); serve CPU ${b_cpu} s, peak RSS ${b_rss} MiB"
@@ -347,10 +367,34 @@ say "d. raw JetStream: tally-jspub ${dur}s, the same $batch_bytes-byte payload, 
   >"$work/d.out" 2>&1 || die "tally-jspub: $(cat "$work/d.out")"
 say "  $(jq -c '{acked_per_s, latency_ms}' "$work/d.json")"
 say "d. raw JetStream: tally-jspub ${dur}s, $conns in flight (as many as wrk's connections)"
-"$jspub" --url "$TALLY_NATS_URL" --stream BENCH_JSPUB --subject bench.jspub --duration "$dur" \
+nats_cpu0=$(cpu_s "$nats_pid")
+{ time "$jspub" --url "$TALLY_NATS_URL" --stream BENCH_JSPUB --subject bench.jspub --duration "$dur" \
   --payload "$TALLY_BATCH_FILE" --max-pending "$conns" --json-out "$work/d64.json" --quiet \
-  >"$work/d64.out" 2>&1 || die "tally-jspub: $(cat "$work/d64.out")"
+  >"$work/d64.out" 2>&1; } 2>"$work/d64.jspub_cpu" || die "tally-jspub: $(cat "$work/d64.out")"
+d64_nats_cpu=$(cpu_since "$nats_cpu0" "$nats_pid")
 say "  $(jq -c '{acked_per_s, latency_ms}' "$work/d64.json")"
+
+# CPU microseconds per batch of every party in a, b and d. The raw parts
+# alone (wrk and a do-nothing server in a, a JetStream client and nats-server
+# in d) bound what the cores can accept per second before serve validates a byte.
+n_a0=$(jq .requests "$work/a0.json")
+n_b=$(jq .requests "$work/b.json")
+n_d64=$(jq .acked "$work/d64.json")
+jq -n --argjson cores "$(nproc)" \
+  --argjson a_wrk "$(per_batch_us "$(timed_cpu "$work/a0.wrk_cpu")" "$n_a0")" \
+  --argjson a_null "$(per_batch_us "$null_cpu" "$n_a0")" \
+  --argjson b_wrk "$(per_batch_us "$(timed_cpu "$work/b.wrk_cpu")" "$n_b")" \
+  --argjson b_serve "$(per_batch_us "$b_cpu" "$n_b")" \
+  --argjson b_nats "$(per_batch_us "$b_nats_cpu" "$n_b")" \
+  --argjson d_jspub "$(per_batch_us "$(timed_cpu "$work/d64.jspub_cpu")" "$n_d64")" \
+  --argjson d_nats "$(per_batch_us "$d64_nats_cpu" "$n_d64")" \
+  '{do_nothing_http: {wrk: $a_wrk, nullhttp: $a_null},
+    serve_at_max: {wrk: $b_wrk, serve: $b_serve, nats_server: $b_nats},
+    raw_jetstream_same_inflight: {jspub: $d_jspub, nats_server: $d_nats},
+    raw_parts: (($a_wrk + $a_null + $d_jspub + $d_nats) * 10 | round / 10),
+    raw_parts_ceiling_per_s: ($cores * 1e6 / ($a_wrk + $a_null + $d_jspub + $d_nats) | floor)}' \
+  >"$work/cpu.json"
+say "  CPU us per batch: $(jq -c . "$work/cpu.json")"
 
 # --- e/f: serve + ingest, a fresh stream ------------------------------------
 
@@ -382,8 +426,8 @@ e_batches_total_s=$(awk -v a="$reports0" -v b="$reports2" -v t="$e_window" -v d=
 e_fresh=$(freshness "$e_start")
 e_fresh_p50=${e_fresh% *}
 e_fresh_p99=${e_fresh#* }
-e_serve_cpu=$(awk -v a="$serve_cpu0" -v b="$(cpu_s "$serve_pid")" 'BEGIN { printf "%.2f\n", b - a }')
-e_ingest_cpu=$(awk -v a="$ingest_cpu0" -v b="$(cpu_s "$ingest_pid")" 'BEGIN { printf "%.2f\n", b - a }')
+e_serve_cpu=$(cpu_since "$serve_cpu0" "$serve_pid")
+e_ingest_cpu=$(cpu_since "$ingest_cpu0" "$ingest_pid")
 e_serve_rss=$(hwm_mib "$serve_pid")
 e_ingest_rss=$(hwm_mib "$ingest_pid")
 say "  PostgreSQL: $((reports1 - reports0)) batches in the ${e_window}s window, all $e_unique after ${e_drain}s more"
@@ -523,6 +567,7 @@ jq -n \
   --argjson b_cpu "$b_cpu" --argjson b_rss "$b_rss" --argjson c_rss "$c_rss" \
   --argjson c "$(cat "$work/c.json")" --argjson half "$half" --argjson delay_ms "$delay_ms" \
   --argjson d "$(cat "$work/d.json")" --argjson d64 "$(cat "$work/d64.json")" \
+  --argjson cpu_us "$(cat "$work/cpu.json")" \
   --argjson e "$(cat "$work/e.json")" --argjson f "$(cat "$work/f.json")" \
   --argjson e_window "$e_window" --argjson e_batches "$((reports1 - reports0))" --argjson e_batches_s "$e_batches_s" \
   --argjson e_batches_total "$((reports2 - reports0))" --argjson e_drain "$e_drain" \
@@ -541,7 +586,7 @@ jq -n \
     raw_http_null: $a0, raw_http_healthz: $a,
     accept_serve_only: ($b + {serve_cpu_s: $b_cpu, serve_peak_rss_mib: $b_rss}),
     half_load: ($c + {target_per_s: $half, delay_ms: $delay_ms, serve_peak_rss_mib: $c_rss}),
-    raw_jetstream: $d, raw_jetstream_same_inflight: $d64,
+    raw_jetstream: $d, raw_jetstream_same_inflight: $d64, cpu_us_per_batch: $cpu_us,
     fleet_max: ($e | del(.timeline) + {pg: {window_s: $e_window, batches_in_window: $e_batches,
       batches_per_s_in_window: $e_batches_s, batches_total: $e_batches_total, drain_after_s: $e_drain,
       batches_per_s_incl_drain: $e_batches_total_s,
@@ -583,6 +628,9 @@ row "latency p50 at max (wrk)" "$(ms "$(j .accept_serve_only.latency_ms.p50)")" 
 row "latency p99 at max (wrk)" "$(ms "$(j .accept_serve_only.latency_ms.p99)")" "$(ms "$(j .raw_http_null.latency_ms.p99)") (nullhttp)" "$(times_of "$(j .accept_serve_only.latency_ms.p99)" "$(j .raw_http_null.latency_ms.p99)")"
 row "non-2xx / duplicate answers at max (wrk)" "$(j .accept_serve_only.non_2xx) / $(j .accept_serve_only.duplicates) of $(thousands "$(j .accept_serve_only.requests)")" "$(j .raw_http_null.non_2xx) non-2xx of $(thousands "$(j .raw_http_null.requests)")" "-"
 row "serve CPU s / peak RSS at max (${dur}s, 2 cores)" "$b_cpu s / $b_rss MiB" "-" "-"
+row "CPU us per batch at max: wrk / serve / nats-server" "$(j .cpu_us_per_batch.serve_at_max.wrk) / $(j .cpu_us_per_batch.serve_at_max.serve) / $(j .cpu_us_per_batch.serve_at_max.nats_server)" "$(j .cpu_us_per_batch.do_nothing_http.wrk) / $(j .cpu_us_per_batch.do_nothing_http.nullhttp) (wrk / nullhttp)" "-"
+row "  CPU us per publish, raw JetStream ($conns in flight)" "-" "$(j .cpu_us_per_batch.raw_jetstream_same_inflight.jspub) / $(j .cpu_us_per_batch.raw_jetstream_same_inflight.nats_server) (jspub / nats-server)" "-"
+row "  batches/s the cores allow the raw parts alone" "$(thousands "$b_rps")" "$(thousands "$(j .cpu_us_per_batch.raw_parts_ceiling_per_s)") ($(nproc) cores / $(j .cpu_us_per_batch.raw_parts) us)" "$(percent "$b_rps" "$(j .cpu_us_per_batch.raw_parts_ceiling_per_s)")"
 row "half load (wrk paced): accepted batches/s" "$(thousands "$c_rps")" "-" "$(percent "$c_rps" "$b_rps") of max"
 row "  latency p50 / p99 at half load" "$(ms "$(j .half_load.latency_ms.p50)") / $(ms "$(j .half_load.latency_ms.p99)")" "$(ms "$(j .raw_http_null.latency_ms.p50)") / $(ms "$(j .raw_http_null.latency_ms.p99)") (nullhttp, max)" "-"
 row "JetStream publishes/s (same payload, PubAck)" "-" "$(thousands "$d_rps") / $(thousands "$d64_rps") ($conns in flight)" "-"
