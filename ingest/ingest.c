@@ -180,6 +180,28 @@ static void count_redeliveries(ingest_t *in, natsMsg **msgs, int n)
     }
 }
 
+/* Fetches what the stream holds now, up to TALLY_INGEST_FETCH_BATCH messages
+ * and TALLY_INGEST_FETCH_MAX_BYTES (so that a fetch of large batches cannot
+ * take the worker's memory), or one message however large (single); if it
+ * holds nothing, waits up to TALLY_INGEST_FETCH_WAIT_MS for more, as
+ * natsSubscription_Fetch does (which has no byte bound). */
+static natsStatus fetch(natsMsgList *list, natsSubscription *sub, const tly_config_t *cfg,
+                        bool single)
+{
+    natsStatus s = NATS_NOT_FOUND;
+    for (int wait = 0; wait < 2 && s == NATS_NOT_FOUND && list->Count == 0; wait++) {
+        natsMsgList_Destroy(list);
+        jsFetchRequest req; /* the call rewrites it */
+        jsFetchRequest_Init(&req);
+        req.Batch = single ? 1 : (int)cfg->ingest_fetch_batch;
+        req.MaxBytes = single ? 0 : cfg->ingest_fetch_max_bytes;
+        req.Expires = cfg->ingest_fetch_wait_ms * 1000000; /* ns */
+        req.NoWait = !wait;
+        s = natsSubscription_FetchRequest(list, sub, &req);
+    }
+    return s;
+}
+
 static void *worker_main(void *arg)
 {
     ingest_t *in = arg;
@@ -189,6 +211,7 @@ static void *worker_main(void *arg)
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
     tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
     tly_catalog_t *catalog = tly_catalog_new(TLY_INGEST_CATALOG_CACHE);
+    bool alone = false; /* the next fetch takes one message, whatever its size */
 
     while (!atomic_load(&in->stop)) {
         if (sub == NULL) {
@@ -206,15 +229,26 @@ static void *worker_main(void *arg)
             }
         }
         natsMsgList list = {0};
-        jsErrCode jerr = 0;
-        natsStatus s = natsSubscription_Fetch(&list, sub, (int)cfg->ingest_fetch_batch,
-                                              cfg->ingest_fetch_wait_ms, &jerr);
+        bool single = alone;
+        natsStatus s = fetch(&list, sub, cfg, single);
+        alone = false;
         if (list.Count == 0) {
             natsMsgList_Destroy(&list);
-            if (s != NATS_OK && s != NATS_TIMEOUT)
-                tly_sleep_unless(500, &in->stop);
+            if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
+                /* JetStream refuses the request (409) when the next message
+                 * alone is larger than MaxBytes: ask for that one by itself.
+                 * If that fails too, something else is wrong: wait. */
+                alone = !single;
+                if (single)
+                    tly_sleep_unless(500, &in->stop);
+            }
             continue;
         }
+        if (single && natsMsg_GetDataLength(list.Msgs[0]) > cfg->ingest_fetch_max_bytes)
+            TLY_WARN(NULL,
+                     "a message of %d bytes is larger than TALLY_INGEST_FETCH_MAX_BYTES (%lld): "
+                     "fetched alone",
+                     natsMsg_GetDataLength(list.Msgs[0]), (long long)cfg->ingest_fetch_max_bytes);
         int64_t fetched_ns = tly_now_monotonic_ns();
         count_redeliveries(in, list.Msgs, list.Count);
         /* Store, retrying on whole-transaction failures (PostgreSQL down or
