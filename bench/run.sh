@@ -242,6 +242,10 @@ run_fleet() {
 # --- the stack --------------------------------------------------------------
 
 say "starting a private PostgreSQL and NATS in $work/stack"
+# A statement that takes over 5 s gets its plan logged (auto_explain; the
+# statements inside tally_ingest_apply() included): see slow_plans below.
+export TALLY_PG_OPTIONS="-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=5s
+  -c auto_explain.log_nested_statements=on"
 TALLY_PG_PORT=0 TALLY_NATS_PORT=0 setsid "$root/deploy/local/stack.sh" "$work/stack" \
   >"$work/stack.log" 2>&1 </dev/null &
 stack_pid=$!
@@ -489,6 +493,17 @@ serve_pid=""
 
 # --- results ----------------------------------------------------------------
 
+# The plans PostgreSQL logged for statements over 5 s, if any (a stalled
+# phase shows here what the database was doing).
+rm -f "$out_dir/slow-plans.log"
+awk '/ LOG:  duration: / { p = 1 } /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / && !/ LOG:  duration: / { p = 0 } p' \
+  "$work/stack/log/postgres.log" >"$work/slow-plans.log"
+slow_plans=$(grep -c ' LOG:  duration: ' "$work/slow-plans.log" || true)
+if [ "$slow_plans" -gt 0 ]; then
+  cp "$work/slow-plans.log" "$out_dir/slow-plans.log"
+  say "$slow_plans statements took over 5 s: their plans are in bench/results/slow-plans.log"
+fi
+
 # Per-second timelines for the plots: fleet (t, accepted/s, p50, p99) and
 # PostgreSQL (t, rows/s), both in seconds since the fleet's start.
 timeline() {
@@ -656,4 +671,5 @@ row "freshness at half load (of e's end to end): batches/s" "$(thousands "$(j .f
 row "  freshness p50 / p99, second half (steady)" "$(ms "$h_fresh_p50") / $(ms "$h_fresh_p99")" "-" "-"
 echo
 echo "figures: bench/results/latest.json; plots: $plots"
+[ "$slow_plans" -eq 0 ] || echo "statements over 5 s: $slow_plans (plans: bench/results/slow-plans.log)"
 echo "The machine is shared and the load generators run on the same 2 cores: figures are noisy."

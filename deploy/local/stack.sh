@@ -11,6 +11,7 @@
 #
 # Ports: TALLY_PG_PORT (15432), TALLY_NATS_PORT (14222), TALLY_HTTP_PORT
 # (18080), TALLY_INGEST_METRICS_PORT (18081); 0 picks a free port. Data persists across runs; delete DIR to reset.
+# TALLY_PG_OPTIONS: more PostgreSQL settings ("-c name=value ..."; make bench logs slow plans).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -95,8 +96,9 @@ stop_all() {
 }
 trap 'say "stopping"; stop_all; say "stopped"; exit 0' INT TERM
 
+# shellcheck disable=SC2086 # TALLY_PG_OPTIONS is a list of words
 "${as_pg[@]}" "$pgbin/postgres" -D "$pgdata" -p "$pg_port" -k "$pgrun" -c listen_addresses=127.0.0.1 \
-  -c max_connections=200 >>"$dir/log/postgres.log" 2>&1 &
+  -c max_connections=200 ${TALLY_PG_OPTIONS:-} >>"$dir/log/postgres.log" 2>&1 &
 pg_pid=$!
 pids+=("$pg_pid")
 for ((i = 0; i < 300; i++)); do
