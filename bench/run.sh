@@ -207,7 +207,9 @@ start_sampler() {
 }
 
 # wait_rows TARGET -> seconds until inventory_reports holds TARGET rows
-# (gives up after 180 s, or 20 s without progress; prints "null" then).
+# (gives up after 180 s, or 60 s without progress, prints "null" then: a
+# stalled ingest statement that ends within that is measured, and its plan
+# logged, see slow_plans).
 wait_rows() {
   local target=$1 t0 n last=-1 still=0
   t0=$(now)
@@ -216,7 +218,7 @@ wait_rows() {
     [ "$n" -ge "$target" ] && { elapsed "$t0" "$(now)"; return; }
     if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
     last=$n
-    if [ "$still" -ge 40 ] || [ "$(elapsed "$t0" "$(now)" | cut -d. -f1)" -ge 180 ]; then
+    if [ "$still" -ge 120 ] || [ "$(elapsed "$t0" "$(now)" | cut -d. -f1)" -ge 180 ]; then
       say "gave up waiting: $n of $target batches"
       echo null
       return
