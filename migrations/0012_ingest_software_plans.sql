@@ -1,4 +1,4 @@
--- tally_ingest_apply() as in 0010, with four changes, measured on
+-- tally_ingest_apply() as in 0010, with five changes, measured on
 -- bench/drain.sh with 100,000 batches (pg_stat_statements with track = all,
 -- auto_explain; bench/README.md):
 --
@@ -18,10 +18,21 @@
 -- * A device's first software list (no set before it) is inserted as it is,
 --   not passed through the comparison and the work table first.
 --
+-- * device_software gets an index on device_id, and the comparison reads a
+--   device's set by it alone. With (tenant, device) the planner could also
+--   take device_software_by_version, whose only usable column is the
+--   tenant: when statistics put the tenant at one row (a tenant new since
+--   the last ANALYZE; in make bench an autovacuum ANALYZE that ran during
+--   phase g's one-transaction COPY and recorded 0 rows), it did, and read
+--   the tenant's whole set once per device: 5-12 s per fetch, and ingest
+--   stalled for 30 s and more (bench/README.md).
+--
 -- The work tables are new (stage_fresh; stage_software_delta, with
 -- went_ctid): an ingest session started before this migration has the old
 -- shapes, and tally_ingest_prepare() creates the new ones in it on its next
 -- fetch (its stage_batches keeps two columns nothing reads any more).
+CREATE INDEX device_software_by_device ON device_software (device_id);
+
 CREATE OR REPLACE FUNCTION tally_ingest_prepare() RETURNS void
   LANGUAGE plpgsql SET client_min_messages = warning
 AS $$
@@ -202,9 +213,10 @@ BEGIN
       -- (device, program, version) of either side, with how many versions of
       -- the program each side has; only the rows that differ are kept, with
       -- where the old row is (went_ctid). device_software is read per device,
-      -- by its key: OFFSET 0 keeps the planner from flattening the lateral
-      -- subquery into a hash join over a sequential scan of the tenant's
-      -- whole table.
+      -- by device_software_by_device: OFFSET 0 keeps the planner from
+      -- flattening the lateral subquery into a hash join over a sequential
+      -- scan of the tenant's whole table, and the device id alone (unique
+      -- across tenants) leaves it no index but that one (see the header).
       DELETE FROM stage_software_delta;
       INSERT INTO stage_software_delta (device_id, software_id, went_ctid, went_v, came_v,
         version_key, install_date, install_location, source, in_old, in_new)
@@ -219,7 +231,7 @@ BEGIN
           FROM stage_round r CROSS JOIN LATERAL (
             SELECT ctid AS row_ctid, software_id, version, install_date, install_location, source
               FROM device_software ds
-             WHERE ds.tenant_id = t AND ds.device_id = r.device_id OFFSET 0) o
+             WHERE ds.device_id = r.device_id OFFSET 0) o
          WHERE NOT r.baseline),
       j AS (
         SELECT device_id, software_id, o.row_ctid, o.version AS went_v, n.version AS came_v,
