@@ -68,6 +68,7 @@ typedef struct {
     int64_t ingest_workers;
     int64_t ingest_fetch_batch;
     int64_t ingest_fetch_max_bytes;
+    int64_t ingest_software_cache_mb;
     int64_t ingest_fetch_wait_ms;
     int64_t ingest_ack_wait_s;
     int64_t ingest_max_deliver;

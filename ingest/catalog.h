@@ -5,10 +5,10 @@
  * 0010), in a statement of its own before the fetch's transaction: a new
  * name is committed at once, so concurrent workers never wait for each
  * other's transaction over it, and the transaction stages ids, not names.
- * Catalog entries are never deleted by Tally; tally_ingest_apply() still
- * checks every staged id against the tenant's catalog and refuses the fetch
- * with SQLSTATE TLY01 if one is missing, upon which the worker clears its
- * cache and retries.
+ * Catalog entries are never deleted by Tally; tally_ingest_software()
+ * (migrations/0013) still checks every id of a fetch's lists against the
+ * tenant's catalog and refuses the fetch with SQLSTATE TLY01 if one is
+ * missing, upon which the worker clears its caches and retries.
  *
  * Names and publishers are keys as stored: trimmed of spaces, a missing
  * publisher as "". Thread-safety: none; one cache per worker. */

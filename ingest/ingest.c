@@ -13,6 +13,7 @@
 typedef struct {
     const tly_config_t *cfg;
     tly_bus_t *bus;
+    tly_swcache_t *sets; /* the software sets the workers wrote or read, shared */
     atomic_bool stop;
     tly_ingest_metrics_t metrics;
 } ingest_t;
@@ -157,13 +158,14 @@ static bool store(ingest_t *in, PGconn *conn, tly_catalog_t *catalog, natsMsg **
                   tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     const tly_config_t *cfg = in->cfg;
-    tly_store_status_t st = tly_store_batch(cfg, conn, catalog, msgs, n, outcomes, counts);
+    tly_store_status_t st =
+        tly_store_batch(cfg, conn, catalog, in->sets, msgs, n, outcomes, counts);
     if (st != TLY_STORE_ISOLATE)
         return st == TLY_STORE_COMMITTED;
     TLY_WARN(NULL, "a batch of %d messages was refused as a whole; storing them one by one", n);
     count(&in->metrics.isolations, 1);
     for (int i = 0; i < n; i++) {
-        if (tly_store_batch(cfg, conn, catalog, &msgs[i], 1, &outcomes[i], counts) !=
+        if (tly_store_batch(cfg, conn, catalog, in->sets, &msgs[i], 1, &outcomes[i], counts) !=
             TLY_STORE_COMMITTED)
             return false; /* the earlier ones are committed; the ledger skips them on retry */
     }
@@ -299,7 +301,8 @@ static char *render_metrics(void *ctx, size_t *len)
 
 int tly_ingest_main(const tly_config_t *cfg)
 {
-    ingest_t in = {.cfg = cfg};
+    ingest_t in = {.cfg = cfg,
+                   .sets = tly_swcache_new((size_t)cfg->ingest_software_cache_mb << 20)};
     pthread_t *threads = tly_xcalloc((size_t)cfg->ingest_workers, sizeof *threads);
     int started = 0, rc = 1;
     tly_ops_t *ops = NULL;
@@ -337,6 +340,7 @@ failed:
     free(threads);
     tly_ops_stop(ops);
     tly_bus_destroy(in.bus, cfg->shutdown_grace_ms);
+    tly_swcache_free(in.sets);
     TLY_INFO(NULL, "stopped");
     return rc;
 }

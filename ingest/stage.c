@@ -9,8 +9,6 @@ typedef enum {
     COL_TEXT,
     COL_INT,
     COL_REAL,
-    COL_VERSION_KEY, /* tly_stage_version_key of the member (a string or absent) */
-    COL_VERSION,     /* text; absent or null -> '' */
 } col_kind_t;
 
 typedef struct {
@@ -25,16 +23,8 @@ typedef struct {
     const char *table;
     const column_t *cols;
     size_t ncols;
-    bool with_ids; /* software: a catalog id column first, repeats skipped */
 } spec_t;
 
-static const column_t software_cols[] = {
-    {"version", "version", COL_VERSION},
-    {"version", "version_key", COL_VERSION_KEY},
-    {"install_date", "install_date", COL_TEXT},
-    {"install_location", "install_location", COL_TEXT},
-    {"source", "source", COL_TEXT},
-};
 static const column_t patch_cols[] = {
     {"hotfix_id", "hotfix_id", COL_TEXT},
     {"description", "description", COL_TEXT},
@@ -76,19 +66,17 @@ static const column_t metric_cols[] = {
     {"net_tx_bytes", "net_tx_bytes", COL_INT},
 };
 
-/* The sets, staged for tally_ingest_apply(). */
-static const spec_t staged_specs[] = {
-    {"software", "stage_software", software_cols, TLY_ARRAY_LEN(software_cols), true},
-    {"patches", "stage_patches", patch_cols, TLY_ARRAY_LEN(patch_cols), false},
-};
+/* Patch lists, staged for tally_ingest_batches(). */
+static const spec_t patch_spec = {"patches", "stage_patches", patch_cols,
+                                  TLY_ARRAY_LEN(patch_cols)};
 
 /* Events and metrics, COPYed into their own tables (tly_stage_event_table
  * gives their names), each with ts first. */
 static const spec_t event_specs[TLY_STAGE_EVENT_TABLES] = {
-    {"process_events", "process_events", process_cols, TLY_ARRAY_LEN(process_cols), false},
-    {"network_events", "network_events", network_cols, TLY_ARRAY_LEN(network_cols), false},
-    {"file_events", "file_events", file_cols, TLY_ARRAY_LEN(file_cols), false},
-    {"metrics", "device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols), false},
+    {"process_events", "process_events", process_cols, TLY_ARRAY_LEN(process_cols)},
+    {"network_events", "network_events", network_cols, TLY_ARRAY_LEN(network_cols)},
+    {"file_events", "file_events", file_cols, TLY_ARRAY_LEN(file_cols)},
+    {"metrics", "device_metrics", metric_cols, TLY_ARRAY_LEN(metric_cols)},
 };
 
 const char *tly_stage_event_table(size_t t)
@@ -151,12 +139,7 @@ void tly_stage_name(const tly_json_t *v, const char **s, size_t *n)
 
 static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
 {
-    bool text = v != NULL && v->type == TLY_JSON_STRING;
-    if (kind == COL_VERSION_KEY) {
-        tly_stage_version_key(text ? v->u.s : "", text ? v->len : 0, b);
-    } else if (kind == COL_VERSION && !text) {
-        /* a missing version is '' (one row per program then) */
-    } else if (v == NULL || v->type == TLY_JSON_NULL) {
+    if (v == NULL || v->type == TLY_JSON_NULL) {
         tly_strbuf_append(b, "\\N", 2);
     } else if (v->type == TLY_JSON_STRING) {
         tly_stage_text(b, v->u.s, v->len);
@@ -190,13 +173,7 @@ static int64_t render(const spec_t *spec, const tly_stage_doc_t *docs, int n, tl
     for (int i = 0; i < n; i++) {
         const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
         for (size_t k = 0; k < tly_json_size(items); k++) {
-            if (spec->with_ids && docs[i].software_ids[k] <= 0)
-                continue;
             tly_strbuf_append_int(b, docs[i].idx);
-            if (spec->with_ids) {
-                tly_strbuf_append(b, "\t", 1);
-                tly_strbuf_append_int(b, docs[i].software_ids[k]);
-            }
             render_item(spec, &items->u.items[k], b);
             rows++;
         }
@@ -212,7 +189,11 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
     snprintf(why, why_len, "%s: %s", what, msg);
     why[strcspn(why, "\n")] = '\0';
     TLY_WARN(NULL, "%s", why);
-    if (state != NULL && strcmp(state, "TLY01") == 0)
+    /* A row already in the device's set: ingest's copy of the set was not
+     * what the database holds. */
+    const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    bool stale_row = constraint != NULL && strcmp(constraint, "device_software_pkey") == 0;
+    if (state != NULL && (strcmp(state, "TLY01") == 0 || stale_row))
         return TLY_STAGE_STALE;
     bool data = state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
     return data ? TLY_STAGE_DATA_ERROR : TLY_STAGE_FAILED;
@@ -264,19 +245,14 @@ static tly_stage_status_t copy_rows(PGconn *conn, const spec_t *spec, const char
     return tly_stage_copy(conn, target, rows, why, why_len);
 }
 
-tly_stage_status_t tly_stage_sections(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
-                                      size_t why_len)
+tly_stage_status_t tly_stage_patches(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
+                                     size_t why_len)
 {
-    tly_stage_status_t st = TLY_STAGE_OK;
-    for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_ARRAY_LEN(staged_specs); t++) {
-        tly_strbuf_t rows;
-        tly_strbuf_init(&rows, (size_t)1 << 30);
-        int64_t count = render(&staged_specs[t], docs, n, &rows);
-        st =
-            copy_rows(conn, &staged_specs[t], staged_specs[t].with_ids ? "idx, software_id" : "idx",
-                      &rows, count, why, why_len);
-        tly_strbuf_free(&rows);
-    }
+    tly_strbuf_t rows;
+    tly_strbuf_init(&rows, (size_t)1 << 30);
+    int64_t count = render(&patch_spec, docs, n, &rows);
+    tly_stage_status_t st = copy_rows(conn, &patch_spec, "idx", &rows, count, why, why_len);
+    tly_strbuf_free(&rows);
     return st;
 }
 
@@ -329,7 +305,7 @@ tly_stage_status_t tly_stage_events(PGconn *conn, const tly_stage_event_doc_t *d
                                     int64_t rows_written[TLY_STAGE_EVENT_TABLES],
                                     int64_t *out_of_window, char *why, size_t why_len)
 {
-    static const spec_t out_spec = {"", "out_of_window_events", NULL, 0, false};
+    static const spec_t out_spec = {"", "out_of_window_events", NULL, 0};
     tly_strbuf_t out;
     tly_strbuf_init(&out, (size_t)1 << 30);
     int64_t out_count = 0;

@@ -1,12 +1,12 @@
 /* COPY of a fetch's batches into PostgreSQL.
  *
- * A fetch is staged with one COPY per table (migrations/0010): the batch
- * rows (rendered by ingest/store.c) and the software and patch lists, each
- * row prefixed by its batch's position in the fetch (idx);
- * tally_ingest_apply() then writes them into place. The events and metrics
- * of the batches it stored are COPYed straight into their partitioned
- * tables afterwards, in the same transaction, with the tenant and device
- * ids it answered.
+ * A fetch is staged with one COPY per table (migrations/0013): the batch
+ * rows (rendered by ingest/store.c) and the patch lists, each row prefixed
+ * by its batch's position in the fetch (idx); tally_ingest_batches() then
+ * writes them into place. The events and metrics of the batches it stored
+ * are COPYed straight into their partitioned tables afterwards, in the
+ * same transaction, with the tenant and device ids it answered, as are the
+ * software rows ingest compared (ingest/softset.h).
  *
  * Thread-safety: one call per connection at a time (libpq's rule). */
 #ifndef TLY_INGEST_STAGE_H
@@ -17,20 +17,19 @@
 
 #include <libpq-fe.h>
 
-/* One decoded batch document (borrowed) and its position in the fetch;
- * software_ids[i] is the catalog id of its software[i] (ingest/catalog.h),
- * 0 for a repeat of an earlier item's program and version (not staged). */
+/* One decoded batch document (borrowed) and its position in the fetch. */
 typedef struct {
     int idx;
     const tly_json_t *doc;
-    const int64_t *software_ids; /* NULL when the document has no software list */
 } tly_stage_doc_t;
 
 typedef enum {
     TLY_STAGE_OK = 0,
     TLY_STAGE_DATA_ERROR, /* the data itself was refused (SQLSTATE class 22 or 23) */
     TLY_STAGE_FAILED,     /* connection or server trouble */
-    TLY_STAGE_STALE,      /* a cached catalog id is gone (SQLSTATE TLY01): clear, retry */
+    TLY_STAGE_STALE,      /* a cache of ingest's differs from the database (SQLSTATE TLY01,
+                             or device_software refused a row as already there): clear
+                             the caches, retry */
 } tly_stage_status_t;
 
 /* Appends s[0..n) to b in COPY text format (backslash, tab, newline and
@@ -57,10 +56,10 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
 tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_strbuf_t *rows,
                                   char *why, size_t why_len);
 
-/* Stages the software and patch lists of docs[0..n), inside the caller's
- * open transaction. Sections a document lacks contribute no rows. */
-tly_stage_status_t tly_stage_sections(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
-                                      size_t why_len);
+/* Stages the patch lists of docs[0..n), inside the caller's open
+ * transaction. A document without the section contributes no rows. */
+tly_stage_status_t tly_stage_patches(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
+                                     size_t why_len);
 
 /* The event tables: t < TLY_STAGE_EVENT_TABLES indexes the arrays below,
  * and tly_stage_event_table(t) is the table's name. */

@@ -4,6 +4,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "ingest/catalog.h"
+#include "ingest/softset.h"
 #include "ingest/stage.h"
 
 #include <stdio.h>
@@ -23,6 +24,7 @@ typedef struct {
     char batch_id[37];
     char device_id[37]; /* set by apply for a batch it stored */
     char received_at[32];
+    int64_t received_us;
     const char *request_id;
     const char *agent_version;
     const char *sent_at;
@@ -58,12 +60,11 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
     }
 
     const char *received = NULL;
-    int64_t received_us = 0;
     if (natsMsgHeader_Get(msg, TLY_HDR_RECEIVED_AT, &received) == NATS_OK)
-        received_us = strtoll(received, NULL, 10);
-    if (received_us <= 0)
-        received_us = tly_now_realtime_us();
-    tly_format_rfc3339_us(received_us, b->received_at);
+        b->received_us = strtoll(received, NULL, 10);
+    if (b->received_us <= 0)
+        b->received_us = tly_now_realtime_us();
+    tly_format_rfc3339_us(b->received_us, b->received_at);
     if (natsMsgHeader_Get(msg, TLY_HDR_REQUEST_ID, &b->request_id) != NATS_OK)
         b->request_id = NULL;
 
@@ -156,7 +157,7 @@ static void copy_count(tly_strbuf_t *b, const tly_json_t *doc, const char *secti
         tly_strbuf_printf(b, "\t%zu", tly_json_size(items));
 }
 
-/* One stage_batches row (migrations/0010_ingest_leaner_apply.sql) per batch. */
+/* One stage_batches row (migrations/0013_ingest_software_in_ingest.sql) per batch. */
 static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, char *why,
                                         size_t why_len)
 {
@@ -221,13 +222,53 @@ static size_t table_index(const char *table)
     return t;
 }
 
-/* Reads apply's answer: which batches were written now, with their device
- * ids (stored[k] = that batch, *stored_n of them), the event tables'
- * windows, and rows per table. */
+/* A device with software lists among the stored batches, as
+ * tally_ingest_batches() found its row (locked). */
+typedef struct {
+    char device_id[37];
+    int64_t rev;
+    bool reported; /* a list was applied before; then reported_at_us is its time */
+    int64_t reported_at_us;
+} sw_device_t;
+
+static int by_device(const void *a, const void *b)
+{
+    return strcmp(((const sw_device_t *)a)->device_id, ((const sw_device_t *)b)->device_id);
+}
+
+/* Reads the answer's "software" into devs[0..*n) (sorted by device id). */
+static bool read_software(const tly_json_t *software, sw_device_t **devs, size_t *n)
+{
+    if (!tly_json_is(software, TLY_JSON_ARRAY))
+        return false;
+    *devs = tly_xcalloc(software->len + 1, sizeof **devs);
+    *n = software->len;
+    for (size_t i = 0; i < software->len; i++) {
+        const tly_json_t *d = &software->u.items[i];
+        if (!tly_json_is(d, TLY_JSON_ARRAY) || d->len != 3)
+            return false;
+        const char *id = tly_json_string(&d->u.items[0]);
+        const tly_json_t *rev = &d->u.items[1], *at = &d->u.items[2];
+        if (id == NULL || !tly_is_uuid(id) || !tly_json_is(rev, TLY_JSON_INTEGER) ||
+            !(tly_json_is(at, TLY_JSON_INTEGER) || tly_json_is(at, TLY_JSON_NULL)))
+            return false;
+        tly_uuid_lower(id, (*devs)[i].device_id);
+        (*devs)[i].rev = rev->u.i;
+        (*devs)[i].reported = at->type == TLY_JSON_INTEGER;
+        (*devs)[i].reported_at_us = (*devs)[i].reported ? at->u.i : 0;
+    }
+    qsort(*devs, *n, sizeof **devs, by_device);
+    return true;
+}
+
+/* Reads the answer of tally_ingest_batches(): which batches were written
+ * now, with their device ids (stored[k] = that batch, *stored_n of them),
+ * the event tables' windows, the devices with software lists (*devs, the
+ * caller frees), and rows per table. */
 static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
                          batch_t **stored, int *stored_n,
-                         tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES],
-                         tly_store_counts_t *counts)
+                         tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES], sw_device_t **devs,
+                         size_t *ndevs, tly_store_counts_t *counts)
 {
     tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, NULL, NULL);
     const tly_json_t *root = j ? tly_json_root(j) : NULL;
@@ -235,7 +276,8 @@ static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_ou
     const tly_json_t *wins = tly_json_get(root, "windows");
     const tly_json_t *rows = tly_json_get(root, "rows");
     bool ok = tly_json_is(written, TLY_JSON_ARRAY) && tly_json_is(wins, TLY_JSON_OBJECT) &&
-              tly_json_is(rows, TLY_JSON_OBJECT);
+              tly_json_is(rows, TLY_JSON_OBJECT) &&
+              read_software(tly_json_get(root, "software"), devs, ndevs);
     for (int k = 0; ok && k < n; k++)
         outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
     /* The staged batches by their position in the fetch. */
@@ -428,49 +470,318 @@ static tly_stage_status_t software_ids(tly_catalog_t *cat, PGconn *conn, batch_t
     return st;
 }
 
+/* A cached set to keep once the transaction commits. */
+typedef struct {
+    char device_id[37];
+    int64_t rev;
+    tly_swset_t *set; /* a reference */
+} sw_pending_t;
+
+typedef struct {
+    sw_pending_t *items;
+    size_t n;
+} sw_pendings_t;
+
+static void pendings_free(sw_pendings_t *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        tly_swset_unref(p->items[i].set);
+    free(p->items);
+    *p = (sw_pendings_t){0};
+}
+
+/* Orders the batches with a software list by device, then receive time,
+ * then position in the fetch: each device's lists in the order they apply. */
+static int by_device_time(const void *a, const void *b)
+{
+    const batch_t *x = *(batch_t *const *)a, *y = *(batch_t *const *)b;
+    int c = strcmp(x->device_id, y->device_id);
+    if (c != 0)
+        return c;
+    if (x->received_us != y->received_us)
+        return x->received_us < y->received_us ? -1 : 1;
+    return x->index - y->index;
+}
+
+/* The software list of b as a set: its items with catalog ids, repeats
+ * (id 0) left out. */
+static tly_swset_t *list_set(const batch_t *b)
+{
+    const tly_json_t *items = tly_json_get(b->root, "software");
+    tly_sw_item_t *l = tly_xcalloc(tly_json_size(items) + 1, sizeof *l);
+    size_t n = 0;
+    for (size_t i = 0; i < tly_json_size(items); i++) {
+        const tly_json_t *it = &items->u.items[i];
+        if (b->software_ids[i] <= 0)
+            continue;
+        const char *version = string_at(it, "version");
+        l[n++] = (tly_sw_item_t){b->software_ids[i], version != NULL ? version : "",
+                                 string_at(it, "install_date"), string_at(it, "install_location"),
+                                 string_at(it, "source")};
+    }
+    tly_swset_t *s = tly_swset_new(l, n);
+    free(l);
+    return s;
+}
+
+/* Reads the sets of devs[i] for which want[i] from device_software into
+ * sets[i], and caches them at the revision the device row holds. */
+static tly_stage_status_t load_sets(PGconn *conn, tly_swcache_t *cache, const sw_device_t *devs,
+                                    size_t n, const bool *want, tly_swset_t **sets, char *why,
+                                    size_t why_len)
+{
+    tly_strbuf_t ids;
+    tly_strbuf_init(&ids, (size_t)1 << 30);
+    tly_strbuf_puts(&ids, "{");
+    for (size_t i = 0; i < n; i++)
+        if (want[i])
+            tly_strbuf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", devs[i].device_id);
+    tly_strbuf_puts(&ids, "}");
+    const char *params[] = {ids.data};
+    PGresult *res = PQexecParams(conn, "SELECT * FROM tally_ingest_software_sets($1)", 1, NULL,
+                                 params, NULL, NULL, 0);
+    tly_strbuf_free(&ids);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        tly_stage_status_t st = tly_stage_failed(res, conn, "software sets", why, why_len);
+        PQclear(res);
+        return st;
+    }
+    /* Rows come ordered by device id, as devs is. */
+    int rows = PQntuples(res), r = 0;
+    tly_sw_item_t *items = tly_xcalloc((size_t)rows + 1, sizeof *items);
+    for (size_t i = 0; i < n; i++) {
+        if (!want[i])
+            continue;
+        size_t k = 0;
+        for (; r < rows && strcmp(PQgetvalue(res, r, 0), devs[i].device_id) == 0; r++, k++) {
+            const char *v[6];
+            for (int c = 0; c < 6; c++)
+                v[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+            items[k] = (tly_sw_item_t){strtoll(v[1], NULL, 10), v[2], v[3], v[4], v[5]};
+        }
+        sets[i] = tly_swset_new(items, k);
+        tly_swcache_put(cache, devs[i].device_id, devs[i].rev, sets[i]);
+    }
+    free(items);
+    PQclear(res);
+    return TLY_STAGE_OK;
+}
+
+typedef struct {
+    const char *tenant;
+    int64_t id;
+} tenant_id_t;
+
+static int by_tenant_id(const void *a, const void *b)
+{
+    const tenant_id_t *x = a, *y = b;
+    int c = strcmp(x->tenant, y->tenant);
+    return c != 0 ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/* SELECT tally_ingest_software(tenants, ids): the staged rows applied, and
+ * every catalog id of lists[0..n) checked against its tenant's catalog. */
+static tly_stage_status_t apply_software(PGconn *conn, batch_t **lists, int n, char *why,
+                                         size_t why_len)
+{
+    size_t cap = 0, m = 0;
+    for (int k = 0; k < n; k++)
+        cap += tly_json_size(tly_json_get(lists[k]->root, "software"));
+    tenant_id_t *pairs = tly_xcalloc(cap + 1, sizeof *pairs);
+    for (int k = 0; k < n; k++)
+        for (size_t i = 0; i < tly_json_size(tly_json_get(lists[k]->root, "software")); i++)
+            if (lists[k]->software_ids[i] > 0)
+                pairs[m++] = (tenant_id_t){lists[k]->tenant_id, lists[k]->software_ids[i]};
+    qsort(pairs, m, sizeof *pairs, by_tenant_id);
+    tly_strbuf_t tenants, ids;
+    tly_strbuf_init(&tenants, (size_t)1 << 30);
+    tly_strbuf_init(&ids, (size_t)1 << 30);
+    tly_strbuf_puts(&tenants, "{");
+    tly_strbuf_puts(&ids, "{");
+    for (size_t i = 0; i < m; i++) {
+        if (i > 0 && by_tenant_id(&pairs[i - 1], &pairs[i]) == 0)
+            continue;
+        tly_strbuf_printf(&tenants, "%s%s", tenants.len > 1 ? "," : "", pairs[i].tenant);
+        tly_strbuf_printf(&ids, "%s%lld", ids.len > 1 ? "," : "", (long long)pairs[i].id);
+    }
+    tly_strbuf_puts(&tenants, "}");
+    tly_strbuf_puts(&ids, "}");
+    const char *params[] = {tenants.data, ids.data};
+    PGresult *res =
+        PQexecParams(conn, "SELECT tally_ingest_software($1, $2)", 2, NULL, params, NULL, NULL, 0);
+    tly_stage_status_t st = TLY_STAGE_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        st = tly_stage_failed(res, conn, "tally_ingest_software", why, why_len);
+    PQclear(res);
+    tly_strbuf_free(&tenants);
+    tly_strbuf_free(&ids);
+    free(pairs);
+    return st;
+}
+
+/* Compares the software lists of the stored batches with their devices'
+ * sets (devs: from tally_ingest_batches()) and writes what differs; the
+ * sets to cache after COMMIT go to pending. */
+static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, batch_t **stored,
+                                         int n, const sw_device_t *devs, size_t ndevs,
+                                         sw_pendings_t *pending, tly_store_counts_t *counts,
+                                         char *why, size_t why_len)
+{
+    if (ndevs == 0)
+        return TLY_STAGE_OK;
+    batch_t **lists = tly_xcalloc((size_t)n + 1, sizeof *lists);
+    int nlists = 0;
+    for (int k = 0; k < n; k++)
+        if (tly_json_is(tly_json_get(stored[k]->root, "software"), TLY_JSON_ARRAY))
+            lists[nlists++] = stored[k]; /* software_ids is NULL for an empty list */
+    qsort(lists, (size_t)nlists, sizeof *lists, by_device_time);
+
+    /* Each device's set: cached at the row's revision, or read. */
+    tly_swset_t **bases = tly_xcalloc(ndevs, sizeof *bases);
+    bool *want = tly_xcalloc(ndevs, sizeof *want);
+    size_t missing = 0;
+    for (size_t i = 0; i < ndevs; i++) {
+        if (!devs[i].reported)
+            continue; /* no set yet */
+        bases[i] = tly_swcache_get(cache, devs[i].device_id, devs[i].rev);
+        want[i] = bases[i] == NULL;
+        missing += want[i];
+    }
+    tly_stage_status_t st = TLY_STAGE_OK;
+    if (missing > 0)
+        st = load_sets(conn, cache, devs, ndevs, want, bases, why, why_len);
+
+    tly_sw_out_t out = {0};
+    tly_strbuf_init(&out.came, (size_t)1 << 30);
+    tly_strbuf_init(&out.ops, (size_t)1 << 30);
+    tly_strbuf_init(&out.changes, (size_t)1 << 30);
+    tly_strbuf_t applied;
+    tly_strbuf_init(&applied, (size_t)1 << 30);
+    pending->items = tly_xcalloc(ndevs, sizeof *pending->items);
+    tly_sw_list_t *sets = tly_xcalloc((size_t)nlists + 1, sizeof *sets);
+    for (int g = 0, end; st == TLY_STAGE_OK && g < nlists; g = end) {
+        for (end = g; end < nlists && strcmp(lists[end]->device_id, lists[g]->device_id) == 0;
+             end++)
+            sets[end - g] = (tly_sw_list_t){list_set(lists[end]), lists[end]->received_us};
+        sw_device_t key = {0};
+        memcpy(key.device_id, lists[g]->device_id, sizeof key.device_id);
+        const sw_device_t *d = bsearch(&key, devs, ndevs, sizeof *devs, by_device);
+        if (d == NULL) {
+            snprintf(why, why_len, "tally_ingest_batches did not answer for device %s",
+                     key.device_id);
+            st = TLY_STAGE_FAILED;
+        }
+        bool reported = d != NULL && d->reported;
+        int64_t at = d != NULL ? d->reported_at_us : 0;
+        size_t last = d == NULL ? 0
+                                : tly_sw_compare(lists[g]->tenant_id, d->device_id, bases[d - devs],
+                                                 &reported, &at, sets, (size_t)(end - g), &out);
+        if (last > 0) {
+            char text[32];
+            tly_format_rfc3339_us(at, text);
+            tly_strbuf_printf(&applied, "%s\t%s\t%lld\t%s\n", lists[g]->tenant_id, d->device_id,
+                              (long long)d->rev, text);
+            sw_pending_t *p = &pending->items[pending->n++];
+            memcpy(p->device_id, d->device_id, sizeof p->device_id);
+            p->rev = d->rev + 1;
+            p->set = tly_swset_ref((tly_swset_t *)sets[last - 1].set);
+        }
+        for (int k = 0; k < end - g; k++)
+            tly_swset_unref((tly_swset_t *)sets[k].set);
+    }
+    if (st == TLY_STAGE_OK && out.ops_n > 0)
+        st = tly_stage_copy(conn,
+                            "stage_software_ops (tenant_id, device_id, software_id, version, moved,"
+                            " install_date, install_location, source)",
+                            &out.ops, why, why_len);
+    if (st == TLY_STAGE_OK && pending->n > 0)
+        st = tly_stage_copy(conn, "stage_software_devices (tenant_id, device_id, rev, reported_at)",
+                            &applied, why, why_len);
+    if (st == TLY_STAGE_OK && pending->n > 0)
+        st = apply_software(conn, lists, nlists, why, why_len);
+    if (st == TLY_STAGE_OK && out.came_n > 0)
+        st = tly_stage_copy(conn,
+                            "device_software (tenant_id, device_id, software_id, version,"
+                            " version_key, install_date, install_location, source, first_seen)",
+                            &out.came, why, why_len);
+    if (st == TLY_STAGE_OK && out.changes_n > 0)
+        st = tly_stage_copy(conn,
+                            "software_changes (tenant_id, device_id, ts, software_id, change,"
+                            " old_version, new_version)",
+                            &out.changes, why, why_len);
+    if (st == TLY_STAGE_OK && (out.came.truncated || out.ops.truncated || out.changes.truncated)) {
+        snprintf(why, why_len, "software rows exceed the COPY buffer");
+        st = TLY_STAGE_DATA_ERROR;
+    }
+    if (st == TLY_STAGE_OK) {
+        counts->rows[table_index("device_software")] += out.came_n;
+        counts->rows[table_index("software_changes")] += out.changes_n;
+    }
+    for (size_t i = 0; i < ndevs; i++)
+        tly_swset_unref(bases[i]);
+    free(bases);
+    free(want);
+    free(sets);
+    free(lists);
+    tly_strbuf_free(&out.came);
+    tly_strbuf_free(&out.ops);
+    tly_strbuf_free(&out.changes);
+    tly_strbuf_free(&applied);
+    return st;
+}
+
 /* Stages and applies the good batches inside the open transaction, then
- * COPYs the stored ones' events. */
-static tly_stage_status_t apply(PGconn *conn, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
+ * COPYs the stored ones' software rows and events. */
+static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **staged, int n,
+                                tly_msg_outcome_t *outcomes, sw_pendings_t *pending,
                                 tly_store_counts_t *counts, char *why, size_t why_len)
 {
     tly_stage_doc_t *docs = tly_xcalloc((size_t)n, sizeof *docs);
     batch_t **stored = tly_xcalloc((size_t)n, sizeof *stored);
     for (int k = 0; k < n; k++)
-        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->root, staged[k]->software_ids};
+        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->root};
     PGresult *res = NULL;
     int stored_n = 0;
     tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES];
+    sw_device_t *devs = NULL;
+    size_t ndevs = 0;
     tly_stage_status_t st = run(conn, "SELECT tally_ingest_prepare()", NULL, why, why_len);
     if (st == TLY_STAGE_OK)
         st = stage_batches(conn, staged, n, why, why_len);
     if (st == TLY_STAGE_OK)
-        st = tly_stage_sections(conn, docs, n, why, why_len);
+        st = tly_stage_patches(conn, docs, n, why, why_len);
     if (st == TLY_STAGE_OK)
-        st = run(conn, "SELECT tally_ingest_apply()", &res, why, why_len);
+        st = run(conn, "SELECT tally_ingest_batches()", &res, why, why_len);
     if (st == TLY_STAGE_OK && !read_applied(PQgetvalue(res, 0, 0), staged, n, outcomes, stored,
-                                            &stored_n, windows, counts)) {
-        snprintf(why, why_len, "tally_ingest_apply answered what ingest does not understand");
+                                            &stored_n, windows, &devs, &ndevs, counts)) {
+        snprintf(why, why_len, "tally_ingest_batches answered what ingest does not understand");
         st = TLY_STAGE_FAILED;
     }
     if (st == TLY_STAGE_OK)
+        st = store_software(conn, cache, stored, stored_n, devs, ndevs, pending, counts, why,
+                            why_len);
+    if (st == TLY_STAGE_OK)
         st = store_events(conn, stored, stored_n, windows, counts, why, why_len);
     PQclear(res);
+    free(devs);
     free(stored);
     free(docs);
     return st;
 }
 
-/* tly_store_batch once; *stale when the catalog cache was stale (it is
- * cleared then, and RETRY returned). */
+/* tly_store_batch once; *stale when a cache was stale (both are cleared
+ * then, and RETRY returned). */
 static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
-                                     natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
-                                     tly_store_counts_t *counts, bool *stale)
+                                     tly_swcache_t *sets, natsMsg **msgs, int n,
+                                     tly_msg_outcome_t *outcomes, tly_store_counts_t *counts,
+                                     bool *stale)
 {
     batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
     batch_t **staged = tly_xcalloc((size_t)n, sizeof *staged);
     int good = 0, dead = 0;
     tly_store_status_t result = TLY_STORE_RETRY;
     tly_store_counts_t now = {0};
+    sw_pendings_t pending = {0};
     for (int i = 0; i < n; i++) {
         const char *why = NULL;
         batches[i].index = i;
@@ -511,18 +822,23 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_
             }
         }
         if (unique > 0)
-            st = apply(conn, staged, unique, outcomes, &now, why, sizeof why);
+            st = apply(conn, sets, staged, unique, outcomes, &pending, &now, why, sizeof why);
         if (st == TLY_STAGE_OK && tly_db_exec(conn, "COMMIT")) {
             result = TLY_STORE_COMMITTED;
             now.dead_letters = dead;
+            for (size_t i = 0; i < pending.n; i++)
+                tly_swcache_put(sets, pending.items[i].device_id, pending.items[i].rev,
+                                pending.items[i].set);
             goto done;
         }
         tly_db_rollback(conn);
     }
     if (st == TLY_STAGE_STALE) {
-        TLY_WARN(NULL, "the software catalog cache was stale (%zu ids); cleared",
-                 tly_catalog_size(catalog));
+        TLY_WARN(NULL,
+                 "a cache was stale (%s); cleared (%zu catalog ids, %zu bytes of software sets)",
+                 why, tly_catalog_size(catalog), tly_swcache_bytes(sets));
         tly_catalog_clear(catalog);
+        tly_swcache_clear(sets);
         *stale = true;
     } else if (st == TLY_STAGE_DATA_ERROR && n > 1) {
         result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
@@ -536,6 +852,7 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_
         }
     }
 done:
+    pendings_free(&pending);
     if (result == TLY_STORE_COMMITTED && counts != NULL) {
         counts->batches += now.batches;
         counts->dead_letters += now.dead_letters;
@@ -550,12 +867,12 @@ done:
 }
 
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
-                                   natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
-                                   tly_store_counts_t *counts)
+                                   tly_swcache_t *sets, natsMsg **msgs, int n,
+                                   tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     bool stale = false;
-    tly_store_status_t st = store_once(cfg, conn, catalog, msgs, n, outcomes, counts, &stale);
-    if (stale) /* at once, with the ids looked up afresh */
-        st = store_once(cfg, conn, catalog, msgs, n, outcomes, counts, &stale);
+    tly_store_status_t st = store_once(cfg, conn, catalog, sets, msgs, n, outcomes, counts, &stale);
+    if (stale) /* at once, with ids and sets looked up afresh */
+        st = store_once(cfg, conn, catalog, sets, msgs, n, outcomes, counts, &stale);
     return st;
 }

@@ -1,9 +1,10 @@
 /* Writes fetched JetStream messages to PostgreSQL in one transaction.
  *
  * The messages are decoded here; their documents are COPYed into staging
- * tables and applied by tally_ingest_apply() (migrations/0010), their
- * events COPYed into their tables (ingest/stage.h):
- * a fixed number of round trips per fetch. Redelivered or re-sent batches are
+ * tables and applied by tally_ingest_batches() (migrations/0013), their
+ * software lists compared with the devices' sets (ingest/softset.h) and
+ * what differs written, their events COPYed into their tables
+ * (ingest/stage.h): a fixed number of round trips per fetch. Redelivered or re-sent batches are
  * recognised by the ledger ingested_batches(tenant, agent, batch) and write
  * nothing twice. An undecodable message is recorded in dead_letters, in the
  * same transaction, with its reason and bytes; a message PostgreSQL refuses
@@ -16,6 +17,7 @@
 
 #include "common/config.h"
 #include "ingest/catalog.h"
+#include "ingest/softset.h"
 
 #include <libpq-fe.h>
 #include <nats/nats.h>
@@ -46,11 +48,13 @@ typedef struct {
 
 /* Stores msgs[0..n) (borrowed) in one transaction, after adding new
  * software names to the catalog in a statement of their own (catalog: the
- * calling worker's cache). With n == 1 a refused message is poison
- * (dead-lettered), so ISOLATE is only returned for n > 1. counts may be
- * NULL; catalog entries created count even when the fetch then fails. */
+ * calling worker's cache; sets: the process's software sets, shared). With
+ * n == 1 a refused message is poison (dead-lettered), so ISOLATE is only
+ * returned for n > 1. counts may be NULL; catalog entries created count
+ * even when the fetch then fails. */
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
-                                   natsMsg **msgs, int n, tly_msg_outcome_t *outcomes,
+                                   tly_swcache_t *sets, natsMsg **msgs, int n,
+                                   tly_msg_outcome_t *outcomes,
                                    tly_store_counts_t *counts) TLY_MUSTCHECK;
 
 #endif

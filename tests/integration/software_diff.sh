@@ -150,7 +150,41 @@ want="version_changed:14.38.33130>14.42.34433, 14.44.35211 version_changed:14.40
 [ "$multi_changes" = "$want" ] || fail "several versions side by side: $multi_changes"
 pass "several versions of one program: went and came listed in one row; the last one's removal is an uninstall"
 
-# Ingest caches catalog ids, and tally_ingest_apply() checks each staged id
+# Ingest compares lists with its copy of the device's set only while the
+# device row holds the revision the copy was made at. Another writer (a
+# second ingest process) changed the set behind this one's back: ingest
+# reads the set from PostgreSQL instead, and records exactly the difference
+# from it, with no stale-cache retry.
+agent=7e7e7e7e-0000-4000-8000-000000000004
+other_list() { # N JSON_SOFTWARE
+  jq --arg id "7e7e7e7e-0000-4000-8000-00000000040$1" --arg agent "$agent" --argjson sw "$2" \
+    '.batch_id = $id | .agent.id = $agent | .software = $sw | del(.patches)' "$base" >"$t_dir/o$1.json"
+  read -r status body < <(post_batch "$key" "$t_dir/o$1.json")
+  [ "$status" = 202 ] || fail "report $1 of $agent: $status $body"
+  wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.device_id WHERE d.agent_id = '$agent'" "$1" 30
+}
+other_list 1 "[$(sw Alpha Acme 1.0), $(sw Beta Acme 1.0)]"
+other_list 2 "[$(sw Alpha Acme 1.0), $(sw Beta Acme 1.0), $(sw Gamma Acme 1.0)]"
+sql "BEGIN;
+     DELETE FROM device_software ds USING devices d, software_catalog s
+      WHERE d.agent_id = '$agent' AND ds.device_id = d.id AND s.id = ds.software_id AND s.name = 'Beta';
+     UPDATE devices SET software_rev = software_rev + 1 WHERE agent_id = '$agent';
+     COMMIT" >/dev/null
+other_list 3 "[$(sw Alpha Acme 1.0), $(sw Gamma Acme 1.0), $(sw Delta Acme 1.0)]"
+other_changes=$(sql "SELECT string_agg(c.change || ':' || s.name, ' ' ORDER BY c.ts, s.name)
+                       FROM software_changes c JOIN software_catalog s ON s.id = c.software_id
+                       JOIN devices d ON d.id = c.device_id WHERE d.agent_id = '$agent'")
+[ "$other_changes" = "installed:Gamma installed:Delta" ] ||
+  fail "a set changed behind ingest's back: $other_changes"
+[ "$(sql "SELECT string_agg(s.name, ',' ORDER BY s.name) FROM device_software ds
+          JOIN software_catalog s ON s.id = ds.software_id JOIN devices d ON d.id = ds.device_id
+          WHERE d.agent_id = '$agent'")" = "Alpha,Delta,Gamma" ] || fail "set after the other writer"
+[ "$(sql "SELECT software_rev FROM devices WHERE agent_id = '$agent'")" = 4 ] ||
+  fail "software_rev: $(sql "SELECT software_rev FROM devices WHERE agent_id = '$agent'")"
+! grep -q 'a cache was stale' "$t_dir/ingest.log" || fail "the changed set was found by the retry, not by its revision"
+pass "a set changed by another writer (a new software_rev) is read afresh: exactly its difference recorded"
+
+# Ingest caches catalog ids, and tally_ingest_software() checks each id
 # against the tenant's catalog. With the catalog emptied behind ingest's back
 # (Tally never deletes entries; an operator might), a list naming programs
 # the worker has cached is refused (SQLSTATE TLY01), the cache cleared, and
@@ -168,7 +202,7 @@ wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.de
           JOIN devices d ON d.id = ds.device_id WHERE d.agent_id = '$agent'")" = \
   "Alpha 3.0,Microsoft Visual C++ 2015-2022 Redistributable (x64) 14.44.35211" ] ||
   fail "the list stored after the catalog was emptied: $(sql "SELECT software_id, version FROM device_software")"
-grep -q 'software catalog cache was stale' "$t_dir/ingest.log" || fail "the stale cache went unnoticed"
+grep -q 'a cache was stale' "$t_dir/ingest.log" || fail "the stale cache went unnoticed"
 # ... at once: not the held-and-retried path of a database outage.
 retries=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
   awk '$1 == "tally_ingest_store_retries_total" { print $2 }')

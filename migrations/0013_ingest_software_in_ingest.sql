@@ -1,0 +1,302 @@
+-- Software lists are compared in ingest, not in PostgreSQL.
+--
+-- On bench/drain.sh (100,000 batches, pg_stat_statements) the software path
+-- of tally_ingest_apply() was the largest part of ingest's cost beyond a raw
+-- COPY: every full list staged (a million rows, 95 % unchanged), compared
+-- with the device's set in one statement per round (7 s), the new rows
+-- inserted from the staging table (5 s). Now ingest keeps the sets it wrote
+-- in memory and compares there (ingest/softset.h); PostgreSQL gets only what
+-- differs: the rows that go and the rows whose attributes change, staged and
+-- applied by tally_ingest_software(), and the rows that come and the change
+-- events, COPYed straight into device_software and software_changes.
+--
+-- * devices.software_rev counts the lists applied to a device's set. Ingest
+--   trusts its copy of a set only when it was made at the revision the
+--   device row holds (read with the row locked, by tally_ingest_batches());
+--   otherwise it reads the set from device_software. Every writer of
+--   device_software goes through tally_ingest_software(), which advances
+--   the revision.
+-- * tally_ingest_apply() becomes tally_ingest_batches() without its
+--   software part, and says, for each device with a software list among the
+--   fetch's new batches, its revision and when its set was last reported.
+--   The old name is dropped: an ingest binary from before this migration
+--   fails its fetches (they wait in JetStream) instead of storing lists
+--   nobody compares.
+-- * tally_ingest_round() served software and patches; it is now
+--   tally_ingest_patch_round().
+ALTER TABLE devices ADD COLUMN software_rev bigint NOT NULL DEFAULT 0;
+
+DROP FUNCTION tally_ingest_apply();
+DROP FUNCTION tally_ingest_round(uuid, int, boolean);
+
+CREATE OR REPLACE FUNCTION tally_ingest_prepare() RETURNS void
+  LANGUAGE plpgsql SET client_min_messages = warning
+AS $$
+BEGIN
+  CREATE TEMP TABLE IF NOT EXISTS stage_batches (
+    idx int NOT NULL, tenant_id uuid NOT NULL, agent_id uuid NOT NULL, batch_id uuid NOT NULL,
+    received_at timestamptz NOT NULL, sent_at timestamptz, agent_version text, request_id text,
+    body_bytes int NOT NULL, software_count int, patch_count int,
+    process_event_count int NOT NULL, network_event_count int NOT NULL,
+    file_event_count int NOT NULL, metric_count int NOT NULL, device jsonb NOT NULL)
+    ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_patches (
+    idx int NOT NULL, hotfix_id text, description text, installed_on date) ON COMMIT DELETE ROWS;
+  -- The batches new to the ledger with their devices; one patch list per
+  -- device at a time.
+  CREATE TEMP TABLE IF NOT EXISTS stage_fresh (
+    idx int NOT NULL, tenant_id uuid NOT NULL, agent_id uuid NOT NULL, device_id uuid)
+    ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_patch_round (
+    idx int NOT NULL, device_id uuid NOT NULL, at timestamptz NOT NULL) ON COMMIT DELETE ROWS;
+  -- What ingest's comparison found: rows of device_software that go, or
+  -- whose attributes change (moved); each device's new revision.
+  CREATE TEMP TABLE IF NOT EXISTS stage_software_ops (
+    tenant_id uuid NOT NULL, device_id uuid NOT NULL, software_id bigint NOT NULL,
+    version text NOT NULL, moved boolean NOT NULL, install_date date, install_location text,
+    source text) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_software_devices (
+    tenant_id uuid NOT NULL, device_id uuid NOT NULL, rev bigint NOT NULL,
+    reported_at timestamptz NOT NULL) ON COMMIT DELETE ROWS;
+END
+$$;
+
+CREATE FUNCTION tally_ingest_patch_round(t uuid, k int) RETURNS boolean
+  LANGUAGE plpgsql
+AS $$
+BEGIN
+  DELETE FROM stage_patch_round;
+  INSERT INTO stage_patch_round (idx, device_id, at)
+  SELECT idx, device_id, received_at FROM (
+    SELECT b.idx, f.device_id, b.received_at, d.patches_reported_at AS prev,
+           row_number() OVER (PARTITION BY f.device_id ORDER BY b.received_at, b.idx) AS r
+      FROM stage_fresh f JOIN stage_batches b USING (idx)
+      JOIN devices d ON d.tenant_id = t AND d.id = f.device_id
+     WHERE f.tenant_id = t AND b.patch_count IS NOT NULL) x
+   WHERE r = k AND coalesce(prev, '-infinity') <= received_at;
+  IF FOUND THEN
+    -- Its true size (tens of rows, not the thousand the planner assumes
+    -- of a table never analysed), or the round reads device_patches by a
+    -- sequential scan instead of by each device's key.
+    ANALYZE pg_temp.stage_patch_round;
+    RETURN true;
+  END IF;
+  RETURN EXISTS (
+    SELECT 1 FROM stage_fresh f JOIN stage_batches b USING (idx)
+     WHERE f.tenant_id = t AND b.patch_count IS NOT NULL
+     GROUP BY f.device_id HAVING count(*) > k);
+END
+$$;
+
+-- Ledger, devices, report rows and patch sets of the staged batches; the
+-- caller COPYs the rest (events, metrics, the software ingest compared).
+-- Answers {"stored": [[idx, device id], ...] (the batches new to the ledger),
+-- "windows": {event table: [from, to) in µs since the epoch, or null},
+-- "software": [[device id, software_rev, software_reported_at in µs or null],
+-- ...] (each device with a software list among the stored batches; its row
+-- is locked until COMMIT), "rows": {table: rows written}}.
+CREATE FUNCTION tally_ingest_batches() RETURNS jsonb
+  LANGUAGE plpgsql
+AS $$
+DECLARE
+  t uuid;
+  n bigint;
+  k int;
+  windows jsonb;
+  counts jsonb := '{}';
+BEGIN
+  -- Fresh statistics, or the planner takes every staging table for empty
+  -- and joins them by nested loops; of the join keys only.
+  ANALYZE pg_temp.stage_batches (idx, tenant_id), pg_temp.stage_patches (idx);
+  -- The windows the caller routes the fetch's events by. Dropping or
+  -- creating a partition locks its parent, so these locks (the ones the
+  -- caller's COPY takes anyway) keep the windows as read here until COMMIT.
+  -- Every partitioned table this transaction writes, in name order, as
+  -- tally_maintain_partitions() goes: the two cannot deadlock.
+  LOCK TABLE ONLY device_metrics, file_events, inventory_reports, network_events,
+    process_events, software_changes IN ROW EXCLUSIVE MODE;
+  SELECT jsonb_object_agg(tbl, CASE WHEN w.lower_bound IS NOT NULL THEN jsonb_build_array(
+           (extract(epoch FROM w.lower_bound) * 1000000)::bigint,
+           (extract(epoch FROM w.upper_bound) * 1000000)::bigint) END)
+    INTO windows
+    FROM unnest(ARRAY['process_events', 'network_events', 'file_events', 'device_metrics']) tbl,
+         tally_event_window(tbl) w;
+
+  FOR t IN SELECT DISTINCT tenant_id FROM stage_batches ORDER BY 1 LOOP
+    PERFORM set_config('app.tenant_id', t::text, true);
+
+    WITH ins AS (
+      INSERT INTO ingested_batches (tenant_id, agent_id, batch_id)
+      SELECT tenant_id, agent_id, batch_id FROM stage_batches WHERE tenant_id = t
+       ORDER BY agent_id, batch_id
+      ON CONFLICT DO NOTHING RETURNING agent_id, batch_id)
+    INSERT INTO stage_fresh (idx, tenant_id, agent_id)
+    SELECT s.idx, t, s.agent_id FROM stage_batches s JOIN ins USING (agent_id, batch_id)
+     WHERE s.tenant_id = t;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    CONTINUE WHEN n = 0;
+    counts := tally_count(counts, 'ingested_batches', n);
+
+    INSERT INTO devices AS d (tenant_id, agent_id, agent_version, hostname, domain, os_name,
+      os_version, os_build, arch, serial, manufacturer, model, cpu_model, cpu_cores, memory_bytes,
+      disks, ip_addresses, mac_addresses, boot_time, logged_in_users, first_seen, last_seen,
+      last_inventory_at)
+    SELECT DISTINCT ON (s.agent_id) t, s.agent_id, s.agent_version, r.hostname, r.domain,
+      r.os_name, r.os_version, r.os_build, r.arch, r.serial, r.manufacturer, r.model, r.cpu_model,
+      r.cpu_cores, r.memory_bytes, coalesce(r.disks, '[]'), coalesce(r.ip_addresses, '{}'),
+      coalesce(r.mac_addresses, '{}'), r.boot_time, coalesce(r.logged_in_users, '{}'),
+      s.received_at, s.received_at, s.received_at
+      FROM stage_fresh f JOIN stage_batches s USING (idx),
+           jsonb_to_record(s.device) AS r(hostname text, domain text, os_name text,
+             os_version text, os_build text, arch text, serial text, manufacturer text,
+             model text, cpu_model text, cpu_cores int, memory_bytes bigint, disks jsonb,
+             ip_addresses text[], mac_addresses text[], boot_time timestamptz,
+             logged_in_users text[])
+     WHERE f.tenant_id = t
+     ORDER BY s.agent_id, s.received_at DESC, s.idx DESC
+    ON CONFLICT (tenant_id, agent_id) DO UPDATE SET agent_version = EXCLUDED.agent_version,
+      hostname = EXCLUDED.hostname, domain = EXCLUDED.domain, os_name = EXCLUDED.os_name,
+      os_version = EXCLUDED.os_version, os_build = EXCLUDED.os_build, arch = EXCLUDED.arch,
+      serial = EXCLUDED.serial, manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,
+      cpu_model = EXCLUDED.cpu_model, cpu_cores = EXCLUDED.cpu_cores,
+      memory_bytes = EXCLUDED.memory_bytes, disks = EXCLUDED.disks,
+      ip_addresses = EXCLUDED.ip_addresses, mac_addresses = EXCLUDED.mac_addresses,
+      boot_time = EXCLUDED.boot_time, logged_in_users = EXCLUDED.logged_in_users,
+      last_seen = EXCLUDED.last_seen, last_inventory_at = EXCLUDED.last_inventory_at
+     WHERE d.last_inventory_at <= EXCLUDED.last_inventory_at;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    counts := tally_count(counts, 'devices', n);
+
+    UPDATE stage_fresh f SET device_id = d.id FROM devices d
+     WHERE f.tenant_id = t AND d.tenant_id = t AND d.agent_id = f.agent_id;
+    -- With its device ids: the statements below join devices by them.
+    ANALYZE pg_temp.stage_fresh;
+
+    INSERT INTO inventory_reports (tenant_id, received_at, device_id, batch_id, sent_at,
+      agent_version, request_id, body_bytes, software_count, patch_count, process_event_count,
+      network_event_count, file_event_count, metric_count)
+    SELECT t, s.received_at, f.device_id, s.batch_id, s.sent_at, s.agent_version, s.request_id,
+      s.body_bytes, coalesce(s.software_count, 0), coalesce(s.patch_count, 0),
+      s.process_event_count, s.network_event_count, s.file_event_count, s.metric_count
+      FROM stage_fresh f JOIN stage_batches s USING (idx) WHERE f.tenant_id = t;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    counts := tally_count(counts, 'inventory_reports', n);
+
+    -- Patches: a list replaces the set unless an applied one is newer
+    -- (patches_reported_at), one round per list of a device, in receive order.
+    k := 1;
+    LOOP
+      EXIT WHEN NOT tally_ingest_patch_round(t, k);
+
+      DELETE FROM device_patches dp USING stage_patch_round r
+       WHERE dp.tenant_id = t AND dp.device_id = r.device_id
+         AND NOT EXISTS (SELECT 1 FROM stage_patches p WHERE p.idx = r.idx
+                           AND p.hotfix_id = dp.hotfix_id);
+      INSERT INTO device_patches AS dp (tenant_id, device_id, hotfix_id, description,
+        installed_on, first_seen)
+      SELECT DISTINCT ON (r.device_id, p.hotfix_id) t, r.device_id, p.hotfix_id, p.description,
+             p.installed_on, r.at
+        FROM stage_patch_round r JOIN stage_patches p USING (idx)
+       ORDER BY r.device_id, p.hotfix_id
+      ON CONFLICT (tenant_id, device_id, hotfix_id) DO UPDATE
+        SET description = EXCLUDED.description, installed_on = EXCLUDED.installed_on
+        WHERE (dp.description, dp.installed_on)
+              IS DISTINCT FROM (EXCLUDED.description, EXCLUDED.installed_on);
+      GET DIAGNOSTICS n = ROW_COUNT;
+      counts := tally_count(counts, 'device_patches', n);
+
+      UPDATE devices d SET patches_reported_at = r.at FROM stage_patch_round r
+       WHERE d.tenant_id = t AND d.id = r.device_id;
+      k := k + 1;
+    END LOOP;
+  END LOOP;
+
+  RETURN jsonb_build_object(
+    'stored', (SELECT coalesce(jsonb_agg(jsonb_build_array(idx, device_id) ORDER BY idx), '[]')
+                 FROM stage_fresh),
+    'windows', windows,
+    'software', (SELECT coalesce(jsonb_agg(jsonb_build_array(d.id, d.software_rev,
+                          (extract(epoch FROM d.software_reported_at) * 1000000)::bigint)), '[]')
+                   FROM devices d
+                  WHERE (d.tenant_id, d.id) IN (
+                          SELECT f.tenant_id, f.device_id FROM stage_fresh f
+                            JOIN stage_batches b USING (idx) WHERE b.software_count IS NOT NULL)),
+    'rows', counts);
+END
+$$;
+
+-- Applies what ingest's comparison staged: deletes the rows that go,
+-- updates the moved ones, and advances each device's software_rev (from the
+-- revision ingest compared against) and software_reported_at. Every catalog
+-- id of the fetch's lists, (tenants[i], ids[i]), must be its tenant's
+-- (ingest caches them; device_software has no foreign key, 0008). A missing
+-- id, or a count that differs from what was staged (ingest's copy of a set
+-- was not the set), is SQLSTATE TLY01, upon which ingest drops its caches
+-- and retries. The rows are found by device_software's key, one by one:
+-- whatever the statistics of the table say (a bulk load, a new tenant),
+-- never by reading all of it.
+CREATE FUNCTION tally_ingest_software(tenants uuid[], ids bigint[]) RETURNS void
+  LANGUAGE plpgsql SET enable_hashjoin = off SET enable_mergejoin = off
+AS $$
+DECLARE
+  want bigint;
+  n bigint;
+BEGIN
+  IF EXISTS (SELECT 1 FROM unnest(tenants, ids) AS s(tenant_id, id)
+              WHERE NOT EXISTS (SELECT 1 FROM software_catalog c
+                                 WHERE c.tenant_id = s.tenant_id AND c.id = s.id)) THEN
+    RAISE EXCEPTION 'a software id ingest compared is not in its tenant''s catalog'
+      USING ERRCODE = 'TLY01';
+  END IF;
+
+  SELECT count(*) INTO want FROM stage_software_ops WHERE NOT moved;
+  DELETE FROM device_software ds USING stage_software_ops o
+   WHERE NOT o.moved AND ds.tenant_id = o.tenant_id AND ds.device_id = o.device_id
+     AND ds.software_id = o.software_id AND ds.version = o.version;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> want THEN
+    RAISE EXCEPTION 'ingest meant to delete % software rows, % were there', want, n
+      USING ERRCODE = 'TLY01';
+  END IF;
+
+  SELECT count(*) INTO want FROM stage_software_ops WHERE moved;
+  UPDATE device_software ds SET install_date = o.install_date,
+         install_location = o.install_location, source = o.source
+    FROM stage_software_ops o
+   WHERE o.moved AND ds.tenant_id = o.tenant_id AND ds.device_id = o.device_id
+     AND ds.software_id = o.software_id AND ds.version = o.version;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> want THEN
+    RAISE EXCEPTION 'ingest meant to update % software rows, % were there', want, n
+      USING ERRCODE = 'TLY01';
+  END IF;
+
+  SELECT count(*) INTO want FROM stage_software_devices;
+  UPDATE devices d SET software_rev = s.rev + 1, software_reported_at = s.reported_at
+    FROM stage_software_devices s
+   WHERE d.tenant_id = s.tenant_id AND d.id = s.device_id AND d.software_rev = s.rev;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> want THEN
+    RAISE EXCEPTION 'software sets of % devices compared at revisions they no longer have',
+      want - n USING ERRCODE = 'TLY01';
+  END IF;
+END
+$$;
+
+-- The software sets of devices, for ingest to compare lists with when it
+-- has no copy at the device's revision; ordered by device. Read by
+-- device_software_by_device whatever the statistics say.
+CREATE FUNCTION tally_ingest_software_sets(ids uuid[])
+  RETURNS TABLE (device_id uuid, software_id bigint, version text, install_date text,
+                 install_location text, source text)
+  LANGUAGE sql STABLE SET enable_seqscan = off
+AS $$
+  SELECT ds.device_id, ds.software_id, ds.version, to_char(ds.install_date, 'YYYY-MM-DD'),
+         ds.install_location, ds.source
+    FROM device_software ds
+   WHERE ds.device_id = ANY (ids)
+   ORDER BY ds.device_id
+$$;
+
+GRANT EXECUTE ON FUNCTION tally_ingest_patch_round(uuid, int), tally_ingest_batches(),
+  tally_ingest_software(uuid[], bigint[]), tally_ingest_software_sets(uuid[]) TO tally_ingest;
