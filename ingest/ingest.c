@@ -269,6 +269,10 @@ static void *worker_main(void *arg)
                 count(&in->metrics.fetches, 1);
                 for (size_t t = 0; t < TLY_STORE_TABLES; t++)
                     count(&in->metrics.rows[t], (uint64_t)(counts.rows[t] - before.rows[t]));
+                count(&in->metrics.software_sets[0],
+                      (uint64_t)(counts.sets_cached - before.sets_cached));
+                count(&in->metrics.software_sets[1],
+                      (uint64_t)(counts.sets_read - before.sets_read));
                 tly_histogram_observe(&in->metrics.fetch_duration,
                                       tly_now_monotonic_ns() - fetched_ns);
                 break;

@@ -31,6 +31,12 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
         tly_prom_sample(&b, "tally_ingest_rows_total", labels,
                         atomic_load_explicit(&m->rows[t], memory_order_relaxed));
     }
+    tly_prom_header(&b, "tally_ingest_software_sets_total", "counter",
+                    "Software sets lists were compared with, by where ingest took them from.");
+    static const char *const sources[] = {"source=\"cache\"", "source=\"database\""};
+    for (size_t i = 0; i < TLY_ARRAY_LEN(sources); i++)
+        tly_prom_sample(&b, "tally_ingest_software_sets_total", sources[i],
+                        atomic_load_explicit(&m->software_sets[i], memory_order_relaxed));
     counter(&b, "tally_ingest_fetches_total", "Fetches stored in one transaction each.",
             &m->fetches);
     tly_prom_header(&b, "tally_ingest_fetch_duration_seconds", "histogram",

@@ -20,6 +20,7 @@ typedef struct {
     _Atomic uint64_t store_retries;          /* fetches held and retried: PostgreSQL trouble */
     _Atomic uint64_t isolations;             /* fetches stored one message at a time */
     _Atomic uint64_t rows[TLY_STORE_TABLES]; /* rows written, by table */
+    _Atomic uint64_t software_sets[2];       /* sets compared: as cached, read from PostgreSQL */
     _Atomic uint64_t partitions_created;
     _Atomic uint64_t partitions_dropped;
     _Atomic uint64_t ledger_pruned;       /* ledger rows past retention, deleted */

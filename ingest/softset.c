@@ -43,7 +43,7 @@ tly_swset_t *tly_swset_new(const tly_sw_item_t *items, size_t n)
                    span(items[i].install_location) + span(items[i].source);
     size_t bytes = sizeof(tly_swset_t) + n * sizeof(tly_sw_item_t) + strings;
     tly_swset_t *s = tly_xcalloc(1, bytes);
-    s->refs = 1;
+    atomic_init(&s->refs, 1);
     s->bytes = bytes;
     s->n = n;
     char *at = (char *)&s->items[n];
@@ -59,14 +59,13 @@ tly_swset_t *tly_swset_new(const tly_sw_item_t *items, size_t n)
 
 tly_swset_t *tly_swset_ref(tly_swset_t *s)
 {
-    atomic_fetch_add_explicit((_Atomic int *)&s->refs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
     return s;
 }
 
 void tly_swset_unref(tly_swset_t *s)
 {
-    if (s != NULL &&
-        atomic_fetch_sub_explicit((_Atomic int *)&s->refs, 1, memory_order_acq_rel) == 1)
+    if (s != NULL && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
         free(s);
 }
 
@@ -106,11 +105,13 @@ static void time_field(tly_strbuf_t *b, int64_t us)
     tly_strbuf_printf(b, "\t%s", text);
 }
 
-/* "tenant<TAB>device<TAB>software_id<TAB>version" */
+/* "[tenant<TAB>]device<TAB>software_id<TAB>version" (tenant NULL: none) */
 static void row_key(tly_strbuf_t *b, const char *tenant, const char *device,
                     const tly_sw_item_t *it)
 {
-    tly_strbuf_printf(b, "%s\t%s\t%lld", tenant, device, (long long)it->software_id);
+    if (tenant != NULL)
+        tly_strbuf_printf(b, "%s\t", tenant);
+    tly_strbuf_printf(b, "%s\t%lld", device, (long long)it->software_id);
     field(b, it->version);
 }
 
@@ -261,7 +262,7 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
             kept[cur[k].base] = true;
             if (same_attributes(it, &base->items[cur[k].base]))
                 continue;
-            row_key(&out->ops, tenant, device, it);
+            row_key(&out->ops, NULL, device, it);
             tly_strbuf_puts(&out->ops, "\tt");
             field(&out->ops, it->install_date);
             field(&out->ops, it->install_location);
@@ -283,7 +284,7 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
     for (size_t i = 0; i < nbase; i++) {
         if (kept[i])
             continue;
-        row_key(&out->ops, tenant, device, &base->items[i]);
+        row_key(&out->ops, NULL, device, &base->items[i]);
         tly_strbuf_puts(&out->ops, "\tf\t\\N\t\\N\t\\N\n");
         out->ops_n++;
     }

@@ -24,6 +24,7 @@
 
 #include "common/util.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,8 +42,8 @@ typedef struct {
  * set owns the strings. */
 typedef struct tly_swset tly_swset_t;
 struct tly_swset {
-    int refs;     /* atomic; the set is freed when it drops to 0 */
-    size_t bytes; /* its allocation */
+    atomic_int refs; /* the set is freed when it drops to 0 */
+    size_t bytes;    /* its allocation */
     size_t n;
     tly_sw_item_t items[];
 };
@@ -62,8 +63,8 @@ typedef struct {
 /* What a comparison found, as COPY text rows (tly_stage_copy), appended:
  * device_software rows that come (tenant_id, device_id, software_id,
  * version, version_key, install_date, install_location, source,
- * first_seen); stage_software_ops rows (tenant_id, device_id, software_id,
- * version, moved, install_date, install_location, source) for the rows that
+ * first_seen); stage_software_ops rows (device_id, software_id, version,
+ * moved, install_date, install_location, source) for the rows that
  * go (moved false, no attributes) or change attributes (moved true, the new
  * ones); software_changes rows (tenant_id, device_id, ts, software_id,
  * change, old_version, new_version). */

@@ -691,7 +691,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     }
     if (st == TLY_STAGE_OK && out.ops_n > 0)
         st = tly_stage_copy(conn,
-                            "stage_software_ops (tenant_id, device_id, software_id, version, moved,"
+                            "stage_software_ops (device_id, software_id, version, moved,"
                             " install_date, install_location, source)",
                             &out.ops, why, why_len);
     if (st == TLY_STAGE_OK && pending->n > 0)
@@ -714,6 +714,10 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         st = TLY_STAGE_DATA_ERROR;
     }
     if (st == TLY_STAGE_OK) {
+        for (size_t i = 0; i < ndevs; i++) {
+            counts->sets_cached += devs[i].reported && !want[i];
+            counts->sets_read += want[i];
+        }
         counts->rows[table_index("device_software")] += out.came_n;
         counts->rows[table_index("software_changes")] += out.changes_n;
     }
@@ -856,6 +860,8 @@ done:
     if (result == TLY_STORE_COMMITTED && counts != NULL) {
         counts->batches += now.batches;
         counts->dead_letters += now.dead_letters;
+        counts->sets_cached += now.sets_cached;
+        counts->sets_read += now.sets_read;
         for (size_t t = 0; t < TLY_STORE_TABLES; t++)
             counts->rows[t] += now.rows[t];
     }

@@ -44,6 +44,8 @@ typedef struct {
     int64_t batches;                /* batches stored (not duplicates, not poison) */
     int64_t dead_letters;           /* messages recorded in dead_letters */
     int64_t rows[TLY_STORE_TABLES]; /* rows inserted (or, for devices, upserted) */
+    int64_t sets_cached;            /* software sets compared as cached (ingest/softset.h) */
+    int64_t sets_read;              /* software sets read from PostgreSQL to compare */
 } tly_store_counts_t;
 
 /* Stores msgs[0..n) (borrowed) in one transaction, after adding new

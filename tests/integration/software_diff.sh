@@ -182,6 +182,9 @@ other_changes=$(sql "SELECT string_agg(c.change || ':' || s.name, ' ' ORDER BY c
 [ "$(sql "SELECT software_rev FROM devices WHERE agent_id = '$agent'")" = 4 ] ||
   fail "software_rev: $(sql "SELECT software_rev FROM devices WHERE agent_id = '$agent'")"
 ! grep -q 'a cache was stale' "$t_dir/ingest.log" || fail "the changed set was found by the retry, not by its revision"
+sets=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" | awk '$1 ~ /^tally_ingest_software_sets_total/')
+grep -q 'source="cache"} [1-9]' <<<"$sets" && grep -q 'source="database"} [1-9]' <<<"$sets" ||
+  fail "software sets by source: $sets"
 pass "a set changed by another writer (a new software_rev) is read afresh: exactly its difference recorded"
 
 # Ingest caches catalog ids, and tally_ingest_software() checks each id
