@@ -114,7 +114,7 @@ static const param_t params[] = {
 
     {"TALLY_INGEST_WORKERS", PARAM_INT, OFF(ingest_workers), "2", 1, 256, ING, 0,
      "ingest worker threads, each with its own pull subscription and connection"},
-    {"TALLY_INGEST_FETCH_BATCH", PARAM_INT, OFF(ingest_fetch_batch), "256", 1, 10000, ING, 0,
+    {"TALLY_INGEST_FETCH_BATCH", PARAM_INT, OFF(ingest_fetch_batch), "1024", 1, 10000, ING, 0,
      "messages fetched (and committed in one transaction) per round"},
     {"TALLY_INGEST_FETCH_MAX_BYTES", PARAM_INT, OFF(ingest_fetch_max_bytes), "33554432", 65536,
      1 << 30, ING, 0,

@@ -223,7 +223,8 @@ static size_t table_index(const char *table)
 }
 
 /* A device with software lists among the stored batches, as
- * tally_ingest_batches() found its row (locked). */
+ * tally_ingest_batches() found its row (committed; revision 0 and never
+ * reported for a device new to Tally). */
 typedef struct {
     char device_id[37];
     int64_t rev;
@@ -259,6 +260,27 @@ static bool read_software(const tly_json_t *software, sw_device_t **devs, size_t
     }
     qsort(*devs, *n, sizeof **devs, by_device);
     return true;
+}
+
+/* Adds an answer's "rows" ({table: n}) to counts. */
+static void add_rows(const tly_json_t *rows, tly_store_counts_t *counts)
+{
+    for (size_t t = 0; t < TLY_STORE_TABLES; t++) {
+        const tly_json_t *v = tly_json_get(rows, tly_store_tables[t]);
+        counts->rows[t] += tly_json_is(v, TLY_JSON_INTEGER) ? v->u.i : 0;
+    }
+}
+
+/* Reads the answer of tally_ingest_devices(): rows per table. */
+static bool read_devices(const char *answer, tly_store_counts_t *counts)
+{
+    tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, NULL, NULL);
+    const tly_json_t *rows = tly_json_get(j ? tly_json_root(j) : NULL, "rows");
+    bool ok = tly_json_is(rows, TLY_JSON_OBJECT);
+    if (ok)
+        add_rows(rows, counts);
+    tly_json_free(j);
+    return ok;
 }
 
 /* Reads the answer of tally_ingest_batches(): which batches were written
@@ -315,10 +337,7 @@ static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_ou
     }
     if (ok) {
         counts->batches += *stored_n;
-        for (size_t t = 0; t < TLY_STORE_TABLES; t++) {
-            const tly_json_t *v = tly_json_get(rows, tly_store_tables[t]);
-            counts->rows[t] += tly_json_is(v, TLY_JSON_INTEGER) ? v->u.i : 0;
-        }
+        add_rows(rows, counts);
     }
     tly_json_free(j);
     return ok;
@@ -620,7 +639,8 @@ static tly_stage_status_t apply_software(PGconn *conn, batch_t **lists, int n, c
 }
 
 /* Compares the software lists of the stored batches with their devices'
- * sets (devs: from tally_ingest_batches()) and writes what differs; the
+ * sets (devs: from tally_ingest_batches()) and writes what differs (the
+ * revisions are advanced by tally_ingest_devices(), which checks them); the
  * sets to cache after COMMIT go to pending. */
 static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, batch_t **stored,
                                          int n, const sw_device_t *devs, size_t ndevs,
@@ -734,8 +754,9 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     return st;
 }
 
-/* Stages and applies the good batches inside the open transaction, then
- * COPYs the stored ones' software rows and events. */
+/* Stages and applies the good batches inside the open transaction: the
+ * ledger and report rows, the stored ones' software rows and events, then
+ * their devices (locked from there to COMMIT). */
 static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **staged, int n,
                                 tly_msg_outcome_t *outcomes, sw_pendings_t *pending,
                                 tly_store_counts_t *counts, char *why, size_t why_len)
@@ -766,6 +787,14 @@ static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **st
                             why_len);
     if (st == TLY_STAGE_OK)
         st = store_events(conn, stored, stored_n, windows, counts, why, why_len);
+    PQclear(res);
+    res = NULL;
+    if (st == TLY_STAGE_OK)
+        st = run(conn, "SELECT tally_ingest_devices()", &res, why, why_len);
+    if (st == TLY_STAGE_OK && !read_devices(PQgetvalue(res, 0, 0), counts)) {
+        snprintf(why, why_len, "tally_ingest_devices answered what ingest does not understand");
+        st = TLY_STAGE_FAILED;
+    }
     PQclear(res);
     free(devs);
     free(stored);

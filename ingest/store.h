@@ -4,12 +4,12 @@
  * tables and applied by tally_ingest_batches() (migrations/0013), their
  * software lists compared with the devices' sets (ingest/softset.h) and
  * what differs written, their events COPYed into their tables
- * (ingest/stage.h): a fixed number of round trips per fetch. Redelivered or re-sent batches are
- * recognised by the ledger ingested_batches(tenant, agent, batch) and write
- * nothing twice. An undecodable message is recorded in dead_letters, in the
- * same transaction, with its reason and bytes; a message PostgreSQL refuses
- * (a data error) is found by storing the fetch one message at a time
- * (TLY_STORE_ISOLATE) and dead-lettered alone.
+ * (ingest/stage.h), and last their device rows written by
+ * tally_ingest_devices(): a fixed number of round trips per fetch. Redelivered or re-sent batches
+ * are recognised by the ledger ingested_batches(tenant, agent, batch) and write nothing twice. An
+ * undecodable message is recorded in dead_letters, in the same transaction, with its reason and
+ * bytes; a message PostgreSQL refuses (a data error) is found by storing the fetch one message at a
+ * time (TLY_STORE_ISOLATE) and dead-lettered alone.
  *
  * Thread-safety: one call per connection at a time (libpq's rule). */
 #ifndef TLY_INGEST_STORE_H

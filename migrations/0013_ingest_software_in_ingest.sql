@@ -12,16 +12,24 @@
 --
 -- * devices.software_rev counts the lists applied to a device's set. Ingest
 --   trusts its copy of a set only when it was made at the revision the
---   device row holds (read with the row locked, by tally_ingest_batches());
---   otherwise it reads the set from device_software. Every writer of
---   device_software goes through tally_ingest_software(), which advances
---   the revision.
--- * tally_ingest_apply() becomes tally_ingest_batches() without its
---   software part, and says, for each device with a software list among the
---   fetch's new batches, its revision and when its set was last reported.
---   The old name is dropped: an ingest binary from before this migration
---   fails its fetches (they wait in JetStream) instead of storing lists
---   nobody compares.
+--   device row holds (tally_ingest_batches() reads it), and otherwise reads
+--   the set from device_software. Every writer of device_software advances
+--   the revision (tally_ingest_devices(), once the device row is locked,
+--   checking that it is still the one the set was compared at).
+-- * tally_ingest_apply() is split in two calls without its software part:
+--   tally_ingest_batches() (ledger, device ids, report rows; for each
+--   device with a software list among the fetch's new batches, its revision
+--   and when its set was last reported), then, after the caller's software
+--   rows and COPYs of events and metrics, tally_ingest_devices() (device
+--   rows, patch sets, software revisions). Device rows are thus updated, and
+--   locked, only at the end of the transaction: two workers whose fetches
+--   share devices waited for each other's whole transaction (a tenth of the
+--   two cores stood idle in bench/drain.sh, more with larger fetches). A
+--   device new to Tally gets an id derived from tenant and agent (md5), so
+--   that its rows can be written before its device row exists, and two
+--   workers that both see it first agree on it. The old name is dropped: an
+--   ingest binary from before this migration fails its fetches (they wait
+--   in JetStream) instead of storing lists nobody compares.
 -- * tally_ingest_round() served software and patches; it is now
 --   tally_ingest_patch_round().
 -- * device_software's key is (device_id, software_id, version), which
@@ -71,6 +79,27 @@ BEGIN
   CREATE TEMP TABLE IF NOT EXISTS stage_software_devices (
     tenant_id uuid NOT NULL, device_id uuid NOT NULL, rev bigint NOT NULL,
     reported_at timestamptz NOT NULL) ON COMMIT DELETE ROWS;
+  -- Each new batch's device with the facts of its newest batch of the
+  -- fetch (the columns of devices that ingest writes, in their order).
+  IF to_regclass('pg_temp.stage_device_facts') IS NOT NULL THEN
+    RETURN;
+  END IF;
+  CREATE TEMP VIEW stage_device_facts AS
+  SELECT DISTINCT ON (f.tenant_id, s.agent_id) f.device_id, f.tenant_id, s.agent_id,
+    s.agent_version,
+    r.hostname, r.domain, r.os_name, r.os_version, r.os_build, r.arch, r.serial, r.manufacturer,
+    r.model, r.cpu_model, r.cpu_cores, r.memory_bytes, coalesce(r.disks, '[]') AS disks,
+    coalesce(r.ip_addresses, '{}') AS ip_addresses,
+    coalesce(r.mac_addresses, '{}') AS mac_addresses, r.boot_time,
+    coalesce(r.logged_in_users, '{}') AS logged_in_users, s.received_at AS first_seen,
+    s.received_at AS last_seen, s.received_at AS last_inventory_at
+    FROM stage_fresh f JOIN stage_batches s USING (idx),
+         jsonb_to_record(s.device) AS r(hostname text, domain text, os_name text,
+           os_version text, os_build text, arch text, serial text, manufacturer text,
+           model text, cpu_model text, cpu_cores int, memory_bytes bigint, disks jsonb,
+           ip_addresses text[], mac_addresses text[], boot_time timestamptz,
+           logged_in_users text[])
+   ORDER BY f.tenant_id, s.agent_id, s.received_at DESC, s.idx DESC;
 END
 $$;
 
@@ -101,20 +130,24 @@ BEGIN
 END
 $$;
 
--- Ledger, devices, report rows and patch sets of the staged batches; the
--- caller COPYs the rest (events, metrics, the software ingest compared).
--- Answers {"stored": [[idx, device id], ...] (the batches new to the ledger),
--- "windows": {event table: [from, to) in µs since the epoch, or null},
--- "software": [[device id, software_rev, software_reported_at in µs or null],
--- ...] (each device with a software list among the stored batches; its row
--- is locked until COMMIT), "rows": {table: rows written}}.
+-- A fetch is applied in two calls with the caller's work between them, so
+-- that device rows are locked (updated) only in the transaction's last
+-- steps: another worker whose fetch has batches of the same devices waits
+-- for those alone, not for this one's events and software rows too.
+--
+-- tally_ingest_batches(): the ledger, the device ids, the report rows.
+-- Answers {"stored": [[idx, device id], ...] (the batches new to the
+-- ledger), "windows": {event table: [from, to) in µs since the epoch, or
+-- null}, "software": [[device id, software_rev, software_reported_at in µs
+-- or null], ...] (each device with a software list among the stored
+-- batches, as committed now: the caller compares its lists with that
+-- revision of its set), "rows": {table: rows written}}.
 CREATE FUNCTION tally_ingest_batches() RETURNS jsonb
   LANGUAGE plpgsql
 AS $$
 DECLARE
   t uuid;
   n bigint;
-  k int;
   windows jsonb;
   counts jsonb := '{}';
 BEGIN
@@ -150,38 +183,14 @@ BEGIN
     CONTINUE WHEN n = 0;
     counts := tally_count(counts, 'ingested_batches', n);
 
-    INSERT INTO devices AS d (tenant_id, agent_id, agent_version, hostname, domain, os_name,
-      os_version, os_build, arch, serial, manufacturer, model, cpu_model, cpu_cores, memory_bytes,
-      disks, ip_addresses, mac_addresses, boot_time, logged_in_users, first_seen, last_seen,
-      last_inventory_at)
-    SELECT DISTINCT ON (s.agent_id) t, s.agent_id, s.agent_version, r.hostname, r.domain,
-      r.os_name, r.os_version, r.os_build, r.arch, r.serial, r.manufacturer, r.model, r.cpu_model,
-      r.cpu_cores, r.memory_bytes, coalesce(r.disks, '[]'), coalesce(r.ip_addresses, '{}'),
-      coalesce(r.mac_addresses, '{}'), r.boot_time, coalesce(r.logged_in_users, '{}'),
-      s.received_at, s.received_at, s.received_at
-      FROM stage_fresh f JOIN stage_batches s USING (idx),
-           jsonb_to_record(s.device) AS r(hostname text, domain text, os_name text,
-             os_version text, os_build text, arch text, serial text, manufacturer text,
-             model text, cpu_model text, cpu_cores int, memory_bytes bigint, disks jsonb,
-             ip_addresses text[], mac_addresses text[], boot_time timestamptz,
-             logged_in_users text[])
-     WHERE f.tenant_id = t
-     ORDER BY s.agent_id, s.received_at DESC, s.idx DESC
-    ON CONFLICT (tenant_id, agent_id) DO UPDATE SET agent_version = EXCLUDED.agent_version,
-      hostname = EXCLUDED.hostname, domain = EXCLUDED.domain, os_name = EXCLUDED.os_name,
-      os_version = EXCLUDED.os_version, os_build = EXCLUDED.os_build, arch = EXCLUDED.arch,
-      serial = EXCLUDED.serial, manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,
-      cpu_model = EXCLUDED.cpu_model, cpu_cores = EXCLUDED.cpu_cores,
-      memory_bytes = EXCLUDED.memory_bytes, disks = EXCLUDED.disks,
-      ip_addresses = EXCLUDED.ip_addresses, mac_addresses = EXCLUDED.mac_addresses,
-      boot_time = EXCLUDED.boot_time, logged_in_users = EXCLUDED.logged_in_users,
-      last_seen = EXCLUDED.last_seen, last_inventory_at = EXCLUDED.last_inventory_at
-     WHERE d.last_inventory_at <= EXCLUDED.last_inventory_at;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    counts := tally_count(counts, 'devices', n);
-
+    -- The device ids: a device's row, or for a device new to Tally the id
+    -- its row will have, derived from tenant and agent, so that two workers
+    -- that both see it first agree on it without waiting for each other.
+    -- tally_ingest_devices() inserts the row.
     UPDATE stage_fresh f SET device_id = d.id FROM devices d
      WHERE f.tenant_id = t AND d.tenant_id = t AND d.agent_id = f.agent_id;
+    UPDATE stage_fresh SET device_id = md5(tenant_id::text || '/' || agent_id::text)::uuid
+     WHERE tenant_id = t AND device_id IS NULL;
     -- With its device ids: the statements below join devices by them.
     ANALYZE pg_temp.stage_fresh;
 
@@ -194,6 +203,61 @@ BEGIN
       FROM stage_fresh f JOIN stage_batches s USING (idx) WHERE f.tenant_id = t;
     GET DIAGNOSTICS n = ROW_COUNT;
     counts := tally_count(counts, 'inventory_reports', n);
+  END LOOP;
+
+  RETURN jsonb_build_object(
+    'stored', (SELECT coalesce(jsonb_agg(jsonb_build_array(idx, device_id) ORDER BY idx), '[]')
+                 FROM stage_fresh),
+    'windows', windows,
+    'software', (SELECT coalesce(jsonb_agg(jsonb_build_array(l.device_id,
+                          coalesce(d.software_rev, 0),
+                          (extract(epoch FROM d.software_reported_at) * 1000000)::bigint)), '[]')
+                   FROM (SELECT DISTINCT f.tenant_id, f.device_id FROM stage_fresh f
+                           JOIN stage_batches b USING (idx)
+                          WHERE b.software_count IS NOT NULL) l
+                   LEFT JOIN devices d ON d.tenant_id = l.tenant_id AND d.id = l.device_id),
+    'rows', counts);
+END
+$$;
+
+-- tally_ingest_devices(), the second call: device rows (each device's
+-- facts from its newest batch of the fetch, unless a newer report was
+-- applied; a device new to Tally inserted), patch sets, and the revisions
+-- of the software sets the caller changed (tally_ingest_software()), which
+-- must still be those it compared with. Answers {"rows": {table: rows
+-- written}}.
+CREATE FUNCTION tally_ingest_devices() RETURNS jsonb
+  LANGUAGE plpgsql
+AS $$
+DECLARE
+  t uuid;
+  n bigint;
+  want bigint;
+  k int;
+  counts jsonb := '{}';
+BEGIN
+  FOR t IN SELECT DISTINCT tenant_id FROM stage_fresh ORDER BY 1 LOOP
+    PERFORM set_config('app.tenant_id', t::text, true);
+
+    -- In agent order: concurrent workers lock device rows in one order and
+    -- cannot deadlock.
+    INSERT INTO devices AS d (id, tenant_id, agent_id, agent_version, hostname, domain, os_name,
+      os_version, os_build, arch, serial, manufacturer, model, cpu_model, cpu_cores, memory_bytes,
+      disks, ip_addresses, mac_addresses, boot_time, logged_in_users, first_seen, last_seen,
+      last_inventory_at)
+    SELECT * FROM stage_device_facts f WHERE f.tenant_id = t ORDER BY f.agent_id
+    ON CONFLICT (tenant_id, agent_id) DO UPDATE SET agent_version = EXCLUDED.agent_version,
+      hostname = EXCLUDED.hostname, domain = EXCLUDED.domain, os_name = EXCLUDED.os_name,
+      os_version = EXCLUDED.os_version, os_build = EXCLUDED.os_build, arch = EXCLUDED.arch,
+      serial = EXCLUDED.serial, manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,
+      cpu_model = EXCLUDED.cpu_model, cpu_cores = EXCLUDED.cpu_cores,
+      memory_bytes = EXCLUDED.memory_bytes, disks = EXCLUDED.disks,
+      ip_addresses = EXCLUDED.ip_addresses, mac_addresses = EXCLUDED.mac_addresses,
+      boot_time = EXCLUDED.boot_time, logged_in_users = EXCLUDED.logged_in_users,
+      last_seen = EXCLUDED.last_seen, last_inventory_at = EXCLUDED.last_inventory_at
+     WHERE d.last_inventory_at <= EXCLUDED.last_inventory_at;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    counts := tally_count(counts, 'devices', n);
 
     -- Patches: a list replaces the set unless an applied one is newer
     -- (patches_reported_at), one round per list of a device, in receive order.
@@ -226,30 +290,34 @@ BEGIN
     END LOOP;
   END LOOP;
 
-  RETURN jsonb_build_object(
-    'stored', (SELECT coalesce(jsonb_agg(jsonb_build_array(idx, device_id) ORDER BY idx), '[]')
-                 FROM stage_fresh),
-    'windows', windows,
-    'software', (SELECT coalesce(jsonb_agg(jsonb_build_array(d.id, d.software_rev,
-                          (extract(epoch FROM d.software_reported_at) * 1000000)::bigint)), '[]')
-                   FROM devices d
-                  WHERE (d.tenant_id, d.id) IN (
-                          SELECT f.tenant_id, f.device_id FROM stage_fresh f
-                            JOIN stage_batches b USING (idx) WHERE b.software_count IS NOT NULL)),
-    'rows', counts);
+  -- The software sets ingest changed: each was compared at the revision
+  -- tally_ingest_batches() read (without a lock); now that the device row
+  -- is locked, it must still be that one.
+  SELECT count(*) INTO want FROM stage_software_devices;
+  UPDATE devices d SET software_rev = s.rev + 1, software_reported_at = s.reported_at
+    FROM stage_software_devices s
+   WHERE d.tenant_id = s.tenant_id AND d.id = s.device_id AND d.software_rev = s.rev;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> want THEN
+    RAISE EXCEPTION 'software sets of % devices were compared at revisions they no longer have',
+      want - n USING ERRCODE = 'TLY01';
+  END IF;
+
+  RETURN jsonb_build_object('rows', counts);
 END
 $$;
 
--- Applies what ingest's comparison staged: deletes the rows that go,
--- updates the moved ones, and advances each device's software_rev (from the
--- revision ingest compared against) and software_reported_at. Every catalog
--- id of the fetch's lists, (tenants[i], ids[i]), must be its tenant's
--- (ingest caches them; device_software has no foreign key, 0008). A missing
--- id, or a count that differs from what was staged (ingest's copy of a set
--- was not the set), is SQLSTATE TLY01, upon which ingest drops its caches
--- and retries. The rows are found by device_software's key, one by one
--- (the only index that has device_id), whatever the statistics of the table
--- say, never by reading all of it.
+-- Applies what ingest's comparison staged: deletes the rows that go and
+-- updates the moved ones (the caller then COPYs the rows that come and the
+-- change events; tally_ingest_devices() advances the revisions). Every
+-- catalog id of the fetch's lists, (tenants[i], ids[i]), must be its
+-- tenant's (ingest caches them; device_software has no foreign key, 0008).
+-- A missing id, or a count that differs from what was staged (ingest's copy
+-- of a set was not the set, or another worker changed it meanwhile), is
+-- SQLSTATE TLY01, upon which ingest drops its caches and retries. The rows
+-- are found by device_software's key, one by one (the only index that has
+-- device_id), whatever the statistics of the table say, never by reading
+-- all of it.
 CREATE FUNCTION tally_ingest_software(tenants uuid[], ids bigint[]) RETURNS void
   LANGUAGE plpgsql SET enable_hashjoin = off SET enable_mergejoin = off
 AS $$
@@ -286,15 +354,6 @@ BEGIN
       USING ERRCODE = 'TLY01';
   END IF;
 
-  SELECT count(*) INTO want FROM stage_software_devices;
-  UPDATE devices d SET software_rev = s.rev + 1, software_reported_at = s.reported_at
-    FROM stage_software_devices s
-   WHERE d.tenant_id = s.tenant_id AND d.id = s.device_id AND d.software_rev = s.rev;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  IF n <> want THEN
-    RAISE EXCEPTION 'software sets of % devices compared at revisions they no longer have',
-      want - n USING ERRCODE = 'TLY01';
-  END IF;
 END
 $$;
 
@@ -315,4 +374,4 @@ AS $$
 $$;
 
 GRANT EXECUTE ON FUNCTION tally_ingest_patch_round(uuid, int), tally_ingest_batches(),
-  tally_ingest_software(uuid[], bigint[]), tally_ingest_software_sets(uuid[]) TO tally_ingest;
+  tally_ingest_devices(), tally_ingest_software(uuid[], bigint[]), tally_ingest_software_sets(uuid[]) TO tally_ingest;
