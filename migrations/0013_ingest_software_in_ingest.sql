@@ -316,10 +316,13 @@ $$;
 -- of a set was not the set, or another worker changed it meanwhile), is
 -- SQLSTATE TLY01, upon which ingest drops its caches and retries. The rows
 -- are found by device_software's key, one by one (the only index that has
--- device_id), whatever the statistics of the table say, never by reading
--- all of it.
+-- device_id), whatever the statistics of the table say (after a TRUNCATE or
+-- a bulk load they may put it at no rows, and a join that reads it whole
+-- once per staged row costs nothing then), never by reading all of it; no
+-- JIT compilation, which the cost of a disabled plan would trigger.
 CREATE FUNCTION tally_ingest_software(tenants uuid[], ids bigint[]) RETURNS void
-  LANGUAGE plpgsql SET enable_hashjoin = off SET enable_mergejoin = off
+  LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off
+  SET enable_mergejoin = off SET jit = off
 AS $$
 DECLARE
   want bigint;
