@@ -116,7 +116,7 @@ static const param_t params[] = {
      "ingest worker threads, each with its own pull subscription and connection"},
     {"TALLY_INGEST_FETCH_BATCH", PARAM_INT, OFF(ingest_fetch_batch), "1024", 1, 10000, ING, 0,
      "messages fetched (and committed in one transaction) per round"},
-    {"TALLY_INGEST_FETCH_MAX_BYTES", PARAM_INT, OFF(ingest_fetch_max_bytes), "33554432", 65536,
+    {"TALLY_INGEST_FETCH_MAX_BYTES", PARAM_INT, OFF(ingest_fetch_max_bytes), "16777216", 65536,
      1 << 30, ING, 0,
      "bytes of messages a fetch holds at most (a message larger than this comes alone)"},
     {"TALLY_INGEST_SOFTWARE_CACHE_MB", PARAM_INT, OFF(ingest_software_cache_mb), "256", 0, 1 << 20,
