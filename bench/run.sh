@@ -245,7 +245,7 @@ run_fleet() {
 
 say "starting a private PostgreSQL and NATS in $work/stack"
 # A statement that takes over 5 s gets its plan logged (auto_explain; the
-# statements inside tally_ingest_apply() included): see slow_plans below.
+# statements inside ingest's functions included): see slow_plans below.
 export TALLY_PG_OPTIONS="-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=5s
   -c auto_explain.log_nested_statements=on"
 TALLY_PG_PORT=0 TALLY_NATS_PORT=0 setsid "$root/deploy/local/stack.sh" "$work/stack" \
@@ -263,7 +263,8 @@ set +a
 # The stack's nats-server (its CPU per publish is part of the raw limit).
 nats_pid=""
 for p in /proc/[0-9]*; do
-  [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "nats-server -c $work/stack/nats.conf " ] && nats_pid=${p#/proc/}
+  # (a process may end between the glob and the read: its error goes with it)
+  [ "$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")" = "nats-server -c $work/stack/nats.conf " ] && nats_pid=${p#/proc/}
 done
 [ -n "$nats_pid" ] || die "cannot find the stack's nats-server"
 export TALLY_HTTP_ADDR=127.0.0.1

@@ -56,7 +56,7 @@ void tly_swset_unref(tly_swset_t *s); /* NULL is a no-op */
 
 /* One list of a device: its set and its report's receive time. */
 typedef struct {
-    const tly_swset_t *set;
+    tly_swset_t *set; /* borrowed */
     int64_t at_us;
 } tly_sw_list_t;
 

@@ -202,6 +202,11 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
 tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_strbuf_t *rows,
                                   char *why, size_t why_len)
 {
+    if (rows->truncated) { /* too much for one COPY: a data error, so the fetch is isolated */
+        snprintf(why, why_len, "%.*s: rows exceed the COPY buffer", (int)strcspn(target, " ("),
+                 target);
+        return TLY_STAGE_DATA_ERROR;
+    }
     char sql[1024];
     snprintf(sql, sizeof sql, "COPY %s FROM STDIN", target);
     PGresult *res = PQexec(conn, sql);
@@ -229,10 +234,6 @@ static tly_stage_status_t copy_rows(PGconn *conn, const spec_t *spec, const char
                                     const tly_strbuf_t *rows, int64_t count, char *why,
                                     size_t why_len)
 {
-    if (rows->truncated) { /* too much for one COPY: a data error, so the fetch is isolated */
-        snprintf(why, why_len, "%s: rows exceed the COPY buffer", spec->table);
-        return TLY_STAGE_DATA_ERROR;
-    }
     if (count == 0)
         return TLY_STAGE_OK;
     char target[512];

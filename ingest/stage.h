@@ -52,7 +52,8 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
                                     size_t why_len);
 
 /* COPY target FROM STDIN with rows (COPY text format); target is a table
- * name with its column list. */
+ * name with its column list. Rows a buffer could not hold (truncated) are a
+ * TLY_STAGE_DATA_ERROR, so that the fetch is stored a message at a time. */
 tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_strbuf_t *rows,
                                   char *why, size_t why_len);
 

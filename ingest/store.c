@@ -181,16 +181,13 @@ static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, c
         tly_stage_text(&rows, b->device_json, b->device_len);
         tly_strbuf_append(&rows, "\n", 1);
     }
-    tly_stage_status_t st = TLY_STAGE_DATA_ERROR; /* too much for one COPY: isolate */
-    if (rows.truncated)
-        snprintf(why, why_len, "stage_batches: rows exceed the COPY buffer");
-    else
-        st = tly_stage_copy(conn,
-                            "stage_batches (idx, tenant_id, agent_id, batch_id, received_at,"
-                            " sent_at, agent_version, request_id, body_bytes, software_count,"
-                            " patch_count, process_event_count, network_event_count,"
-                            " file_event_count, metric_count, device)",
-                            &rows, why, why_len);
+    tly_stage_status_t st =
+        tly_stage_copy(conn,
+                       "stage_batches (idx, tenant_id, agent_id, batch_id, received_at,"
+                       " sent_at, agent_version, request_id, body_bytes, software_count,"
+                       " patch_count, process_event_count, network_event_count,"
+                       " file_event_count, metric_count, device)",
+                       &rows, why, why_len);
     tly_strbuf_free(&rows);
     return st;
 }
@@ -599,18 +596,11 @@ static int by_tenant_id(const void *a, const void *b)
 }
 
 /* SELECT tally_ingest_software(tenants, ids): the staged rows applied, and
- * every catalog id of lists[0..n) checked against its tenant's catalog. */
-static tly_stage_status_t apply_software(PGconn *conn, batch_t **lists, int n, char *why,
+ * every catalog id of the fetch's lists, pairs[0..m) (sorted here), checked
+ * against its tenant's catalog. */
+static tly_stage_status_t apply_software(PGconn *conn, tenant_id_t *pairs, size_t m, char *why,
                                          size_t why_len)
 {
-    size_t cap = 0, m = 0;
-    for (int k = 0; k < n; k++)
-        cap += tly_json_size(tly_json_get(lists[k]->root, "software"));
-    tenant_id_t *pairs = tly_xcalloc(cap + 1, sizeof *pairs);
-    for (int k = 0; k < n; k++)
-        for (size_t i = 0; i < tly_json_size(tly_json_get(lists[k]->root, "software")); i++)
-            if (lists[k]->software_ids[i] > 0)
-                pairs[m++] = (tenant_id_t){lists[k]->tenant_id, lists[k]->software_ids[i]};
     qsort(pairs, m, sizeof *pairs, by_tenant_id);
     tly_strbuf_t tenants, ids;
     tly_strbuf_init(&tenants, (size_t)1 << 30);
@@ -634,7 +624,6 @@ static tly_stage_status_t apply_software(PGconn *conn, batch_t **lists, int n, c
     PQclear(res);
     tly_strbuf_free(&tenants);
     tly_strbuf_free(&ids);
-    free(pairs);
     return st;
 }
 
@@ -651,9 +640,14 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         return TLY_STAGE_OK;
     batch_t **lists = tly_xcalloc((size_t)n + 1, sizeof *lists);
     int nlists = 0;
-    for (int k = 0; k < n; k++)
-        if (tly_json_is(tly_json_get(stored[k]->root, "software"), TLY_JSON_ARRAY))
+    size_t items = 0;
+    for (int k = 0; k < n; k++) {
+        const tly_json_t *list = tly_json_get(stored[k]->root, "software");
+        if (tly_json_is(list, TLY_JSON_ARRAY)) {
             lists[nlists++] = stored[k]; /* software_ids is NULL for an empty list */
+            items += list->len;
+        }
+    }
     qsort(lists, (size_t)nlists, sizeof *lists, by_device_time);
 
     /* Each device's set: cached at the row's revision, or read. */
@@ -679,10 +673,16 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     tly_strbuf_init(&applied, (size_t)1 << 30);
     pending->items = tly_xcalloc(ndevs, sizeof *pending->items);
     tly_sw_list_t *sets = tly_xcalloc((size_t)nlists + 1, sizeof *sets);
+    tenant_id_t *ids = tly_xcalloc(items + 1, sizeof *ids); /* every catalog id of the lists */
+    size_t nids = 0;
     for (int g = 0, end; st == TLY_STAGE_OK && g < nlists; g = end) {
         for (end = g; end < nlists && strcmp(lists[end]->device_id, lists[g]->device_id) == 0;
-             end++)
-            sets[end - g] = (tly_sw_list_t){list_set(lists[end]), lists[end]->received_us};
+             end++) {
+            tly_swset_t *set = list_set(lists[end]);
+            for (size_t i = 0; i < set->n; i++)
+                ids[nids++] = (tenant_id_t){lists[end]->tenant_id, set->items[i].software_id};
+            sets[end - g] = (tly_sw_list_t){set, lists[end]->received_us};
+        }
         sw_device_t key = {0};
         memcpy(key.device_id, lists[g]->device_id, sizeof key.device_id);
         const sw_device_t *d = bsearch(&key, devs, ndevs, sizeof *devs, by_device);
@@ -704,10 +704,10 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
             sw_pending_t *p = &pending->items[pending->n++];
             memcpy(p->device_id, d->device_id, sizeof p->device_id);
             p->rev = d->rev + 1;
-            p->set = tly_swset_ref((tly_swset_t *)sets[last - 1].set);
+            p->set = tly_swset_ref(sets[last - 1].set);
         }
         for (int k = 0; k < end - g; k++)
-            tly_swset_unref((tly_swset_t *)sets[k].set);
+            tly_swset_unref(sets[k].set);
     }
     if (st == TLY_STAGE_OK && out.ops_n > 0)
         st = tly_stage_copy(conn,
@@ -718,7 +718,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         st = tly_stage_copy(conn, "stage_software_devices (tenant_id, device_id, rev, reported_at)",
                             &applied, why, why_len);
     if (st == TLY_STAGE_OK && pending->n > 0)
-        st = apply_software(conn, lists, nlists, why, why_len);
+        st = apply_software(conn, ids, nids, why, why_len);
     if (st == TLY_STAGE_OK && out.came_n > 0)
         st = tly_stage_copy(conn,
                             "device_software (tenant_id, device_id, software_id, version,"
@@ -729,10 +729,6 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
                             "software_changes (tenant_id, device_id, ts, software_id, change,"
                             " old_version, new_version)",
                             &out.changes, why, why_len);
-    if (st == TLY_STAGE_OK && (out.came.truncated || out.ops.truncated || out.changes.truncated)) {
-        snprintf(why, why_len, "software rows exceed the COPY buffer");
-        st = TLY_STAGE_DATA_ERROR;
-    }
     if (st == TLY_STAGE_OK) {
         for (size_t i = 0; i < ndevs; i++) {
             counts->sets_cached += devs[i].reported && !want[i];
@@ -746,6 +742,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     free(bases);
     free(want);
     free(sets);
+    free(ids);
     free(lists);
     tly_strbuf_free(&out.came);
     tly_strbuf_free(&out.ops);

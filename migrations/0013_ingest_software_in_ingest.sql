@@ -326,7 +326,8 @@ CREATE FUNCTION tally_ingest_software(tenants uuid[], ids bigint[]) RETURNS void
 AS $$
 DECLARE
   want bigint;
-  n bigint;
+  deleted bigint;
+  updated bigint;
 BEGIN
   IF EXISTS (SELECT 1 FROM unnest(tenants, ids) AS s(tenant_id, id)
               WHERE NOT EXISTS (SELECT 1 FROM software_catalog c
@@ -335,28 +336,21 @@ BEGIN
       USING ERRCODE = 'TLY01';
   END IF;
 
-  SELECT count(*) INTO want FROM stage_software_ops WHERE NOT moved;
   DELETE FROM device_software ds USING stage_software_ops o
    WHERE NOT o.moved AND ds.device_id = o.device_id AND ds.software_id = o.software_id
      AND ds.version = o.version;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  IF n <> want THEN
-    RAISE EXCEPTION 'ingest meant to delete % software rows, % were there', want, n
-      USING ERRCODE = 'TLY01';
-  END IF;
-
-  SELECT count(*) INTO want FROM stage_software_ops WHERE moved;
+  GET DIAGNOSTICS deleted = ROW_COUNT;
   UPDATE device_software ds SET install_date = o.install_date,
          install_location = o.install_location, source = o.source
     FROM stage_software_ops o
    WHERE o.moved AND ds.device_id = o.device_id AND ds.software_id = o.software_id
      AND ds.version = o.version;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  IF n <> want THEN
-    RAISE EXCEPTION 'ingest meant to update % software rows, % were there', want, n
-      USING ERRCODE = 'TLY01';
+  GET DIAGNOSTICS updated = ROW_COUNT;
+  SELECT count(*) INTO want FROM stage_software_ops;
+  IF deleted + updated <> want THEN
+    RAISE EXCEPTION 'ingest meant to delete or update % software rows, % were there', want,
+      deleted + updated USING ERRCODE = 'TLY01';
   END IF;
-
 END
 $$;
 
