@@ -522,10 +522,8 @@ enum { FORMAT_NONE = 0, FORMAT_DATE, FORMAT_DATE_TIME };
 
 static bool calendar_day_ok(const char *s)
 {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y = tly_fixed_digits(s, 4), m = tly_fixed_digits(s + 5, 2), d = tly_fixed_digits(s + 8, 2);
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
+    return tly_calendar_day_ok(tly_fixed_digits(s, 4), tly_fixed_digits(s + 5, 2),
+                               tly_fixed_digits(s + 8, 2));
 }
 
 /* s matched the date-time pattern: YYYY-MM-DDTHH:MM:SS[.f](Z|+HH:MM). */

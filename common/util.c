@@ -282,6 +282,13 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+bool tly_calendar_day_ok(int y, int m, int d)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
+}
+
 int tly_fixed_digits(const char *s, int n)
 {
     int v = 0;
@@ -301,7 +308,7 @@ bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us)
     int y = tly_fixed_digits(s, 4), mo = tly_fixed_digits(s + 5, 2), d = tly_fixed_digits(s + 8, 2);
     int h = tly_fixed_digits(s + 11, 2), mi = tly_fixed_digits(s + 14, 2),
         sec = tly_fixed_digits(s + 17, 2);
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+    if (y < 1 || !tly_calendar_day_ok(y, mo, d) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
         sec < 0 || sec > 60)
         return false;
     size_t i = 19;

@@ -77,9 +77,13 @@ void tly_format_rfc3339_us(int64_t us, char out[32]);
  * microseconds since the epoch, as PostgreSQL's timestamptz input does:
  * the fraction rounded to the nearest microsecond (half to even), second 60
  * counted as the first second of the next minute. False for anything else
- * or a year outside 0001..9999; fields are range-checked, not calendar-
- * checked (the schema's format does that). */
+ * or a year outside 0001..9999 or a day its month does not have (30
+ * February), which PostgreSQL refuses too. */
 bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us);
+
+/* Whether y-m-d is a day of the proleptic Gregorian calendar (m 1..12, d
+ * within its month). */
+bool tly_calendar_day_ok(int y, int m, int d);
 
 /* The value of the n decimal digits at s, or -1 if any is not a digit. */
 int tly_fixed_digits(const char *s, int n);

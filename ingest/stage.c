@@ -1,14 +1,22 @@
 #include "ingest/stage.h"
 #include "common/log.h"
 
+#include <arpa/inet.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* What a column holds in PostgreSQL; the event tables are COPYed in binary
+ * format, where each value is written as its type's binary form. */
 typedef enum {
     COL_TEXT,
-    COL_INT,
-    COL_REAL,
+    COL_INT4,   /* integer */
+    COL_INT8,   /* bigint */
+    COL_FLOAT4, /* real */
+    COL_INET,
+    COL_TS, /* timestamptz: an event's ts, parsed once for its window */
 } col_kind_t;
 
 typedef struct {
@@ -17,7 +25,7 @@ typedef struct {
     col_kind_t kind;
 } column_t;
 
-/* An array section of the batch document and its staging table. */
+/* An array section of the batch document and its table. */
 typedef struct {
     const char *section;
     const char *table;
@@ -31,39 +39,43 @@ static const column_t patch_cols[] = {
     {"installed_on", "installed_on", COL_TEXT},
 };
 static const column_t process_cols[] = {
-    {"ts", "ts", COL_TEXT},           {"op", "op", COL_TEXT},
-    {"pid", "pid", COL_INT},          {"ppid", "ppid", COL_INT},
-    {"name", "name", COL_TEXT},       {"path", "path", COL_TEXT},
-    {"cmdline", "cmdline", COL_TEXT}, {"user", "user_name", COL_TEXT},
+    {"ts", "ts", COL_TS},
+    {"op", "op", COL_TEXT},
+    {"pid", "pid", COL_INT8},
+    {"ppid", "ppid", COL_INT8},
+    {"name", "name", COL_TEXT},
+    {"path", "path", COL_TEXT},
+    {"cmdline", "cmdline", COL_TEXT},
+    {"user", "user_name", COL_TEXT},
     {"sha256", "sha256", COL_TEXT},
 };
 static const column_t network_cols[] = {
-    {"ts", "ts", COL_TEXT},
+    {"ts", "ts", COL_TS},
     {"protocol", "protocol", COL_TEXT},
-    {"local_ip", "local_ip", COL_TEXT},
-    {"local_port", "local_port", COL_INT},
-    {"remote_ip", "remote_ip", COL_TEXT},
-    {"remote_port", "remote_port", COL_INT},
+    {"local_ip", "local_ip", COL_INET},
+    {"local_port", "local_port", COL_INT4},
+    {"remote_ip", "remote_ip", COL_INET},
+    {"remote_port", "remote_port", COL_INT4},
     {"state", "state", COL_TEXT},
-    {"pid", "pid", COL_INT},
+    {"pid", "pid", COL_INT8},
     {"process_name", "process_name", COL_TEXT},
 };
 static const column_t file_cols[] = {
-    {"ts", "ts", COL_TEXT},
+    {"ts", "ts", COL_TS},
     {"op", "op", COL_TEXT},
     {"path", "path", COL_TEXT},
     {"old_path", "old_path", COL_TEXT},
-    {"size_bytes", "size_bytes", COL_INT},
+    {"size_bytes", "size_bytes", COL_INT8},
     {"sha256", "sha256", COL_TEXT},
-    {"pid", "pid", COL_INT},
+    {"pid", "pid", COL_INT8},
 };
 static const column_t metric_cols[] = {
-    {"ts", "ts", COL_TEXT},
-    {"cpu_pct", "cpu_pct", COL_REAL},
-    {"mem_used_bytes", "mem_used_bytes", COL_INT},
-    {"disk_used_pct", "disk_used_pct", COL_REAL},
-    {"net_rx_bytes", "net_rx_bytes", COL_INT},
-    {"net_tx_bytes", "net_tx_bytes", COL_INT},
+    {"ts", "ts", COL_TS},
+    {"cpu_pct", "cpu_pct", COL_FLOAT4},
+    {"mem_used_bytes", "mem_used_bytes", COL_INT8},
+    {"disk_used_pct", "disk_used_pct", COL_FLOAT4},
+    {"net_rx_bytes", "net_rx_bytes", COL_INT8},
+    {"net_tx_bytes", "net_tx_bytes", COL_INT8},
 };
 
 /* Patch lists, staged for tally_ingest_batches(). */
@@ -137,7 +149,8 @@ void tly_stage_name(const tly_json_t *v, const char **s, size_t *n)
     *n = end - start;
 }
 
-static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
+/* A value of a text column in COPY text format (the patch lists). */
+static void copy_value(tly_strbuf_t *b, const tly_json_t *v)
 {
     if (v == NULL || v->type == TLY_JSON_NULL) {
         tly_strbuf_append(b, "\\N", 2);
@@ -145,9 +158,6 @@ static void copy_value(tly_strbuf_t *b, const tly_json_t *v, col_kind_t kind)
         tly_stage_text(b, v->u.s, v->len);
     } else if (v->type == TLY_JSON_INTEGER) {
         tly_strbuf_append_int(b, v->u.i);
-    } else if (v->type == TLY_JSON_REAL && kind == COL_INT) {
-        /* The schema admits 4.0 as an integer. */
-        tly_strbuf_printf(b, "%.0f", v->u.d);
     } else if (v->type == TLY_JSON_REAL) {
         tly_strbuf_printf(b, "%.17g", v->u.d);
     } else {
@@ -161,7 +171,7 @@ static void render_item(const spec_t *spec, const tly_json_t *item, tly_strbuf_t
     uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
     for (size_t c = 0; c < spec->ncols; c++) {
         tly_strbuf_append(b, "\t", 1);
-        copy_value(b, tly_json_get_from(item, spec->cols[c].json_key, &hint), spec->cols[c].kind);
+        copy_value(b, tly_json_get_from(item, spec->cols[c].json_key, &hint));
     }
     tly_strbuf_append(b, "\n", 1);
 }
@@ -199,8 +209,8 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
     return data ? TLY_STAGE_DATA_ERROR : TLY_STAGE_FAILED;
 }
 
-tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_strbuf_t *rows,
-                                  char *why, size_t why_len)
+tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, bool binary,
+                                  const tly_strbuf_t *rows, char *why, size_t why_len)
 {
     if (rows->truncated) { /* too much for one COPY: a data error, so the fetch is isolated */
         snprintf(why, why_len, "%.*s: rows exceed the COPY buffer", (int)strcspn(target, " ("),
@@ -208,7 +218,7 @@ tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_st
         return TLY_STAGE_DATA_ERROR;
     }
     char sql[1024];
-    snprintf(sql, sizeof sql, "COPY %s FROM STDIN", target);
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN%s", target, binary ? " (FORMAT binary)" : "");
     PGresult *res = PQexec(conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         tly_stage_status_t st = tly_stage_failed(res, conn, "COPY start", why, why_len);
@@ -230,7 +240,7 @@ tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, const tly_st
 
 /* COPYs rows (count of them; none: nothing to do) into spec's table with
  * the leading columns lead, then spec's own. */
-static tly_stage_status_t copy_rows(PGconn *conn, const spec_t *spec, const char *lead,
+static tly_stage_status_t copy_rows(PGconn *conn, const spec_t *spec, const char *lead, bool binary,
                                     const tly_strbuf_t *rows, int64_t count, char *why,
                                     size_t why_len)
 {
@@ -243,7 +253,7 @@ static tly_stage_status_t copy_rows(PGconn *conn, const spec_t *spec, const char
     for (size_t c = 0; c < spec->ncols; c++)
         tly_strbuf_printf(&t_buf, ", %s", spec->cols[c].column);
     tly_strbuf_puts(&t_buf, ")");
-    return tly_stage_copy(conn, target, rows, why, why_len);
+    return tly_stage_copy(conn, target, binary, rows, why, why_len);
 }
 
 tly_stage_status_t tly_stage_patches(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,
@@ -252,31 +262,160 @@ tly_stage_status_t tly_stage_patches(PGconn *conn, const tly_stage_doc_t *docs, 
     tly_strbuf_t rows;
     tly_strbuf_init(&rows, (size_t)1 << 30);
     int64_t count = render(&patch_spec, docs, n, &rows);
-    tly_stage_status_t st = copy_rows(conn, &patch_spec, "idx", &rows, count, why, why_len);
+    tly_stage_status_t st = copy_rows(conn, &patch_spec, "idx", false, &rows, count, why, why_len);
     tly_strbuf_free(&rows);
     return st;
 }
 
-/* Appends "tenant<TAB>device". */
-static void append_ids(tly_strbuf_t *b, const tly_stage_event_doc_t *doc)
+/* PostgreSQL's binary COPY format ("COPY", File Formats, Binary Format):
+ * a signature, a flags word and a header extension length; per row a field
+ * count, then each field's byte length (-1: NULL) and bytes; -1 as the
+ * trailer. Integers are in network byte order. */
+static const char copy_signature[11] = "PGCOPY\n\377\r\n";
+
+/* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+static void put_be(tly_strbuf_t *b, uint64_t v, int bytes)
 {
-    tly_strbuf_puts(b, doc->tenant_id);
-    tly_strbuf_append(b, "\t", 1);
-    tly_strbuf_puts(b, doc->device_id);
+    char out[8];
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+        out[i] = (char)(v & 0xff);
+    tly_strbuf_append(b, out, (size_t)bytes);
 }
 
-/* Renders one event table's rows of every document: into rows when ts lies
- * in the window, else into out (out_of_window_events, the item's JSON as
- * row_data). Counts each. False, with why, for a ts that is not a date-time. */
+static void put_field(tly_strbuf_t *b, const void *data, size_t n)
+{
+    put_be(b, n, 4);
+    tly_strbuf_append(b, data, n);
+}
+
+static void put_null(tly_strbuf_t *b)
+{
+    put_be(b, UINT32_MAX, 4);
+}
+
+/* A JSON number as an integer in [lo, hi] (a real only when integral, as
+ * the schema's "integer" admits 4.0). */
+static bool as_integer(const tly_json_t *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (v->type == TLY_JSON_INTEGER)
+        *out = v->u.i;
+    else if (v->type == TLY_JSON_REAL && v->u.d == nearbyint(v->u.d) && v->u.d >= -0x1p63 &&
+             v->u.d < 0x1p63)
+        *out = (int64_t)v->u.d;
+    else
+        return false;
+    return *out >= lo && *out <= hi;
+}
+
+/* An inet in its binary form: family (PostgreSQL's own numbers: 2 for
+ * IPv4, 3 for IPv6), prefix bits, is_cidr, address length, address. Takes
+ * what the schema's "ip" admits: an address without a prefix length. */
+static bool put_inet(tly_strbuf_t *b, const char *s, size_t n)
+{
+    char text[64];
+    unsigned char out[4 + 16];
+    if (n >= sizeof text)
+        return false;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    bool v6 = memchr(text, ':', n) != NULL;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, text, out + 4) != 1)
+        return false;
+    size_t len = v6 ? 16 : 4;
+    out[0] = v6 ? 3 : 2;
+    out[1] = (unsigned char)(len * 8);
+    out[2] = 0;
+    out[3] = (unsigned char)len;
+    put_field(b, out, 4 + len);
+    return true;
+}
+
+/* Appends v as column col's binary value; false, with why, for a value the
+ * column cannot hold (PostgreSQL would refuse its text form too). */
+static bool put_value(tly_strbuf_t *b, const spec_t *spec, const column_t *col, const tly_json_t *v,
+                      char *why, size_t why_len)
+{
+    const char *wrong = NULL;
+    int64_t i = 0;
+    if (v == NULL || v->type == TLY_JSON_NULL) {
+        put_null(b);
+    } else if (col->kind == COL_TEXT) {
+        if (v->type == TLY_JSON_STRING)
+            put_field(b, v->u.s, v->len);
+        else
+            wrong = "not a string";
+    } else if (col->kind == COL_INT4) {
+        if (as_integer(v, INT32_MIN, INT32_MAX, &i)) {
+            put_be(b, 4, 4);
+            put_be(b, (uint64_t)i, 4);
+        } else {
+            wrong = "not an integer within integer's range";
+        }
+    } else if (col->kind == COL_INT8) {
+        if (as_integer(v, INT64_MIN, INT64_MAX, &i)) {
+            put_be(b, 8, 4);
+            put_be(b, (uint64_t)i, 8);
+        } else {
+            wrong = "not an integer within bigint's range";
+        }
+    } else if (col->kind == COL_FLOAT4) {
+        double d = v->type == TLY_JSON_INTEGER ? (double)v->u.i : v->u.d;
+        float f = (float)d;
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        /* Out of real's range either way, as float4in says. */
+        if ((v->type == TLY_JSON_INTEGER || v->type == TLY_JSON_REAL) && !isinf(f) &&
+            !(f == 0 && d != 0)) {
+            put_be(b, 4, 4);
+            put_be(b, bits, 4);
+        } else {
+            wrong = "not a number within real's range";
+        }
+    } else if (col->kind == COL_INET) {
+        if (v->type != TLY_JSON_STRING || !put_inet(b, v->u.s, v->len))
+            wrong = "not an IPv4 or IPv6 address";
+    }
+    if (wrong != NULL)
+        snprintf(why, why_len, "%s.%s: %s", spec->table, col->column, wrong);
+    return wrong == NULL;
+}
+
+/* A lower-case UUID's 16 bytes. */
+static void uuid_bytes(const char *s, unsigned char out[16])
+{
+    for (int i = 0, k = 0; k < 16; k++) {
+        if (s[i] == '-')
+            i++;
+        unsigned hi = (unsigned)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
+        unsigned lo = (unsigned)(s[i + 1] <= '9' ? s[i + 1] - '0' : s[i + 1] - 'a' + 10);
+        out[k] = (unsigned char)(hi << 4 | lo);
+        i += 2;
+    }
+}
+
+/* Renders one event table's rows of every document: into rows (binary
+ * format, from its header on) when ts lies in the window, else into out
+ * (out_of_window_events, text format, the item's JSON as row_data). Counts
+ * each. False, with why, for a ts that is not a date-time or a value its
+ * column cannot hold. */
 static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs, int n,
                           tly_stage_window_t window, tly_strbuf_t *rows, int64_t *count,
                           tly_strbuf_t *out, int64_t *out_count, char *why, size_t why_len)
 {
+    tly_strbuf_append(rows, copy_signature, sizeof copy_signature);
+    put_be(rows, 0, 4); /* flags */
+    put_be(rows, 0, 4); /* header extension length */
     for (int i = 0; i < n; i++) {
         const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
+        unsigned char tenant[16], device[16];
+        uuid_bytes(docs[i].tenant_id, tenant);
+        uuid_bytes(docs[i].device_id, device);
         for (size_t k = 0; k < tly_json_size(items); k++) {
             const tly_json_t *item = &items->u.items[k];
-            const tly_json_t *ts = tly_json_get(item, spec->cols[0].json_key);
+            uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
+            const tly_json_t *ts = tly_json_get_from(item, spec->cols[0].json_key, &hint);
             int64_t at = 0;
             if (!tly_json_is(ts, TLY_JSON_STRING) || !tly_parse_rfc3339_us(ts->u.s, ts->len, &at)) {
                 snprintf(why, why_len, "%s: an item's ts is not an RFC 3339 date-time",
@@ -284,13 +423,21 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
                 return false;
             }
             if (at >= window.from_us && at < window.to_us) {
-                append_ids(rows, &docs[i]);
-                render_item(spec, item, rows);
+                put_be(rows, 2 + spec->ncols, 2);
+                put_field(rows, tenant, sizeof tenant);
+                put_field(rows, device, sizeof device);
+                put_be(rows, 8, 4);
+                put_be(rows, (uint64_t)(at - PG_EPOCH_US), 8);
+                for (size_t c = 1; c < spec->ncols; c++)
+                    if (!put_value(rows, spec, &spec->cols[c],
+                                   tly_json_get_from(item, spec->cols[c].json_key, &hint), why,
+                                   why_len))
+                        return false;
                 (*count)++;
                 continue;
             }
-            append_ids(out, &docs[i]);
-            tly_strbuf_printf(out, "\t%s\t", spec->table);
+            tly_strbuf_printf(out, "%s\t%s\t%s\t", docs[i].tenant_id, docs[i].device_id,
+                              spec->table);
             tly_stage_text(out, ts->u.s, ts->len);
             tly_strbuf_append(out, "\t", 1);
             tly_stage_text(out, docs[i].text + item->src_off, item->src_len);
@@ -298,6 +445,7 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
             (*out_count)++;
         }
     }
+    put_be(rows, UINT16_MAX, 2); /* trailer */
     return true;
 }
 
@@ -319,15 +467,15 @@ tly_stage_status_t tly_stage_events(PGconn *conn, const tly_stage_event_doc_t *d
                            why, why_len))
             st = TLY_STAGE_DATA_ERROR;
         else
-            st = copy_rows(conn, &event_specs[t], "tenant_id, device_id", &rows, count, why,
+            st = copy_rows(conn, &event_specs[t], "tenant_id, device_id", true, &rows, count, why,
                            why_len);
         if (st == TLY_STAGE_OK)
             rows_written[t] += count;
         tly_strbuf_free(&rows);
     }
     if (st == TLY_STAGE_OK)
-        st = copy_rows(conn, &out_spec, "tenant_id, device_id, kind, ts, row_data", &out, out_count,
-                       why, why_len);
+        st = copy_rows(conn, &out_spec, "tenant_id, device_id, kind, ts, row_data", false, &out,
+                       out_count, why, why_len);
     if (st == TLY_STAGE_OK)
         *out_of_window += out_count;
     tly_strbuf_free(&out);

@@ -187,7 +187,7 @@ static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, c
                        " sent_at, agent_version, request_id, body_bytes, software_count,"
                        " patch_count, process_event_count, network_event_count,"
                        " file_event_count, metric_count, device)",
-                       &rows, why, why_len);
+                       false, &rows, why, why_len);
     tly_strbuf_free(&rows);
     return st;
 }
@@ -713,22 +713,22 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         st = tly_stage_copy(conn,
                             "stage_software_ops (device_id, software_id, version, moved,"
                             " install_date, install_location, source)",
-                            &out.ops, why, why_len);
+                            false, &out.ops, why, why_len);
     if (st == TLY_STAGE_OK && pending->n > 0)
         st = tly_stage_copy(conn, "stage_software_devices (tenant_id, device_id, rev, reported_at)",
-                            &applied, why, why_len);
+                            false, &applied, why, why_len);
     if (st == TLY_STAGE_OK && pending->n > 0)
         st = apply_software(conn, ids, nids, why, why_len);
     if (st == TLY_STAGE_OK && out.came_n > 0)
         st = tly_stage_copy(conn,
                             "device_software (tenant_id, device_id, software_id, version,"
                             " version_key, install_date, install_location, source, first_seen)",
-                            &out.came, why, why_len);
+                            false, &out.came, why, why_len);
     if (st == TLY_STAGE_OK && out.changes_n > 0)
         st = tly_stage_copy(conn,
                             "software_changes (tenant_id, device_id, ts, software_id, change,"
                             " old_version, new_version)",
-                            &out.changes, why, why_len);
+                            false, &out.changes, why, why_len);
     if (st == TLY_STAGE_OK) {
         for (size_t i = 0; i < ndevs; i++) {
             counts->sets_cached += devs[i].reported && !want[i];

@@ -63,3 +63,35 @@ wait_for "SELECT count(*) FROM inventory_reports" 4 30
   "44444445-4444-4444-8444-444444444444" ] || fail "the wrong batch was dead-lettered"
 grep -q "storing them one by one" "$t_dir/ingest.log" || fail "the isolation path did not run"
 pass "a poison event in a shared fetch: the batch is retried message by message, only the guilty one dead-lettered"
+
+# Values only a message that did not come through serve can carry (serve's
+# schema bounds ports to 0..65535 and wants IP addresses): ingest writes
+# events in COPY's binary format and checks each value against its column
+# itself, as PostgreSQL's text input would. Published straight to the
+# stream, bypassing serve; each is dead-lettered with the column named, and
+# the good batch sent with them is stored.
+publish_raw() { # subject file: a plain NATS PUB (JetStream stores it)
+  local n
+  n=$(wc -c <"$2")
+  exec 3<>"/dev/tcp/127.0.0.1/$t_nats_port"
+  { printf 'CONNECT {"verbose":false}\r\nPUB %s %d\r\n' "$1" "$n"; cat "$2"; printf '\r\nPING\r\n'; } >&3
+  timeout 5 grep -q -m1 PONG <&3 || fail "nats-server did not answer the PUB"
+  exec 3>&-
+}
+for n in 7 8 9; do
+  jq -c --arg now "$now" --arg id "4444444${n}-4444-4444-8444-444444444444" \
+    '.batch_id = $id | .network_events = [{"ts": $now, "protocol": "tcp", "local_ip": "10.0.0.1", "local_port": 80}]' \
+    "$batch" >"$t_dir/r$n.json"
+done
+jq -c '.network_events[0].local_port = 3000000000' "$t_dir/r7.json" >"$t_dir/r7p.json"
+jq -c '.network_events[0].local_ip = "10.0.0.256"' "$t_dir/r8.json" >"$t_dir/r8p.json"
+for f in r7p r8p r9; do publish_raw "$TALLY_SUBJECT_PREFIX.$tenant" "$t_dir/$f.json"; done
+wait_for "SELECT count(*) FROM dead_letters" 4 30
+wait_for "SELECT count(*) FROM inventory_reports" 5 30
+reasons=$(sql "SELECT string_agg(convert_from(payload, 'UTF8')::jsonb->>'batch_id' || ' ' || reason, ';' ORDER BY id)
+                 FROM dead_letters WHERE id > (SELECT min(id) + 1 FROM dead_letters)")
+[ "$reasons" = "44444447-4444-4444-8444-444444444444 network_events.local_port: not an integer within integer's range;44444448-4444-4444-8444-444444444444 network_events.local_ip: not an IPv4 or IPv6 address" ] ||
+  fail "dead letters of the raw messages: $reasons"
+[ "$(sql "SELECT count(*) FROM network_events WHERE host(local_ip) = '10.0.0.1'")" = 1 ] ||
+  fail "the good raw batch's event is missing"
+pass "values out of their column's range are dead-lettered with the column named; the good batch is stored"

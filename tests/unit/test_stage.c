@@ -42,6 +42,8 @@ static void test_rfc3339(void)
     CHECK(at("2026-11-22T04:55:08-05:30") == 1795343108000000);
     CHECK(at("0001-01-01T00:00:00Z") == -62135596800000000);
     CHECK(at("9999-12-31T23:59:59Z") == 253402300799000000);
+    CHECK(at("2024-02-29T00:00:00Z") == at("2024-03-01T00:00:00Z") - 86400000000);
+    CHECK(at("2000-02-29T00:00:00Z") == at("2000-03-01T00:00:00Z") - 86400000000);
     /* A leap second is the next minute's first, as in PostgreSQL. */
     CHECK(at("2016-12-31T23:59:60Z") == at("2017-01-01T00:00:00Z"));
     /* Fractions round to the microsecond: into the next day at midnight. */
@@ -57,6 +59,9 @@ static void test_rfc3339(void)
         "2026-11-22T04:55:08.Z",     /* an empty fraction */
         "2026-11-22T04:55:08+0100",  /* offset without a colon */
         "2026-13-01T00:00:00Z",      /* month 13 */
+        "2026-02-29T00:00:00Z",      /* not a leap year */
+        "2100-02-29T00:00:00Z",      /* nor is 2100 */
+        "2026-04-31T00:00:00Z",      /* April has 30 days */
         "2026-11-22T24:00:00Z",      /* hour 24 */
         "2026-11-22T04:60:00Z",      /* minute 60 */
         "2026-11-22T04:55:61Z",      /* second 61 */
