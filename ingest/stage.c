@@ -8,21 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What a column holds in PostgreSQL; the event tables are COPYed in binary
- * format, where each value is written as its type's binary form. */
-typedef enum {
-    COL_TEXT,
-    COL_INT4,   /* integer */
-    COL_INT8,   /* bigint */
-    COL_FLOAT4, /* real */
-    COL_INET,
-    COL_TS, /* timestamptz: an event's ts, parsed once for its window */
-} col_kind_t;
-
 typedef struct {
     const char *json_key;
     const char *column;
-    col_kind_t kind;
+    tly_bin_kind_t kind;
 } column_t;
 
 /* An array section of the batch document and its table. */
@@ -34,48 +23,48 @@ typedef struct {
 } spec_t;
 
 static const column_t patch_cols[] = {
-    {"hotfix_id", "hotfix_id", COL_TEXT},
-    {"description", "description", COL_TEXT},
-    {"installed_on", "installed_on", COL_TEXT},
+    {"hotfix_id", "hotfix_id", TLY_BIN_TEXT},
+    {"description", "description", TLY_BIN_TEXT},
+    {"installed_on", "installed_on", TLY_BIN_TEXT},
 };
 static const column_t process_cols[] = {
-    {"ts", "ts", COL_TS},
-    {"op", "op", COL_TEXT},
-    {"pid", "pid", COL_INT8},
-    {"ppid", "ppid", COL_INT8},
-    {"name", "name", COL_TEXT},
-    {"path", "path", COL_TEXT},
-    {"cmdline", "cmdline", COL_TEXT},
-    {"user", "user_name", COL_TEXT},
-    {"sha256", "sha256", COL_TEXT},
+    {"ts", "ts", TLY_BIN_TS},
+    {"op", "op", TLY_BIN_TEXT},
+    {"pid", "pid", TLY_BIN_INT8},
+    {"ppid", "ppid", TLY_BIN_INT8},
+    {"name", "name", TLY_BIN_TEXT},
+    {"path", "path", TLY_BIN_TEXT},
+    {"cmdline", "cmdline", TLY_BIN_TEXT},
+    {"user", "user_name", TLY_BIN_TEXT},
+    {"sha256", "sha256", TLY_BIN_TEXT},
 };
 static const column_t network_cols[] = {
-    {"ts", "ts", COL_TS},
-    {"protocol", "protocol", COL_TEXT},
-    {"local_ip", "local_ip", COL_INET},
-    {"local_port", "local_port", COL_INT4},
-    {"remote_ip", "remote_ip", COL_INET},
-    {"remote_port", "remote_port", COL_INT4},
-    {"state", "state", COL_TEXT},
-    {"pid", "pid", COL_INT8},
-    {"process_name", "process_name", COL_TEXT},
+    {"ts", "ts", TLY_BIN_TS},
+    {"protocol", "protocol", TLY_BIN_TEXT},
+    {"local_ip", "local_ip", TLY_BIN_INET},
+    {"local_port", "local_port", TLY_BIN_INT4},
+    {"remote_ip", "remote_ip", TLY_BIN_INET},
+    {"remote_port", "remote_port", TLY_BIN_INT4},
+    {"state", "state", TLY_BIN_TEXT},
+    {"pid", "pid", TLY_BIN_INT8},
+    {"process_name", "process_name", TLY_BIN_TEXT},
 };
 static const column_t file_cols[] = {
-    {"ts", "ts", COL_TS},
-    {"op", "op", COL_TEXT},
-    {"path", "path", COL_TEXT},
-    {"old_path", "old_path", COL_TEXT},
-    {"size_bytes", "size_bytes", COL_INT8},
-    {"sha256", "sha256", COL_TEXT},
-    {"pid", "pid", COL_INT8},
+    {"ts", "ts", TLY_BIN_TS},
+    {"op", "op", TLY_BIN_TEXT},
+    {"path", "path", TLY_BIN_TEXT},
+    {"old_path", "old_path", TLY_BIN_TEXT},
+    {"size_bytes", "size_bytes", TLY_BIN_INT8},
+    {"sha256", "sha256", TLY_BIN_TEXT},
+    {"pid", "pid", TLY_BIN_INT8},
 };
 static const column_t metric_cols[] = {
-    {"ts", "ts", COL_TS},
-    {"cpu_pct", "cpu_pct", COL_FLOAT4},
-    {"mem_used_bytes", "mem_used_bytes", COL_INT8},
-    {"disk_used_pct", "disk_used_pct", COL_FLOAT4},
-    {"net_rx_bytes", "net_rx_bytes", COL_INT8},
-    {"net_tx_bytes", "net_tx_bytes", COL_INT8},
+    {"ts", "ts", TLY_BIN_TS},
+    {"cpu_pct", "cpu_pct", TLY_BIN_FLOAT4},
+    {"mem_used_bytes", "mem_used_bytes", TLY_BIN_INT8},
+    {"disk_used_pct", "disk_used_pct", TLY_BIN_FLOAT4},
+    {"net_rx_bytes", "net_rx_bytes", TLY_BIN_INT8},
+    {"net_tx_bytes", "net_tx_bytes", TLY_BIN_INT8},
 };
 
 /* Patch lists, staged for tally_ingest_batches(). */
@@ -276,6 +265,9 @@ static const char copy_signature[11] = "PGCOPY\n\377\r\n";
 /* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define PG_EPOCH_US INT64_C(946684800000000)
 
+/* Type OIDs (pg_type.dat) an array's header names. */
+#define TEXTOID 25
+
 static void put_be(tly_strbuf_t *b, uint64_t v, int bytes)
 {
     char out[8];
@@ -290,9 +282,65 @@ static void put_field(tly_strbuf_t *b, const void *data, size_t n)
     tly_strbuf_append(b, data, n);
 }
 
-static void put_null(tly_strbuf_t *b)
+void tly_bin_start(tly_strbuf_t *b)
+{
+    tly_strbuf_append(b, copy_signature, sizeof copy_signature);
+    put_be(b, 0, 4); /* flags */
+    put_be(b, 0, 4); /* header extension length */
+}
+
+void tly_bin_row(tly_strbuf_t *b, int fields)
+{
+    put_be(b, (uint64_t)fields, 2);
+}
+
+void tly_bin_end(tly_strbuf_t *b)
+{
+    put_be(b, UINT16_MAX, 2);
+}
+
+void tly_bin_null(tly_strbuf_t *b)
 {
     put_be(b, UINT32_MAX, 4);
+}
+
+void tly_bin_text(tly_strbuf_t *b, const char *s, size_t n)
+{
+    if (s == NULL)
+        tly_bin_null(b);
+    else
+        put_field(b, s, n);
+}
+
+void tly_bin_uuid(tly_strbuf_t *b, const char *uuid)
+{
+    unsigned char out[16];
+    for (int i = 0, k = 0; k < 16; k++) {
+        if (uuid[i] == '-')
+            i++;
+        unsigned hi = (unsigned)(uuid[i] <= '9' ? uuid[i] - '0' : uuid[i] - 'a' + 10);
+        unsigned lo = (unsigned)(uuid[i + 1] <= '9' ? uuid[i + 1] - '0' : uuid[i + 1] - 'a' + 10);
+        out[k] = (unsigned char)(hi << 4 | lo);
+        i += 2;
+    }
+    put_field(b, out, sizeof out);
+}
+
+void tly_bin_int4(tly_strbuf_t *b, int32_t v)
+{
+    put_be(b, 4, 4);
+    put_be(b, (uint64_t)(int64_t)v, 4);
+}
+
+void tly_bin_int8(tly_strbuf_t *b, int64_t v)
+{
+    put_be(b, 8, 4);
+    put_be(b, (uint64_t)v, 8);
+}
+
+void tly_bin_ts(tly_strbuf_t *b, int64_t us)
+{
+    tly_bin_int8(b, us - PG_EPOCH_US);
 }
 
 /* A JSON number as an integer in [lo, hi] (a real only when integral, as
@@ -332,35 +380,58 @@ static bool put_inet(tly_strbuf_t *b, const char *s, size_t n)
     return true;
 }
 
-/* Appends v as column col's binary value; false, with why, for a value the
- * column cannot hold (PostgreSQL would refuse its text form too). */
-static bool put_value(tly_strbuf_t *b, const spec_t *spec, const column_t *col, const tly_json_t *v,
-                      char *why, size_t why_len)
+/* A one-dimensional text[] of the strings of array v (an empty one has no
+ * dimension); false if an element is not a string. */
+static bool put_text_array(tly_strbuf_t *b, const tly_json_t *v)
+{
+    if (v->type != TLY_JSON_ARRAY)
+        return false;
+    size_t at = b->len, n = v->len;
+    put_be(b, 0, 4); /* the field's length, set below */
+    put_be(b, n > 0, 4);
+    put_be(b, 0, 4); /* no NULL elements */
+    put_be(b, TEXTOID, 4);
+    if (n > 0) {
+        put_be(b, n, 4);
+        put_be(b, 1, 4); /* lower bound */
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tly_json_t *e = &v->u.items[i];
+        if (e->type != TLY_JSON_STRING)
+            return false;
+        put_field(b, e->u.s, e->len);
+    }
+    if (!b->truncated) {
+        uint32_t len = (uint32_t)(b->len - at - 4);
+        for (int i = 0; i < 4; i++)
+            b->data[at + i] = (char)(len >> (24 - 8 * i));
+    }
+    return true;
+}
+
+bool tly_bin_json(tly_strbuf_t *b, tly_bin_kind_t kind, const tly_json_t *v, const char *text,
+                  const char *table, const char *column, char *why, size_t why_len)
 {
     const char *wrong = NULL;
     int64_t i = 0;
     if (v == NULL || v->type == TLY_JSON_NULL) {
-        put_null(b);
-    } else if (col->kind == COL_TEXT) {
+        tly_bin_null(b);
+    } else if (kind == TLY_BIN_TEXT) {
         if (v->type == TLY_JSON_STRING)
             put_field(b, v->u.s, v->len);
         else
             wrong = "not a string";
-    } else if (col->kind == COL_INT4) {
-        if (as_integer(v, INT32_MIN, INT32_MAX, &i)) {
-            put_be(b, 4, 4);
-            put_be(b, (uint64_t)i, 4);
-        } else {
+    } else if (kind == TLY_BIN_INT4) {
+        if (as_integer(v, INT32_MIN, INT32_MAX, &i))
+            tly_bin_int4(b, (int32_t)i);
+        else
             wrong = "not an integer within integer's range";
-        }
-    } else if (col->kind == COL_INT8) {
-        if (as_integer(v, INT64_MIN, INT64_MAX, &i)) {
-            put_be(b, 8, 4);
-            put_be(b, (uint64_t)i, 8);
-        } else {
+    } else if (kind == TLY_BIN_INT8) {
+        if (as_integer(v, INT64_MIN, INT64_MAX, &i))
+            tly_bin_int8(b, i);
+        else
             wrong = "not an integer within bigint's range";
-        }
-    } else if (col->kind == COL_FLOAT4) {
+    } else if (kind == TLY_BIN_FLOAT4) {
         double d = v->type == TLY_JSON_INTEGER ? (double)v->u.i : v->u.d;
         float f = (float)d;
         uint32_t bits;
@@ -373,26 +444,25 @@ static bool put_value(tly_strbuf_t *b, const spec_t *spec, const column_t *col, 
         } else {
             wrong = "not a number within real's range";
         }
-    } else if (col->kind == COL_INET) {
+    } else if (kind == TLY_BIN_INET) {
         if (v->type != TLY_JSON_STRING || !put_inet(b, v->u.s, v->len))
             wrong = "not an IPv4 or IPv6 address";
+    } else if (kind == TLY_BIN_TS) {
+        if (v->type == TLY_JSON_STRING && tly_parse_rfc3339_us(v->u.s, v->len, &i))
+            tly_bin_ts(b, i);
+        else
+            wrong = "not an RFC 3339 date-time of the years 0001-9999";
+    } else if (kind == TLY_BIN_JSONB) {
+        put_be(b, (uint64_t)v->src_len + 1, 4);
+        tly_strbuf_append(b, "\1", 1); /* jsonb's binary form: version 1, then the text */
+        tly_strbuf_append(b, text + v->src_off, v->src_len);
+    } else if (kind == TLY_BIN_TEXT_ARRAY) {
+        if (!put_text_array(b, v))
+            wrong = "not an array of strings";
     }
     if (wrong != NULL)
-        snprintf(why, why_len, "%s.%s: %s", spec->table, col->column, wrong);
+        snprintf(why, why_len, "%s.%s: %s", table, column, wrong);
     return wrong == NULL;
-}
-
-/* A lower-case UUID's 16 bytes. */
-static void uuid_bytes(const char *s, unsigned char out[16])
-{
-    for (int i = 0, k = 0; k < 16; k++) {
-        if (s[i] == '-')
-            i++;
-        unsigned hi = (unsigned)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
-        unsigned lo = (unsigned)(s[i + 1] <= '9' ? s[i + 1] - '0' : s[i + 1] - 'a' + 10);
-        out[k] = (unsigned char)(hi << 4 | lo);
-        i += 2;
-    }
 }
 
 /* Renders one event table's rows of every document: into rows (binary
@@ -404,14 +474,9 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
                           tly_stage_window_t window, tly_strbuf_t *rows, int64_t *count,
                           tly_strbuf_t *out, int64_t *out_count, char *why, size_t why_len)
 {
-    tly_strbuf_append(rows, copy_signature, sizeof copy_signature);
-    put_be(rows, 0, 4); /* flags */
-    put_be(rows, 0, 4); /* header extension length */
+    tly_bin_start(rows);
     for (int i = 0; i < n; i++) {
         const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
-        unsigned char tenant[16], device[16];
-        uuid_bytes(docs[i].tenant_id, tenant);
-        uuid_bytes(docs[i].device_id, device);
         for (size_t k = 0; k < tly_json_size(items); k++) {
             const tly_json_t *item = &items->u.items[k];
             uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
@@ -423,16 +488,17 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
                 return false;
             }
             if (at >= window.from_us && at < window.to_us) {
-                put_be(rows, 2 + spec->ncols, 2);
-                put_field(rows, tenant, sizeof tenant);
-                put_field(rows, device, sizeof device);
-                put_be(rows, 8, 4);
-                put_be(rows, (uint64_t)(at - PG_EPOCH_US), 8);
-                for (size_t c = 1; c < spec->ncols; c++)
-                    if (!put_value(rows, spec, &spec->cols[c],
-                                   tly_json_get_from(item, spec->cols[c].json_key, &hint), why,
-                                   why_len))
+                tly_bin_row(rows, 2 + (int)spec->ncols);
+                tly_bin_uuid(rows, docs[i].tenant_id);
+                tly_bin_uuid(rows, docs[i].device_id);
+                tly_bin_ts(rows, at);
+                for (size_t c = 1; c < spec->ncols; c++) {
+                    const column_t *col = &spec->cols[c];
+                    if (!tly_bin_json(rows, col->kind,
+                                      tly_json_get_from(item, col->json_key, &hint), docs[i].text,
+                                      spec->table, col->column, why, why_len))
                         return false;
+                }
                 (*count)++;
                 continue;
             }
@@ -445,7 +511,7 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
             (*out_count)++;
         }
     }
-    put_be(rows, UINT16_MAX, 2); /* trailer */
+    tly_bin_end(rows);
     return true;
 }
 

@@ -53,6 +53,40 @@ void tly_stage_version_key(const char *s, size_t n, tly_strbuf_t *b);
 tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const char *what, char *why,
                                     size_t why_len);
 
+/* COPY's binary format, written into a strbuf: tly_bin_start, then per
+ * row tly_bin_row with its field count and the fields in the target's
+ * column order, then tly_bin_end. The field writers append one value in
+ * its type's binary form (the type's receive function reads it). */
+void tly_bin_start(tly_strbuf_t *b);
+void tly_bin_row(tly_strbuf_t *b, int fields);
+void tly_bin_end(tly_strbuf_t *b);
+void tly_bin_null(tly_strbuf_t *b);
+void tly_bin_text(tly_strbuf_t *b, const char *s, size_t n); /* text; s NULL: NULL */
+void tly_bin_uuid(tly_strbuf_t *b, const char *uuid);        /* from its lower-case text */
+void tly_bin_int4(tly_strbuf_t *b, int32_t v);
+void tly_bin_int8(tly_strbuf_t *b, int64_t v);
+void tly_bin_ts(tly_strbuf_t *b, int64_t us); /* timestamptz, µs since the Unix epoch */
+
+/* The column types tly_bin_json writes a JSON value as. */
+typedef enum {
+    TLY_BIN_TEXT,
+    TLY_BIN_INT4,       /* integer */
+    TLY_BIN_INT8,       /* bigint */
+    TLY_BIN_FLOAT4,     /* real */
+    TLY_BIN_INET,       /* an IPv4 or IPv6 address without a prefix length */
+    TLY_BIN_TS,         /* timestamptz from an RFC 3339 string (tly_parse_rfc3339_us) */
+    TLY_BIN_JSONB,      /* the value's JSON text, as sent */
+    TLY_BIN_TEXT_ARRAY, /* text[] from an array of strings */
+} tly_bin_kind_t;
+
+/* Appends JSON value v as a column of kind (absent or null: NULL); text is
+ * the message v was parsed from (a jsonb column takes v's span of it).
+ * False, with why ("table.column: what is wrong"), for a value the column
+ * cannot hold: what PostgreSQL's text input would refuse, or a JSON type
+ * that is not the column's. */
+bool tly_bin_json(tly_strbuf_t *b, tly_bin_kind_t kind, const tly_json_t *v, const char *text,
+                  const char *table, const char *column, char *why, size_t why_len);
+
 /* COPY target FROM STDIN with rows, in COPY text format or (binary) in
  * binary format; target is a table name with its column list. Rows a buffer
  * could not hold (truncated) are a TLY_STAGE_DATA_ERROR, so that the fetch

@@ -23,16 +23,13 @@ typedef struct {
     char agent_id[37];
     char batch_id[37];
     char device_id[37]; /* set by apply for a batch it stored */
-    char received_at[32];
     int64_t received_us;
     const char *request_id;
     const char *agent_version;
-    const char *sent_at;
     tly_json_doc_t *doc;
     const tly_json_t *root;
-    const char *text;        /* the message's text, which doc's spans index */
-    const char *device_json; /* the device object's text in the message */
-    size_t device_len;
+    const char *text;         /* the message's text, which doc's spans index */
+    const tly_json_t *device; /* the device object */
     int body_bytes;
     int64_t *software_ids; /* per software item (tly_stage_doc_t), or NULL */
     int index;             /* position in the fetched list */
@@ -64,7 +61,6 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
         b->received_us = strtoll(received, NULL, 10);
     if (b->received_us <= 0)
         b->received_us = tly_now_realtime_us();
-    tly_format_rfc3339_us(b->received_us, b->received_at);
     if (natsMsgHeader_Get(msg, TLY_HDR_REQUEST_ID, &b->request_id) != NATS_OK)
         b->request_id = NULL;
 
@@ -84,10 +80,8 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
     tly_uuid_lower(batch_id, b->batch_id);
     tly_uuid_lower(agent_id, b->agent_id);
     b->agent_version = string_at(agent, "version");
-    b->sent_at = string_at(b->root, "sent_at");
     b->text = data;
-    b->device_json = data + device->src_off;
-    b->device_len = device->src_len;
+    b->device = device;
     return true;
 }
 
@@ -138,56 +132,84 @@ static int by_key(const void *a, const void *b)
     return c != 0 ? c : x->index - y->index;
 }
 
-static void copy_nullable(tly_strbuf_t *b, const char *s)
-{
-    if (s == NULL)
-        tly_strbuf_append(b, "\\N", 2);
-    else
-        tly_stage_text(b, s, strlen(s));
-}
+/* The device object's members, in stage_batches' column order
+ * (migrations/0014_ingest_typed_batches.sql). */
+static const struct {
+    const char *key;
+    tly_bin_kind_t kind;
+} device_cols[] = {
+    {"hostname", TLY_BIN_TEXT},
+    {"domain", TLY_BIN_TEXT},
+    {"os_name", TLY_BIN_TEXT},
+    {"os_version", TLY_BIN_TEXT},
+    {"os_build", TLY_BIN_TEXT},
+    {"arch", TLY_BIN_TEXT},
+    {"serial", TLY_BIN_TEXT},
+    {"manufacturer", TLY_BIN_TEXT},
+    {"model", TLY_BIN_TEXT},
+    {"cpu_model", TLY_BIN_TEXT},
+    {"cpu_cores", TLY_BIN_INT4},
+    {"memory_bytes", TLY_BIN_INT8},
+    {"disks", TLY_BIN_JSONB},
+    {"ip_addresses", TLY_BIN_TEXT_ARRAY},
+    {"mac_addresses", TLY_BIN_TEXT_ARRAY},
+    {"boot_time", TLY_BIN_TS},
+    {"logged_in_users", TLY_BIN_TEXT_ARRAY},
+};
 
-/* A section's item count; absent is NULL for the sets (their count says
- * whether the batch carries the list) and 0 for the others. */
-static void copy_count(tly_strbuf_t *b, const tly_json_t *doc, const char *section, bool is_set)
-{
-    const tly_json_t *items = tly_json_get(doc, section);
-    if (is_set && !tly_json_is(items, TLY_JSON_ARRAY))
-        tly_strbuf_append(b, "\t\\N", 3);
-    else
-        tly_strbuf_printf(b, "\t%zu", tly_json_size(items));
-}
+/* The sections counted in stage_batches; the first two are the sets, whose
+ * count is NULL when absent (the batch does not carry the list). */
+static const char *const counted[] = {"software",       "patches",     "process_events",
+                                      "network_events", "file_events", "metrics"};
 
-/* One stage_batches row (migrations/0013_ingest_software_in_ingest.sql) per batch. */
+/* One stage_batches row per batch, in COPY's binary format. A value its
+ * column cannot hold is a TLY_STAGE_DATA_ERROR (the fetch is then stored a
+ * message at a time, and that message dead-lettered with why). */
 static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, char *why,
                                         size_t why_len)
 {
     tly_strbuf_t rows;
     tly_strbuf_init(&rows, (size_t)1 << 30);
-    for (int k = 0; k < n; k++) {
+    tly_bin_start(&rows);
+    bool ok = true;
+    for (int k = 0; ok && k < n; k++) {
         const batch_t *b = staged[k];
-        tly_strbuf_printf(&rows, "%d\t%s\t%s\t%s\t%s\t", b->index, b->tenant_id, b->agent_id,
-                          b->batch_id, b->received_at);
-        copy_nullable(&rows, b->sent_at);
-        tly_strbuf_append(&rows, "\t", 1);
-        copy_nullable(&rows, b->agent_version);
-        tly_strbuf_append(&rows, "\t", 1);
-        copy_nullable(&rows, b->request_id);
-        tly_strbuf_printf(&rows, "\t%d", b->body_bytes);
-        static const char *const sections[] = {"software",       "patches",     "process_events",
-                                               "network_events", "file_events", "metrics"};
-        for (size_t s = 0; s < TLY_ARRAY_LEN(sections); s++)
-            copy_count(&rows, b->root, sections[s], s < 2);
-        tly_strbuf_append(&rows, "\t", 1);
-        tly_stage_text(&rows, b->device_json, b->device_len);
-        tly_strbuf_append(&rows, "\n", 1);
+        tly_bin_row(&rows, 9 + (int)TLY_ARRAY_LEN(counted) + (int)TLY_ARRAY_LEN(device_cols));
+        tly_bin_int4(&rows, b->index);
+        tly_bin_uuid(&rows, b->tenant_id);
+        tly_bin_uuid(&rows, b->agent_id);
+        tly_bin_uuid(&rows, b->batch_id);
+        tly_bin_ts(&rows, b->received_us);
+        ok = tly_bin_json(&rows, TLY_BIN_TS, tly_json_get(b->root, "sent_at"), b->text, "batch",
+                          "sent_at", why, why_len);
+        tly_bin_text(&rows, b->agent_version, b->agent_version ? strlen(b->agent_version) : 0);
+        tly_bin_text(&rows, b->request_id, b->request_id ? strlen(b->request_id) : 0);
+        tly_bin_int4(&rows, b->body_bytes);
+        for (size_t s = 0; s < TLY_ARRAY_LEN(counted); s++) {
+            const tly_json_t *items = tly_json_get(b->root, counted[s]);
+            if (s < 2 && !tly_json_is(items, TLY_JSON_ARRAY))
+                tly_bin_null(&rows);
+            else
+                tly_bin_int4(&rows, (int32_t)tly_json_size(items));
+        }
+        uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
+        for (size_t c = 0; ok && c < TLY_ARRAY_LEN(device_cols); c++)
+            ok = tly_bin_json(&rows, device_cols[c].kind,
+                              tly_json_get_from(b->device, device_cols[c].key, &hint), b->text,
+                              "device", device_cols[c].key, why, why_len);
     }
+    tly_bin_end(&rows);
     tly_stage_status_t st =
-        tly_stage_copy(conn,
-                       "stage_batches (idx, tenant_id, agent_id, batch_id, received_at,"
-                       " sent_at, agent_version, request_id, body_bytes, software_count,"
-                       " patch_count, process_event_count, network_event_count,"
-                       " file_event_count, metric_count, device)",
-                       false, &rows, why, why_len);
+        !ok ? TLY_STAGE_DATA_ERROR
+            : tly_stage_copy(conn,
+                             "stage_batches (idx, tenant_id, agent_id, batch_id, received_at,"
+                             " sent_at, agent_version, request_id, body_bytes, software_count,"
+                             " patch_count, process_event_count, network_event_count,"
+                             " file_event_count, metric_count, hostname, domain, os_name,"
+                             " os_version, os_build, arch, serial, manufacturer, model, cpu_model,"
+                             " cpu_cores, memory_bytes, disks, ip_addresses, mac_addresses,"
+                             " boot_time, logged_in_users)",
+                             true, &rows, why, why_len);
     tly_strbuf_free(&rows);
     return st;
 }

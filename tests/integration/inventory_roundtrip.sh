@@ -26,6 +26,28 @@ expected="$tenant_a|FIN-LT-0423|corp.contoso.com|Windows 11 Enterprise|x64|10|34
 [ "$row" = "$expected" ] || fail "device row: got [$row] want [$expected]"
 pass "device row carries the batch's facts and the key's tenant"
 
+# Every device column against PostgreSQL's own reading of the device object
+# (jsonb_to_record passes each member through its type's input, as the
+# jsonb staging before 0014 did; ingest now sends binary values), and the
+# report's sent_at.
+same=$(sql "SELECT d.hostname IS NOT DISTINCT FROM r.hostname AND d.domain IS NOT DISTINCT FROM r.domain
+                   AND (d.os_name, d.os_version, d.os_build, d.arch, d.serial, d.manufacturer, d.model,
+                        d.cpu_model, d.cpu_cores, d.memory_bytes, d.boot_time)
+                       IS NOT DISTINCT FROM (r.os_name, r.os_version, r.os_build, r.arch, r.serial,
+                        r.manufacturer, r.model, r.cpu_model, r.cpu_cores, r.memory_bytes, r.boot_time)
+                   AND d.disks = r.disks AND d.ip_addresses = r.ip_addresses
+                   AND d.mac_addresses = r.mac_addresses AND d.logged_in_users = r.logged_in_users
+                   AND d.agent_version = \$j\$$(jq -r .agent.version "$batch")\$j\$
+                   AND (SELECT sent_at FROM inventory_reports) = '$(jq -r .sent_at "$batch")'
+              FROM devices d, jsonb_to_record(\$j\$$(jq -c .device "$batch")\$j\$) AS r(hostname text,
+                     domain text, os_name text, os_version text, os_build text, arch text, serial text,
+                     manufacturer text, model text, cpu_model text, cpu_cores int, memory_bytes bigint,
+                     disks jsonb, ip_addresses text[], mac_addresses text[], boot_time timestamptz,
+                     logged_in_users text[])")
+[ "$same" = t ] || fail "device columns differ from PostgreSQL's reading of the device object"
+[ "$(jq '.device | keys | length' "$batch")" = 17 ] || fail "the example no longer has every device member"
+pass "every device column is PostgreSQL's reading of the device object"
+
 report=$(sql "SELECT r.tenant_id, r.batch_id, r.request_id, r.software_count, r.patch_count,
                      r.body_bytes = $(stat -c %s "$batch"), r.device_id = d.id,
                      r.sent_at = '2026-11-21T09:14:03.512Z', r.received_at > now() - interval '1 minute'
