@@ -105,12 +105,9 @@ static void time_field(tly_strbuf_t *b, int64_t us)
     tly_strbuf_printf(b, "\t%s", text);
 }
 
-/* "[tenant<TAB>]device<TAB>software_id<TAB>version" (tenant NULL: none) */
-static void row_key(tly_strbuf_t *b, const char *tenant, const char *device,
-                    const tly_sw_item_t *it)
+/* "device<TAB>software_id<TAB>version" */
+static void row_key(tly_strbuf_t *b, const char *device, const tly_sw_item_t *it)
 {
-    if (tenant != NULL)
-        tly_strbuf_printf(b, "%s\t", tenant);
     tly_strbuf_printf(b, "%s\t%lld", device, (long long)it->software_id);
     field(b, it->version);
 }
@@ -262,7 +259,7 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
             kept[cur[k].base] = true;
             if (same_attributes(it, &base->items[cur[k].base]))
                 continue;
-            row_key(&out->ops, NULL, device, it);
+            row_key(&out->ops, device, it);
             tly_strbuf_puts(&out->ops, "\tt");
             field(&out->ops, it->install_date);
             field(&out->ops, it->install_location);
@@ -271,20 +268,26 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
             out->ops_n++;
             continue;
         }
-        row_key(&out->came, tenant, device, it);
-        tly_strbuf_append(&out->came, "\t", 1);
-        tly_stage_version_key(it->version, strlen(it->version), &out->came);
-        field(&out->came, it->install_date);
-        field(&out->came, it->install_location);
-        field(&out->came, it->source);
-        time_field(&out->came, cur[k].born_us);
-        tly_strbuf_append(&out->came, "\n", 1);
+        tly_strbuf_t *b = &out->came;
+        size_t version_len = strlen(it->version);
+        tly_bin_row(b, 9);
+        tly_bin_uuid(b, tenant);
+        tly_bin_uuid(b, device);
+        tly_bin_int8(b, it->software_id);
+        tly_bin_text(b, it->version, version_len);
+        tly_bin_version_key(b, it->version, version_len);
+        if (!tly_bin_date(b, it->install_date))
+            tly_bin_null(b); /* never: the caller checked the list's dates */
+        tly_bin_text(b, it->install_location,
+                     it->install_location ? strlen(it->install_location) : 0);
+        tly_bin_text(b, it->source, it->source ? strlen(it->source) : 0);
+        tly_bin_ts(b, cur[k].born_us);
         out->came_n++;
     }
     for (size_t i = 0; i < nbase; i++) {
         if (kept[i])
             continue;
-        row_key(&out->ops, NULL, device, &base->items[i]);
+        row_key(&out->ops, device, &base->items[i]);
         tly_strbuf_puts(&out->ops, "\tf\t\\N\t\\N\t\\N\n");
         out->ops_n++;
     }

@@ -105,27 +105,6 @@ void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n)
     tly_strbuf_append(b, s + run, n - run);
 }
 
-void tly_stage_version_key(const char *s, size_t n, tly_strbuf_t *b)
-{
-    tly_strbuf_append(b, "{", 1);
-    bool first = true;
-    for (size_t i = 0; i < n;) {
-        if (s[i] < '0' || s[i] > '9') {
-            i++;
-            continue;
-        }
-        long v = 0;
-        for (size_t digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
-            if (digits < 9) /* a run's first 9 digits count */
-                v = v * 10 + (s[i] - '0');
-        if (!first)
-            tly_strbuf_append(b, ",", 1);
-        tly_strbuf_append_int(b, v);
-        first = false;
-    }
-    tly_strbuf_append(b, "}", 1);
-}
-
 void tly_stage_name(const tly_json_t *v, const char **s, size_t *n)
 {
     bool text = v != NULL && v->type == TLY_JSON_STRING;
@@ -266,6 +245,7 @@ static const char copy_signature[11] = "PGCOPY\n\377\r\n";
 #define PG_EPOCH_US INT64_C(946684800000000)
 
 /* Type OIDs (pg_type.dat) an array's header names. */
+#define INT4OID 23
 #define TEXTOID 25
 
 static void put_be(tly_strbuf_t *b, uint64_t v, int bytes)
@@ -341,6 +321,70 @@ void tly_bin_int8(tly_strbuf_t *b, int64_t v)
 void tly_bin_ts(tly_strbuf_t *b, int64_t us)
 {
     tly_bin_int8(b, us - PG_EPOCH_US);
+}
+
+/* The next run of ASCII digits in s[*i..n): the value of its first 9
+ * digits; false when none is left. */
+static bool next_run(const char *s, size_t n, size_t *i, int32_t *v)
+{
+    while (*i < n && (s[*i] < '0' || s[*i] > '9'))
+        (*i)++;
+    if (*i == n)
+        return false;
+    *v = 0;
+    for (size_t digits = 0; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++, digits++)
+        if (digits < 9) /* a run's first 9 digits count */
+            *v = *v * 10 + (s[*i] - '0');
+    return true;
+}
+
+void tly_bin_version_key(tly_strbuf_t *b, const char *s, size_t n)
+{
+    int32_t v;
+    size_t runs = 0;
+    for (size_t i = 0; next_run(s, n, &i, &v);)
+        runs++;
+    put_be(b, 12 + (runs > 0 ? 8 + 8 * runs : 0), 4);
+    put_be(b, runs > 0, 4); /* dimensions */
+    put_be(b, 0, 4);        /* no NULL elements */
+    put_be(b, INT4OID, 4);
+    if (runs > 0) {
+        put_be(b, runs, 4);
+        put_be(b, 1, 4); /* lower bound */
+    }
+    for (size_t i = 0; next_run(s, n, &i, &v);)
+        tly_bin_int4(b, v);
+}
+
+/* The days from 2000-01-01 (PostgreSQL's epoch) of "YYYY-MM-DD", a
+ * calendar day of the years 0001-9999 as the date-time parser checks it. */
+static bool date_days(const char *s, int64_t *days)
+{
+    char midnight[32];
+    int64_t us = 0;
+    if (strlen(s) != 10 || snprintf(midnight, sizeof midnight, "%sT00:00:00Z", s) != 20 ||
+        !tly_parse_rfc3339_us(midnight, 20, &us))
+        return false;
+    *days = (us - PG_EPOCH_US) / INT64_C(86400000000);
+    return true;
+}
+
+bool tly_stage_is_date(const char *s)
+{
+    int64_t days;
+    return date_days(s, &days);
+}
+
+bool tly_bin_date(tly_strbuf_t *b, const char *s)
+{
+    int64_t days = 0;
+    if (s == NULL)
+        tly_bin_null(b);
+    else if (!date_days(s, &days))
+        return false;
+    else
+        tly_bin_int4(b, (int32_t)days);
+    return true;
 }
 
 /* A JSON number as an integer in [lo, hi] (a real only when integral, as

@@ -42,12 +42,6 @@ void tly_stage_text(tly_strbuf_t *b, const char *s, size_t n);
  * catalog keys it: trimmed of spaces; absent or not a string is "". */
 void tly_stage_name(const tly_json_t *v, const char **s, size_t *n);
 
-/* Appends the version key of s[0..n) as a PostgreSQL int[] literal: its runs
- * of ASCII digits, each cut to its first 9 digits, in order
- * ("131.0.6778.86" -> {131,0,6778,86}; no digits -> {}). The same rule as the
- * SQL function tally_version_key, which queries use. */
-void tly_stage_version_key(const char *s, size_t n, tly_strbuf_t *b);
-
 /* Classifies a failed result (NULL: the connection's error); keeps the
  * server's message, first line, in why. */
 tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const char *what, char *why,
@@ -66,6 +60,16 @@ void tly_bin_uuid(tly_strbuf_t *b, const char *uuid);        /* from its lower-c
 void tly_bin_int4(tly_strbuf_t *b, int32_t v);
 void tly_bin_int8(tly_strbuf_t *b, int64_t v);
 void tly_bin_ts(tly_strbuf_t *b, int64_t us); /* timestamptz, µs since the Unix epoch */
+/* The version key of s[0..n) as an int[]: its runs of ASCII digits, each
+ * cut to its first 9 digits, in order ("131.0.6778.86" -> {131,0,6778,86};
+ * no digits -> {}). The same rule as the SQL function tally_version_key,
+ * which queries use. */
+void tly_bin_version_key(tly_strbuf_t *b, const char *s, size_t n);
+/* A date from "YYYY-MM-DD" (s NULL: NULL); false, writing nothing, for
+ * anything else or a day the calendar does not have. */
+bool tly_bin_date(tly_strbuf_t *b, const char *s);
+/* Whether tly_bin_date takes s. */
+bool tly_stage_is_date(const char *s);
 
 /* The column types tly_bin_json writes a JSON value as. */
 typedef enum {

@@ -689,6 +689,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
 
     tly_sw_out_t out = {0};
     tly_strbuf_init(&out.came, (size_t)1 << 30);
+    tly_bin_start(&out.came);
     tly_strbuf_init(&out.ops, (size_t)1 << 30);
     tly_strbuf_init(&out.changes, (size_t)1 << 30);
     tly_strbuf_t applied;
@@ -701,8 +702,15 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         for (end = g; end < nlists && strcmp(lists[end]->device_id, lists[g]->device_id) == 0;
              end++) {
             tly_swset_t *set = list_set(lists[end]);
-            for (size_t i = 0; i < set->n; i++)
+            for (size_t i = 0; i < set->n; i++) {
+                const char *date = set->items[i].install_date;
+                if (date != NULL && !tly_stage_is_date(date)) {
+                    snprintf(why, why_len, "software.install_date: not a date (YYYY-MM-DD): %.40s",
+                             date);
+                    st = TLY_STAGE_DATA_ERROR;
+                }
                 ids[nids++] = (tenant_id_t){lists[end]->tenant_id, set->items[i].software_id};
+            }
             sets[end - g] = (tly_sw_list_t){set, lists[end]->received_us};
         }
         sw_device_t key = {0};
@@ -741,11 +749,12 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
                             false, &applied, why, why_len);
     if (st == TLY_STAGE_OK && pending->n > 0)
         st = apply_software(conn, ids, nids, why, why_len);
+    tly_bin_end(&out.came);
     if (st == TLY_STAGE_OK && out.came_n > 0)
         st = tly_stage_copy(conn,
                             "device_software (tenant_id, device_id, software_id, version,"
                             " version_key, install_date, install_location, source, first_seen)",
-                            false, &out.came, why, why_len);
+                            true, &out.came, why, why_len);
     if (st == TLY_STAGE_OK && out.changes_n > 0)
         st = tly_stage_copy(conn,
                             "software_changes (tenant_id, device_id, ts, software_id, change,"

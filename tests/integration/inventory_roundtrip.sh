@@ -48,6 +48,25 @@ same=$(sql "SELECT d.hostname IS NOT DISTINCT FROM r.hostname AND d.domain IS NO
 [ "$(jq '.device | keys | length' "$batch")" = 17 ] || fail "the example no longer has every device member"
 pass "every device column is PostgreSQL's reading of the device object"
 
+# Every software row likewise (ingest COPYs them in binary format too): the
+# list as PostgreSQL reads it, each item under its catalog entry, with the
+# version key of tally_version_key and first seen at the batch's receipt.
+differ=$(sql "WITH x AS (SELECT btrim(name) AS name, btrim(coalesce(publisher, '')) AS publisher,
+                                coalesce(version, '') AS version, install_date, install_location, source
+                           FROM jsonb_to_recordset(\$j\$$(jq -c .software "$batch")\$j\$) AS x(name text,
+                                publisher text, version text, install_date date, install_location text,
+                                source text)),
+                   s AS (SELECT c.name, c.publisher, s.version, s.install_date, s.install_location, s.source
+                           FROM device_software s JOIN software_catalog c ON c.tenant_id = s.tenant_id
+                                AND c.id = s.software_id
+                          WHERE s.version_key = tally_version_key(s.version)
+                            AND s.first_seen = (SELECT received_at FROM inventory_reports))
+              SELECT (SELECT count(*) FROM (TABLE x EXCEPT ALL TABLE s) a),
+                     (SELECT count(*) FROM (TABLE s EXCEPT ALL TABLE x) b), (SELECT count(*) FROM x)")
+[ "$differ" = "0|0|$(jq '.software | length' "$batch")" ] ||
+  fail "software rows differ from PostgreSQL's reading of the list (missing|extra|items): $differ"
+pass "every software row is PostgreSQL's reading of the list, with its version key"
+
 report=$(sql "SELECT r.tenant_id, r.batch_id, r.request_id, r.software_count, r.patch_count,
                      r.body_bytes = $(stat -c %s "$batch"), r.device_id = d.id,
                      r.sent_at = '2026-11-21T09:14:03.512Z', r.received_at > now() - interval '1 minute'

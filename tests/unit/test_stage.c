@@ -5,14 +5,36 @@
  * PostgreSQL does (integration.events checks rows on both sides). */
 #include "ingest/stage.h"
 #include "tests/unit/check.h"
+#include "tests/unit/copybin.h"
 
+/* The version key of version as ingest COPYs it, read back as "{1,2}". */
 static const char *key_of(const char *version)
 {
-    static char out[256];
     tly_strbuf_t b;
-    tly_strbuf_init_fixed(&b, out, sizeof out);
-    tly_stage_version_key(version, strlen(version), &b);
+    tly_strbuf_init(&b, 1 << 10);
+    tly_bin_row(&b, 1);
+    tly_bin_version_key(&b, version, strlen(version));
+    static char out[256];
+    snprintf(out, sizeof out, "%s", copybin_text(&b, "k"));
+    out[strcspn(out, "\n")] = '\0';
+    tly_strbuf_free(&b);
     return out;
+}
+
+/* A date as ingest COPYs it, read back; NULL when refused. */
+static const char *date_of(const char *date)
+{
+    tly_strbuf_t b;
+    tly_strbuf_init(&b, 1 << 10);
+    tly_bin_row(&b, 1);
+    static char out[64];
+    bool ok = tly_bin_date(&b, date);
+    if (ok) {
+        snprintf(out, sizeof out, "%s", copybin_text(&b, "d"));
+        out[strcspn(out, "\n")] = '\0';
+    }
+    tly_strbuf_free(&b);
+    return ok ? out : NULL;
 }
 
 static const char *escaped(const char *s)
@@ -110,6 +132,18 @@ int main(void)
     CHECK_STR(int_text(4294967296), "4294967296");
     CHECK_STR(int_text(INT64_MAX), "9223372036854775807");
     CHECK_STR(int_text(INT64_MIN), "-9223372036854775808");
+    CHECK_STR(date_of("2026-11-01"), "2026-11-01");
+    CHECK_STR(date_of("2000-01-01"), "2000-01-01"); /* PostgreSQL's day 0 */
+    CHECK_STR(date_of("1999-12-31"), "1999-12-31");
+    CHECK_STR(date_of("0001-01-01"), "0001-01-01");
+    CHECK_STR(date_of("9999-12-31"), "9999-12-31");
+    CHECK_STR(date_of("2024-02-29"), "2024-02-29");
+    CHECK_STR(date_of(NULL), "\\N");
+    static const char *const not_dates[] = {"2026-02-29",           "2026-04-31", "2026-13-01",
+                                            "0000-01-01",           "2026-1-01",  "20261101",
+                                            "2026-11-01T00:00:00Z", "",           "2026-11-0x"};
+    for (size_t i = 0; i < sizeof not_dates / sizeof *not_dates; i++)
+        CHECK(!tly_stage_is_date(not_dates[i]) && date_of(not_dates[i]) == NULL);
     CHECK_STR(key_of("131.0.6778.86"), "{131,0,6778,86}");
     CHECK_STR(key_of(""), "{}");
     CHECK_STR(key_of("beta"), "{}");
