@@ -521,6 +521,12 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
     tly_bin_start(rows);
     for (int i = 0; i < n; i++) {
         const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
+        /* Every row of the document starts with the same two fields. */
+        char ids_data[2 * (4 + 16) + 1];
+        tly_strbuf_t ids;
+        tly_strbuf_init_fixed(&ids, ids_data, sizeof ids_data);
+        tly_bin_uuid(&ids, docs[i].tenant_id);
+        tly_bin_uuid(&ids, docs[i].device_id);
         for (size_t k = 0; k < tly_json_size(items); k++) {
             const tly_json_t *item = &items->u.items[k];
             uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
@@ -533,8 +539,7 @@ static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs,
             }
             if (at >= window.from_us && at < window.to_us) {
                 tly_bin_row(rows, 2 + (int)spec->ncols);
-                tly_bin_uuid(rows, docs[i].tenant_id);
-                tly_bin_uuid(rows, docs[i].device_id);
+                tly_strbuf_append(rows, ids.data, ids.len);
                 tly_bin_ts(rows, at);
                 for (size_t c = 1; c < spec->ncols; c++) {
                     const column_t *col = &spec->cols[c];

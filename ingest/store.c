@@ -392,8 +392,9 @@ static char *dup_span(const char *s, size_t n)
 static void software_key(const tly_json_t *item, const char **name, size_t *name_len,
                          const char **publisher, size_t *publisher_len)
 {
-    tly_stage_name(tly_json_get(item, "name"), name, name_len);
-    tly_stage_name(tly_json_get(item, "publisher"), publisher, publisher_len);
+    uint32_t hint = 0; /* agents send members in the schema's order */
+    tly_stage_name(tly_json_get_from(item, "name", &hint), name, name_len);
+    tly_stage_name(tly_json_get_from(item, "publisher", &hint), publisher, publisher_len);
 }
 
 typedef struct {
@@ -419,7 +420,8 @@ static void drop_repeats(int64_t *ids, const tly_json_t *items)
     size_t n = tly_json_size(items);
     listed_t *l = tly_xcalloc(n + 1, sizeof *l);
     for (size_t i = 0; i < n; i++)
-        l[i] = (listed_t){ids[i], tly_json_get(&items->u.items[i], "version"), i};
+        l[i] =
+            (listed_t){ids[i], tly_json_get_from(&items->u.items[i], "version", &(uint32_t){1}), i};
     qsort(l, n, sizeof *l, by_id_version);
     for (size_t i = 1; i < n; i++) {
         const char *a = tly_json_string(l[i - 1].version), *b = tly_json_string(l[i].version);
@@ -552,10 +554,13 @@ static tly_swset_t *list_set(const batch_t *b)
         const tly_json_t *it = &items->u.items[i];
         if (b->software_ids[i] <= 0)
             continue;
-        const char *version = string_at(it, "version");
-        l[n++] = (tly_sw_item_t){b->software_ids[i], version != NULL ? version : "",
-                                 string_at(it, "install_date"), string_at(it, "install_location"),
-                                 string_at(it, "source")};
+        uint32_t hint = 1; /* name, version, publisher, ...: the schema's order */
+        const char *version = tly_json_string(tly_json_get_from(it, "version", &hint));
+        const char *date = tly_json_string(tly_json_get_from(it, "install_date", &hint));
+        const char *location = tly_json_string(tly_json_get_from(it, "install_location", &hint));
+        const char *source = tly_json_string(tly_json_get_from(it, "source", &hint));
+        l[n++] = (tly_sw_item_t){b->software_ids[i], version != NULL ? version : "", date, location,
+                                 source};
     }
     tly_swset_t *s = tly_swset_new(l, n);
     free(l);
