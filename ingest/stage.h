@@ -1,14 +1,19 @@
 /* COPY of a fetch's batches into PostgreSQL.
  *
- * A fetch is staged with one COPY per table (migrations/0013): the batch
- * rows (rendered by ingest/store.c) and the patch lists, each row prefixed
- * by its batch's position in the fetch (idx); tally_ingest_batches() then
- * writes them into place. The events and metrics of the batches it stored
- * are COPYed straight into their partitioned tables afterwards, in the
- * same transaction, with the tenant and device ids it answered, in COPY's
- * binary format (PostgreSQL then converts no text: a third less of its CPU
- * per event row than the text format), as are the software rows ingest
- * compared (ingest/softset.h; text format).
+ * A fetch is staged with one COPY per table (migrations/0013, 0014): the
+ * batch rows (rendered by ingest/store.c) and the patch lists, each row
+ * prefixed by its batch's position in the fetch (idx); tally_ingest_batches()
+ * then writes them into place. The events and metrics of the batches it
+ * stored are COPYed straight into their partitioned tables afterwards, in
+ * the same transaction, with the tenant and device ids it answered, as are
+ * the software rows ingest compared (ingest/softset.h).
+ *
+ * The batch rows, the events and metrics and the software rows that come
+ * are in COPY's binary format (tly_bin_*): PostgreSQL then converts no text
+ * (a third less of its CPU per event row than the text format), and ingest
+ * checks each value against its column first, as the text input would. The
+ * rest (patch lists, out-of-window rows, software rows that go or change,
+ * change events: a few percent of the rows) is in the text format.
  *
  * Thread-safety: one call per connection at a time (libpq's rule). */
 #ifndef TLY_INGEST_STAGE_H
