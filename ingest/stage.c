@@ -292,6 +292,11 @@ void tly_bin_text(tly_strbuf_t *b, const char *s, size_t n)
         put_field(b, s, n);
 }
 
+void tly_bin_str(tly_strbuf_t *b, const char *s)
+{
+    tly_bin_text(b, s, s != NULL ? strlen(s) : 0);
+}
+
 void tly_bin_uuid(tly_strbuf_t *b, const char *uuid)
 {
     unsigned char out[16];

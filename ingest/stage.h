@@ -61,6 +61,7 @@ void tly_bin_row(tly_strbuf_t *b, int fields);
 void tly_bin_end(tly_strbuf_t *b);
 void tly_bin_null(tly_strbuf_t *b);
 void tly_bin_text(tly_strbuf_t *b, const char *s, size_t n); /* text; s NULL: NULL */
+void tly_bin_str(tly_strbuf_t *b, const char *s);            /* the same, NUL-terminated */
 void tly_bin_uuid(tly_strbuf_t *b, const char *uuid);        /* from its lower-case text */
 void tly_bin_int4(tly_strbuf_t *b, int32_t v);
 void tly_bin_int8(tly_strbuf_t *b, int64_t v);

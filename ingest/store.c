@@ -182,8 +182,8 @@ static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, c
         tly_bin_ts(&rows, b->received_us);
         ok = tly_bin_json(&rows, TLY_BIN_TS, tly_json_get(b->root, "sent_at"), b->text, "batch",
                           "sent_at", why, why_len);
-        tly_bin_text(&rows, b->agent_version, b->agent_version ? strlen(b->agent_version) : 0);
-        tly_bin_text(&rows, b->request_id, b->request_id ? strlen(b->request_id) : 0);
+        tly_bin_str(&rows, b->agent_version);
+        tly_bin_str(&rows, b->request_id);
         tly_bin_int4(&rows, b->body_bytes);
         for (size_t s = 0; s < TLY_ARRAY_LEN(counted); s++) {
             const tly_json_t *items = tly_json_get(b->root, counted[s]);
