@@ -98,13 +98,6 @@ static void field(tly_strbuf_t *b, const char *s)
         tly_stage_text(b, s, strlen(s));
 }
 
-static void time_field(tly_strbuf_t *b, int64_t us)
-{
-    char text[32];
-    tly_format_rfc3339_us(us, text);
-    tly_strbuf_printf(b, "\t%s", text);
-}
-
 /* "device<TAB>software_id<TAB>version" */
 static void row_key(tly_strbuf_t *b, const char *device, const tly_sw_item_t *it)
 {
@@ -116,12 +109,15 @@ static void change(tly_sw_out_t *out, const char *tenant, const char *device, in
                    int64_t software_id, const char *what, const char *old_version,
                    const char *new_version)
 {
-    tly_strbuf_printf(&out->changes, "%s\t%s", tenant, device);
-    time_field(&out->changes, at_us);
-    tly_strbuf_printf(&out->changes, "\t%lld\t%s", (long long)software_id, what);
-    field(&out->changes, old_version);
-    field(&out->changes, new_version);
-    tly_strbuf_append(&out->changes, "\n", 1);
+    tly_strbuf_t *b = &out->changes;
+    tly_bin_row(b, 7);
+    tly_bin_uuid(b, tenant);
+    tly_bin_uuid(b, device);
+    tly_bin_ts(b, at_us);
+    tly_bin_int8(b, software_id);
+    tly_bin_str(b, what);
+    tly_bin_str(b, old_version);
+    tly_bin_str(b, new_version);
     out->changes_n++;
 }
 

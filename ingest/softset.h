@@ -60,15 +60,16 @@ typedef struct {
     int64_t at_us;
 } tly_sw_list_t;
 
-/* What a comparison found, as COPY rows (tly_stage_copy), appended:
- * device_software rows that come (tenant_id, device_id, software_id,
- * version, version_key, install_date, install_location, source,
- * first_seen), in COPY's binary format (tly_bin_row on: the caller writes
- * the header and trailer; every install_date of the lists must be a date
- * tly_bin_date takes); in COPY's text format, stage_software_ops rows (device_id, software_id,
- * version, moved, install_date, install_location, source) for the rows that go (moved false, no
- * attributes) or change attributes (moved true, the new ones); software_changes rows (tenant_id,
- * device_id, ts, software_id, change, old_version, new_version). */
+/* What a comparison found, as COPY rows (tly_stage_copy), appended: in
+ * COPY's binary format (tly_bin_row on: the caller writes the header and
+ * trailer; every install_date of the lists must be a date tly_bin_date
+ * takes), device_software rows that come (tenant_id, device_id,
+ * software_id, version, version_key, install_date, install_location,
+ * source, first_seen) and software_changes rows (tenant_id, device_id, ts,
+ * software_id, change, old_version, new_version); in COPY's text format,
+ * stage_software_ops rows (device_id, software_id, version, moved,
+ * install_date, install_location, source) for the rows that go (moved
+ * false, no attributes) or change attributes (moved true, the new ones). */
 typedef struct {
     tly_strbuf_t came, ops, changes;
     int64_t came_n, ops_n, changes_n;

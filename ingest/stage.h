@@ -8,12 +8,13 @@
  * the same transaction, with the tenant and device ids it answered, as are
  * the software rows ingest compared (ingest/softset.h).
  *
- * The batch rows, the events and metrics and the software rows that come
- * are in COPY's binary format (tly_bin_*): PostgreSQL then converts no text
- * (a third less of its CPU per event row than the text format), and ingest
- * checks each value against its column first, as the text input would. The
- * rest (patch lists, out-of-window rows, software rows that go or change,
- * change events: a few percent of the rows) is in the text format.
+ * The batch rows, the events and metrics, the software rows that come and
+ * the change events are in COPY's binary format (tly_bin_*): PostgreSQL
+ * then converts no text (a third less of its CPU per event row than the
+ * text format), and ingest checks each value against its column first, as
+ * the text input would. The rest (patch lists, out-of-window rows, software
+ * rows that go or change: about one percent of the rows) is in the text
+ * format.
  *
  * Thread-safety: one call per connection at a time (libpq's rule). */
 #ifndef TLY_INGEST_STAGE_H

@@ -697,6 +697,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     tly_bin_start(&out.came);
     tly_strbuf_init(&out.ops, (size_t)1 << 30);
     tly_strbuf_init(&out.changes, (size_t)1 << 30);
+    tly_bin_start(&out.changes);
     tly_strbuf_t applied;
     tly_strbuf_init(&applied, (size_t)1 << 30);
     pending->items = tly_xcalloc(ndevs, sizeof *pending->items);
@@ -755,6 +756,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     if (st == TLY_STAGE_OK && pending->n > 0)
         st = apply_software(conn, ids, nids, why, why_len);
     tly_bin_end(&out.came);
+    tly_bin_end(&out.changes);
     if (st == TLY_STAGE_OK && out.came_n > 0)
         st = tly_stage_copy(conn,
                             "device_software (tenant_id, device_id, software_id, version,"
@@ -764,7 +766,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         st = tly_stage_copy(conn,
                             "software_changes (tenant_id, device_id, ts, software_id, change,"
                             " old_version, new_version)",
-                            false, &out.changes, why, why_len);
+                            true, &out.changes, why, why_len);
     if (st == TLY_STAGE_OK) {
         for (size_t i = 0; i < ndevs; i++) {
             counts->sets_cached += devs[i].reported && !want[i];

@@ -61,7 +61,9 @@ static void run_free(run_t *r)
 
 #define ROW_PREFIX T "\t" D "\t"
 /* device_software's columns, as the rows that come are written. */
-#define CAME       "uu8tkdttT"
+#define CAME "uu8tkdttT"
+/* software_changes' columns. */
+#define CHANGES    "uuT8ttt"
 #define OPS_PREFIX D "\t"
 
 int main(void)
@@ -86,7 +88,7 @@ int main(void)
     tly_swset_t *l2 = tly_swset_new(second, 3);
     r = compare(l1, at(0), (tly_swset_t *[]){l2, NULL});
     CHECK(r.last == 1);
-    CHECK_STR(text(&r.out.changes),
+    CHECK_STR(copybin_text(&r.out.changes, CHANGES),
               ROW_PREFIX "2026-11-20T00:00:01.000000Z\t3\tversion_changed\t1.10\t1.11\n" ROW_PREFIX
                          "2026-11-20T00:00:01.000000Z\t9\tinstalled\t\\N\t\n");
     CHECK_STR(text(&r.out.ops), OPS_PREFIX "7\t2.0\tt\t2026-11-01\tD:\\\\Beta\t\\N\n" OPS_PREFIX
@@ -108,7 +110,8 @@ int main(void)
     r = compare(l1, at(0), (tly_swset_t *[]){l2, l3, NULL});
     CHECK(r.last == 2 && r.reported_at == at(2));
     CHECK(r.out.changes_n == 4); /* step 1: ~3, +9; step 2: ~3, -9 */
-    CHECK(strstr(text(&r.out.changes), "00:00:02.000000Z\t9\tuninstalled\t\t\\N\n") != NULL);
+    CHECK(strstr(copybin_text(&r.out.changes, CHANGES),
+                 "00:00:02.000000Z\t9\tuninstalled\t\t\\N\n") != NULL);
     CHECK_STR(text(&r.out.ops), OPS_PREFIX "3\t1.10\tf\t\\N\t\\N\t\\N\n");
     CHECK_STR(copybin_text(&r.out.came, CAME),
               ROW_PREFIX "3\t1.10\t{1,10}\t\\N\t\\N\t\\N\t2026-11-20T00:00:02.000000Z\n");
@@ -120,7 +123,7 @@ int main(void)
     tly_swset_t *s1 = tly_swset_new(v1, 2), *s2 = tly_swset_new(v2, 3),
                 *empty = tly_swset_new(NULL, 0);
     r = compare(s1, at(0), (tly_swset_t *[]){s2, empty, NULL});
-    CHECK_STR(text(&r.out.changes), ROW_PREFIX
+    CHECK_STR(copybin_text(&r.out.changes, CHANGES), ROW_PREFIX
               "2026-11-20T00:00:01.000000Z\t5\tversion_changed\t14.38\t14.42, 14.44\n" ROW_PREFIX
               "2026-11-20T00:00:02.000000Z\t5\tuninstalled\t14.40\t\\N\n" ROW_PREFIX
               "2026-11-20T00:00:02.000000Z\t5\tuninstalled\t14.42\t\\N\n" ROW_PREFIX
