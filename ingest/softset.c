@@ -273,7 +273,7 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
         tly_bin_text(b, it->version, version_len);
         tly_bin_version_key(b, it->version, version_len);
         if (!tly_bin_date(b, it->install_date))
-            tly_bin_null(b); /* never: the caller checked the list's dates */
+            tly_bin_null(b); /* never: store.c compares no list with a bad date */
         tly_bin_str(b, it->install_location);
         tly_bin_str(b, it->source);
         tly_bin_ts(b, cur[k].born_us);

@@ -722,16 +722,19 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         sw_device_t key = {0};
         memcpy(key.device_id, lists[g]->device_id, sizeof key.device_id);
         const sw_device_t *d = bsearch(&key, devs, ndevs, sizeof *devs, by_device);
-        if (d == NULL) {
+        if (d == NULL && st == TLY_STAGE_OK) {
             snprintf(why, why_len, "tally_ingest_batches did not answer for device %s",
                      key.device_id);
             st = TLY_STAGE_FAILED;
         }
+        /* Compared only when every list of the device can be written (its
+         * dates checked above): the fetch is refused otherwise. */
         bool reported = d != NULL && d->reported;
         int64_t at = d != NULL ? d->reported_at_us : 0;
-        size_t last = d == NULL ? 0
-                                : tly_sw_compare(lists[g]->tenant_id, d->device_id, bases[d - devs],
-                                                 &reported, &at, sets, (size_t)(end - g), &out);
+        size_t last = st != TLY_STAGE_OK
+                          ? 0
+                          : tly_sw_compare(lists[g]->tenant_id, d->device_id, bases[d - devs],
+                                           &reported, &at, sets, (size_t)(end - g), &out);
         if (last > 0) {
             char text[32];
             tly_format_rfc3339_us(at, text);

@@ -1,6 +1,7 @@
-/* ingest/stage.c's pure parts: COPY text escaping and the version key
+/* ingest/stage.c's pure parts: COPY text escaping, the version key
  * (integration.software_diff checks the key against tally_version_key on
- * every stored row); and the date-time parser that routes each event into
+ * every stored row) and dates in COPY's binary format, read back through
+ * tests/unit/copybin.h; and the date-time parser that routes each event into
  * its partitioned table or out_of_window_events, which must read a ts as
  * PostgreSQL does (integration.events checks rows on both sides). */
 #include "ingest/stage.h"
