@@ -55,7 +55,7 @@ fleet() {
     fail "--mode $mode: process figures: $(jq -c .server.processes "$t_dir/$mode.json")"
   grep -q '^stored in PostgreSQL .* batches' "$t_dir/$mode.out" || fail "--mode $mode: no PostgreSQL line"
   [ "$(jq '.timeline | length' "$t_dir/$mode.json")" -ge 2 ] ||
-    fail "--mode $mode: expected a per-second timeline"
+    fail "--mode $mode: expected a per-second timeline: $(jq -c '{elapsed_s, ticks: [.timeline[].t_s]}' "$t_dir/$mode.json")"
   pass "--mode $mode: $accepted accepted, no 4xx, p99 $(jq .latency_ms.p99 "$t_dir/$mode.json") ms"
 }
 
