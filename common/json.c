@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- arena ---- */
 
@@ -22,7 +25,7 @@ struct tly_json_doc {
     tly_json_t root;
 };
 
-static void *arena_alloc(tly_json_doc_t *doc, size_t size)
+static inline void *arena_alloc(tly_json_doc_t *doc, size_t size)
 {
     size = (size + 7) & ~(size_t)7;
     chunk_t *c = doc->chunks;
@@ -100,8 +103,11 @@ static bool fail_at(parser_t *p, size_t at, tly_json_code_t code, const char *fm
     return false;
 }
 
-static void skip_ws(parser_t *p)
+static inline void skip_ws(parser_t *p)
 {
+    /* Agents send compact JSON: most calls find a token at once. */
+    if (p->pos < p->len && p->text[p->pos] > ' ')
+        return;
     while (p->pos < p->len) {
         unsigned char c = p->text[p->pos];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -183,6 +189,45 @@ static size_t put_utf8(char *out, uint32_t cp)
     return 4;
 }
 
+/* The end of the run of plain bytes (ASCII, not a control character, '"'
+ * or '\\') that starts at text[i], or len. */
+static inline size_t plain_run(const unsigned char *text, size_t i, size_t len)
+{
+#ifdef __SSE2__
+    /* Sixteen bytes at a time; a signed compare flags bytes below 0x20 and
+     * those of 0x80 and above (non-ASCII, checked by the caller) alike. */
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(' ');
+    while (i + 16 <= len) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                         _mm_cmplt_epi8(x, space));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask != 0)
+            return i + (size_t)__builtin_ctz(mask);
+        i += 16;
+    }
+#else
+    /* Eight bytes at a time. A byte below 0x20 or equal to '"' or '\\'
+     * (after the XOR: 0) sets its high bit when subtracted from, as one of
+     * 0x80 and above has it already; the check may flag a plain byte next
+     * to a special one, never miss a special one. */
+    const uint64_t ones = 0x0101010101010101ull;
+    while (i + 8 <= len) {
+        uint64_t x;
+        memcpy(&x, text + i, 8);
+        if ((x | (x - ones * 0x20) | ((x ^ ones * '"') - ones) | ((x ^ ones * '\\') - ones)) &
+            ones * 0x80)
+            break;
+        i += 8;
+    }
+#endif
+    while (i < len && text[i] >= 0x20 && text[i] < 0x80 && text[i] != '"' && text[i] != '\\')
+        i++;
+    return i;
+}
+
 /* A string at p->pos (the opening quote); its unescaped bytes go to the
  * arena. */
 static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
@@ -193,20 +238,7 @@ static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
     bool escaped = false;
     size_t i = start;
     for (;;) {
-        /* Eight plain bytes at a time: ASCII, not a control character, '"'
-         * or '\\'. A byte below 0x20 or equal to either (after the XOR: 0)
-         * sets its high bit when subtracted from; the check may flag a plain
-         * byte next to a special one, never miss a special one. */
-        while (i + 8 <= p->len) {
-            const uint64_t ones = 0x0101010101010101ull;
-            uint64_t x;
-            memcpy(&x, p->text + i, 8);
-            uint64_t hit =
-                x | (x - ones * 0x20) | ((x ^ ones * '"') - ones) | ((x ^ ones * '\\') - ones);
-            if (hit & ones * 0x80)
-                break;
-            i += 8;
-        }
+        i = plain_run(p->text, i, p->len);
         if (i >= p->len)
             return fail_at(p, i, TLY_JSON_E_SYNTAX, "premature end of input in a string");
         unsigned char c = p->text[i];
@@ -219,10 +251,6 @@ static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
         }
         if (c < 0x20)
             return fail_at(p, i, TLY_JSON_E_SYNTAX, "control character 0x%02x in a string", c);
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
         size_t n = utf8_seq(p->text + i, p->len - i);
         if (n == 0)
             return fail_at(p, i, TLY_JSON_E_UTF8, "invalid UTF-8 byte 0x%02x in a string", c);
@@ -338,6 +366,16 @@ static bool parse_number(parser_t *p, tly_json_t *out)
             i++;
     }
     size_t n = i - start;
+    if (integer && n - (t[start] == '-') <= 18) {
+        /* Eighteen digits never overflow: no strtoll, no copy. */
+        int64_t v = 0;
+        for (size_t k = start + (t[start] == '-'); k < i; k++)
+            v = v * 10 + (t[k] - '0');
+        out->type = TLY_JSON_INTEGER;
+        out->u.i = t[start] == '-' ? -v : v;
+        p->pos = i;
+        return true;
+    }
     char small[64];
     char *copy = n < sizeof small ? small : tly_xcalloc(n + 1, 1);
     memcpy(copy, t + start, n);

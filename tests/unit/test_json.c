@@ -106,7 +106,7 @@ static void test_string_scan(void)
         {"\\u0041", TLY_JSON_OK, "A"},           {"", TLY_JSON_OK, ""},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        for (size_t k = 0; k <= 24; k++) {
+        for (size_t k = 0; k <= 40; k++) {
             char text[128], want[64];
             size_t n = 0;
             n += (size_t)snprintf(text + n, sizeof text - n, "[\"");
@@ -228,6 +228,38 @@ static void test_depth(void)
     CHECK(strstr(err.text, "invalid token") != NULL);
 }
 
+/* Integers on both sides of 18 digits (read directly up to there, by
+ * strtoll above): their values, and what is refused. */
+static void test_integers(void)
+{
+    static const struct {
+        const char *text;
+        int64_t value;
+    } ok[] = {
+        {"0", 0},
+        {"-0", 0},
+        {"7", 7},
+        {"-12", -12},
+        {"999999999999999999", 999999999999999999},
+        {"-999999999999999999", -999999999999999999},
+        {"1000000000000000000", 1000000000000000000},
+        {"9223372036854775807", INT64_MAX},
+        {"-9223372036854775808", INT64_MIN},
+    };
+    for (size_t c = 0; c < sizeof ok / sizeof ok[0]; c++) {
+        char text[64];
+        snprintf(text, sizeof text, "[%s]", ok[c].text);
+        tly_json_doc_t *doc = tly_json_parse(text, strlen(text), 0, NULL, NULL);
+        const tly_json_t *v = doc != NULL ? &tly_json_root(doc)->u.items[0] : NULL;
+        CHECK(v != NULL && v->type == TLY_JSON_INTEGER && v->u.i == ok[c].value);
+        tly_json_free(doc);
+    }
+    CHECK(code_of("[000]") == TLY_JSON_E_SYNTAX);
+    CHECK(code_of("[9223372036854775808]") == TLY_JSON_E_SYNTAX);
+    CHECK(code_of("[-9223372036854775809]") == TLY_JSON_E_SYNTAX);
+    CHECK(code_of("[99999999999999999999]") == TLY_JSON_E_SYNTAX);
+}
+
 static void test_tree(void)
 {
     const char text[] = " {\"s\":\"a\\\"b\\\\c\\/\\n\\u00e9\\ud83d\\ude00\", \"i\":-0, \"big\":"
@@ -278,6 +310,7 @@ int main(void)
     test_escapes();
     test_get_from();
     test_depth();
+    test_integers();
     test_tree();
     CHECK_DONE();
 }
