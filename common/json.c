@@ -662,7 +662,8 @@ const tly_json_t *tly_json_getn(const tly_json_t *v, const char *key, size_t key
         return NULL;
     for (uint32_t i = 0; i < v->len; i++) {
         const tly_json_member_t *m = &v->u.members[i];
-        if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
+        if (m->key_len == key_len &&
+            (key_len == 0 || (m->key[0] == key[0] && memcmp(m->key, key, key_len) == 0)))
             return &m->value;
     }
     return NULL;
@@ -677,8 +678,8 @@ const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, uint32
 {
     if (v == NULL || v->type != TLY_JSON_OBJECT)
         return NULL;
+    uint32_t i = *hint < v->len ? *hint : 0;
     for (uint32_t k = 0; k < v->len; k++) {
-        uint32_t i = (*hint + k) % v->len;
         const tly_json_member_t *m = &v->u.members[i];
         /* The first bytes tell most keys apart without a call; strncmp stops
          * at key's NUL, so a shorter key is never overread. */
@@ -687,6 +688,7 @@ const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, uint32
             *hint = i + 1;
             return &m->value;
         }
+        i = i + 1 < v->len ? i + 1 : 0;
     }
     return NULL;
 }

@@ -183,6 +183,18 @@ static void test_get_from(void)
     CHECK(tly_json_get_from(root, "abcd", &hint) == NULL && hint == 2);
     CHECK(tly_json_get_from(root, "", &hint) == NULL);
     CHECK(tly_json_get_from(&root->u.members[0].value, "ab", &hint) == NULL); /* not an object */
+    hint = 99; /* past the end: from the first member */
+    v = tly_json_get_from(root, "ab", &hint);
+    CHECK(v != NULL && v->u.i == 1 && hint == 1);
+    /* By length and bytes, the empty key included. */
+    CHECK(tly_json_get(root, "b")->u.i == 4 && tly_json_getn(root, "abx", 2)->u.i == 1);
+    CHECK(tly_json_get(root, "") == NULL && tly_json_get(root, "c") == NULL);
+    tly_json_free(doc);
+    static const char empty[] = "{\"x\":1,\"\":2}";
+    doc = tly_json_parse(empty, strlen(empty), 0, NULL, NULL);
+    CHECK(doc != NULL && tly_json_get(tly_json_root(doc), "")->u.i == 2);
+    hint = 0;
+    CHECK(doc != NULL && tly_json_get_from(tly_json_root(doc), "", &hint)->u.i == 2 && hint == 2);
     tly_json_free(doc);
 }
 
