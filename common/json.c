@@ -68,6 +68,10 @@ typedef struct {
     const unsigned char *text;
     size_t len, pos;
     tly_json_doc_t *doc;
+    /* A copy of text in the arena, where each string's value is written
+     * over its own bytes (never longer unescaped) and ends with a NUL on or
+     * before its closing quote: no allocation or copy per string. */
+    char *strings;
     tly_json_error_t *err;
     unsigned max_depth; /* containers open at once, at most */
     size_t values_left; /* values the document may still have */
@@ -228,8 +232,8 @@ static inline size_t plain_run(const unsigned char *text, size_t i, size_t len)
     return i;
 }
 
-/* A string at p->pos (the opening quote); its unescaped bytes go to the
- * arena. */
+/* A string at p->pos (the opening quote); its unescaped value goes to
+ * p->strings, at the same offset. */
 static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
 {
     size_t start = ++p->pos;
@@ -259,10 +263,9 @@ static bool parse_string(parser_t *p, const char **out, uint32_t *out_len)
     size_t raw = i - start;
     if (raw > UINT32_MAX - 1)
         return fail_at(p, start, TLY_JSON_E_SIZE, "string too long");
-    char *s = arena_alloc(p->doc, raw + 1);
+    char *s = p->strings + start;
     size_t n = 0;
     if (!escaped) {
-        memcpy(s, p->text + start, raw);
         n = raw;
     } else {
         for (size_t k = start; k < i;) {
@@ -630,8 +633,11 @@ tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags,
         return NULL;
     }
     p.doc = tly_xcalloc(1, sizeof *p.doc);
-    /* Trees take about twice their text; start there, double after. */
-    p.doc->next_cap = 2 * len + 1024;
+    /* Trees take about twice their text, and the strings' copy once more;
+     * start there, double after. */
+    p.doc->next_cap = 3 * len + 1024;
+    p.strings = arena_alloc(p.doc, len + 1);
+    memcpy(p.strings, text, len);
     skip_ws(&p);
     bool ok;
     if (p.pos < len && ((flags & TLY_JSON_ANY_TOP) || text[p.pos] == '{' || text[p.pos] == '['))
