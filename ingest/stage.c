@@ -349,16 +349,9 @@ void tly_bin_version_key(tly_strbuf_t *b, const char *s, size_t n)
     size_t runs = 0;
     for (size_t i = 0; next_run(s, n, &i, &v);)
         runs++;
-    put_be(b, 12 + (runs > 0 ? 8 + 8 * runs : 0), 4);
-    put_be(b, runs > 0, 4); /* dimensions */
-    put_be(b, 0, 4);        /* no NULL elements */
-    put_be(b, INT4OID, 4);
-    if (runs > 0) {
-        put_be(b, runs, 4);
-        put_be(b, 1, 4); /* lower bound */
-    }
+    put_be(b, 4 * runs, 4); /* bytea: its bytes */
     for (size_t i = 0; next_run(s, n, &i, &v);)
-        tly_bin_int4(b, v);
+        put_be(b, (uint64_t)v, 4);
 }
 
 /* The days from 2000-01-01 (PostgreSQL's epoch) of "YYYY-MM-DD", a

@@ -67,10 +67,11 @@ void tly_bin_uuid(tly_strbuf_t *b, const char *uuid);        /* from its lower-c
 void tly_bin_int4(tly_strbuf_t *b, int32_t v);
 void tly_bin_int8(tly_strbuf_t *b, int64_t v);
 void tly_bin_ts(tly_strbuf_t *b, int64_t us); /* timestamptz, µs since the Unix epoch */
-/* The version key of s[0..n) as an int[]: its runs of ASCII digits, each
- * cut to its first 9 digits, in order ("131.0.6778.86" -> {131,0,6778,86};
- * no digits -> {}). The same rule as the SQL function tally_version_key,
- * which queries use. */
+/* The version key of s[0..n) as a bytea: its runs of ASCII digits, each
+ * cut to its first 9 digits, in order, 4 big-endian bytes each
+ * ("131.0.6778.86" -> 00000083 00000000 00001a7a 00000056; no digits -> no
+ * bytes), so that keys compare as the versions' numbers do. The same rule
+ * as the SQL function tally_version_key, which queries use. */
 void tly_bin_version_key(tly_strbuf_t *b, const char *s, size_t n);
 /* A date from "YYYY-MM-DD" (s NULL: NULL); false, writing nothing, for
  * anything else or a day the calendar does not have. */

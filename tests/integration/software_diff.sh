@@ -77,9 +77,17 @@ pass "a new install date and location update the program's row, with no change e
 
 # Fleet-wide: which devices run Chrome below 132? (numeric version order)
 [ "$(sql "SELECT count(*) FROM device_software d JOIN software_catalog s ON s.id = d.software_id
-          WHERE s.name = 'Google Chrome' AND d.version_key < '{132}'")" = 1 ] || fail "version_key query"
-[ "$(sql "SELECT tally_version_key('131.0.6778.86')")" = "{131,0,6778,86}" ] || fail "version_key"
+          WHERE s.name = 'Google Chrome' AND d.version_key < tally_version_key('132')")" = 1 ] ||
+  fail "version_key query"
+[ "$(sql "SELECT tally_version_key('131.0.6778.86')")" = '\x000000830000000000001a7a00000056' ] ||
+  fail "version_key: $(sql "SELECT tally_version_key('131.0.6778.86')")"
 [ "$(sql "SELECT tally_version_key('9.10') > tally_version_key('9.9')")" = t ] || fail "9.10 > 9.9"
+# Order as the numbers: a longer number is larger, a prefix first, no digits first of all.
+[ "$(sql "SELECT string_agg(v, ' ' ORDER BY tally_version_key(v), v)
+            FROM unnest(ARRAY['10', '9.9.1', '9.10', '9.9', '1000000000', 'beta', '9'])
+                 AS t(v)")" = "beta 9 9.9 9.9.1 9.10 10 1000000000" ] ||
+  fail "version order: $(sql "SELECT string_agg(v, ' ' ORDER BY tally_version_key(v), v)
+            FROM unnest(ARRAY['10', '9.9.1', '9.10', '9.9', '1000000000', 'beta', '9']) AS t(v)")"
 pass "versions compare numerically (9.10 > 9.9; Chrome < 132 found by index)"
 
 # Another tenant: its own catalog, nothing shared.

@@ -146,6 +146,15 @@ int main(void)
     for (size_t i = 0; i < sizeof not_dates / sizeof *not_dates; i++)
         CHECK(!tly_stage_is_date(not_dates[i]) && date_of(not_dates[i]) == NULL);
     CHECK_STR(key_of("131.0.6778.86"), "{131,0,6778,86}");
+    /* The bytes themselves: a field of 16, each number in 4, big-endian. */
+    tly_strbuf_t raw;
+    tly_strbuf_init(&raw, 64);
+    tly_bin_version_key(&raw, "131.0.6778.86", 13);
+    CHECK(raw.len == 20 && memcmp(raw.data,
+                                  "\0\0\0\x10"
+                                  "\0\0\0\x83\0\0\0\0\0\0\x1a\x7a\0\0\0\x56",
+                                  20) == 0);
+    tly_strbuf_free(&raw);
     CHECK_STR(key_of(""), "{}");
     CHECK_STR(key_of("beta"), "{}");
     CHECK_STR(key_of("9.10"), "{9,10}");
