@@ -300,21 +300,32 @@ int tly_fixed_digits(const char *s, int n)
     return v;
 }
 
+bool tly_parse_date(const char *s, size_t n, int64_t *days)
+{
+    if (n < 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    int y = tly_fixed_digits(s, 4), m = tly_fixed_digits(s + 5, 2), d = tly_fixed_digits(s + 8, 2);
+    if (y < 1 || !tly_calendar_day_ok(y, m, d))
+        return false;
+    *days = days_from_civil(y, m, d);
+    return true;
+}
+
 bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us)
 {
-    if (n < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+    int64_t days;
+    if (n < 20 || s[13] != ':' || s[16] != ':' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        !tly_parse_date(s, n, &days))
         return false;
-    int y = tly_fixed_digits(s, 4), mo = tly_fixed_digits(s + 5, 2), d = tly_fixed_digits(s + 8, 2);
     int h = tly_fixed_digits(s + 11, 2), mi = tly_fixed_digits(s + 14, 2),
         sec = tly_fixed_digits(s + 17, 2);
-    if (y < 1 || !tly_calendar_day_ok(y, mo, d) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-        sec < 0 || sec > 60)
+    if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
         return false;
     size_t i = 19;
     int64_t frac_us = 0;
     if (i < n && s[i] == '.') {
-        /* As PostgreSQL: the fraction as a double, times 10^6, rint(). */
+        /* As PostgreSQL: the fraction as a double, times 10^6, rint(); up
+         * to 6 digits that is the digits scaled, exactly. */
         char buf[32] = "0.";
         size_t k = 2;
         for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
@@ -322,8 +333,13 @@ bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us)
                 buf[k++] = s[i];
         if (k == 2)
             return false;
-        buf[k] = '\0';
-        frac_us = (int64_t)rint(strtod(buf, NULL) * 1e6);
+        if (k <= 8) {
+            for (size_t j = 2; j < 8; j++)
+                frac_us = frac_us * 10 + (j < k ? buf[j] - '0' : 0);
+        } else {
+            buf[k] = '\0';
+            frac_us = (int64_t)rint(strtod(buf, NULL) * 1e6);
+        }
     }
     int64_t offset_s = 0;
     if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
@@ -337,7 +353,7 @@ bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us)
     }
     if (i != n)
         return false;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
     *us = secs * 1000000 + frac_us;
     return true;
 }

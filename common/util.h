@@ -81,6 +81,11 @@ void tly_format_rfc3339_us(int64_t us, char out[32]);
  * February), which PostgreSQL refuses too. */
 bool tly_parse_rfc3339_us(const char *s, size_t n, int64_t *us);
 
+/* The days from 1970-01-01 of the "YYYY-MM-DD" that starts s[0..n) (n >=
+ * 10; the caller checks what follows), a day of the years 0001-9999 of the
+ * proleptic Gregorian calendar; false for anything else. */
+bool tly_parse_date(const char *s, size_t n, int64_t *days);
+
 /* Whether y-m-d is a day of the proleptic Gregorian calendar (m 1..12, d
  * within its month). */
 bool tly_calendar_day_ok(int y, int m, int d);

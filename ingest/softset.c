@@ -247,8 +247,14 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
         return 0;
     }
     /* The base rows kept (updated when their attributes changed), those
-     * that go, and the rows that come. */
+     * that go, and the rows that come (each starting with the same two
+     * fields). */
     bool *kept = tly_xcalloc(nbase + 1, sizeof *kept);
+    char ids_data[2 * (4 + 16) + 1];
+    tly_strbuf_t ids;
+    tly_strbuf_init_fixed(&ids, ids_data, sizeof ids_data);
+    tly_bin_uuid(&ids, tenant);
+    tly_bin_uuid(&ids, device);
     for (size_t k = 0; k < ncur; k++) {
         const tly_sw_item_t *it = cur[k].item;
         if (cur[k].base >= 0) {
@@ -267,8 +273,7 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
         tly_strbuf_t *b = &out->came;
         size_t version_len = strlen(it->version);
         tly_bin_row(b, 9);
-        tly_bin_uuid(b, tenant);
-        tly_bin_uuid(b, device);
+        tly_strbuf_append(b, ids.data, ids.len);
         tly_bin_int8(b, it->software_id);
         tly_bin_text(b, it->version, version_len);
         tly_bin_version_key(b, it->version, version_len);

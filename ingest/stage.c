@@ -299,8 +299,8 @@ void tly_bin_str(tly_strbuf_t *b, const char *s)
 
 void tly_bin_uuid(tly_strbuf_t *b, const char *uuid)
 {
-    unsigned char out[16];
-    for (int i = 0, k = 0; k < 16; k++) {
+    unsigned char out[4 + 16] = {0, 0, 0, 16}; /* the field's length, then the bytes */
+    for (int i = 0, k = 4; k < 20; k++) {
         if (uuid[i] == '-')
             i++;
         unsigned hi = (unsigned)(uuid[i] <= '9' ? uuid[i] - '0' : uuid[i] - 'a' + 10);
@@ -308,7 +308,7 @@ void tly_bin_uuid(tly_strbuf_t *b, const char *uuid)
         out[k] = (unsigned char)(hi << 4 | lo);
         i += 2;
     }
-    put_field(b, out, sizeof out);
+    tly_strbuf_append(b, (const char *)out, sizeof out);
 }
 
 void tly_bin_int4(tly_strbuf_t *b, int32_t v)
@@ -345,25 +345,27 @@ static bool next_run(const char *s, size_t n, size_t *i, int32_t *v)
 
 void tly_bin_version_key(tly_strbuf_t *b, const char *s, size_t n)
 {
+    /* 4 bytes a run of digits, and runs are at least two bytes apart. */
+    size_t cap = 4 * (n / 2 + 1);
+    unsigned char small[64], *out = cap <= sizeof small ? small : tly_xcalloc(cap, 1);
+    size_t len = 0;
     int32_t v;
-    size_t runs = 0;
-    for (size_t i = 0; next_run(s, n, &i, &v);)
-        runs++;
-    put_be(b, 4 * runs, 4); /* bytea: its bytes */
-    for (size_t i = 0; next_run(s, n, &i, &v);)
-        put_be(b, (uint64_t)v, 4);
+    for (size_t i = 0; next_run(s, n, &i, &v); len += 4)
+        for (int k = 0; k < 4; k++)
+            out[len + (size_t)k] = (unsigned char)((uint32_t)v >> (24 - 8 * k));
+    put_field(b, out, len);
+    if (out != small)
+        free(out);
 }
 
 /* The days from 2000-01-01 (PostgreSQL's epoch) of "YYYY-MM-DD", a
  * calendar day of the years 0001-9999 as the date-time parser checks it. */
 static bool date_days(const char *s, int64_t *days)
 {
-    char midnight[32];
-    int64_t us = 0;
-    if (strlen(s) != 10 || snprintf(midnight, sizeof midnight, "%sT00:00:00Z", s) != 20 ||
-        !tly_parse_rfc3339_us(midnight, 20, &us))
+    size_t n = strlen(s);
+    if (n != 10 || !tly_parse_date(s, n, days))
         return false;
-    *days = (us - PG_EPOCH_US) / INT64_C(86400000000);
+    *days -= PG_EPOCH_US / INT64_C(86400000000);
     return true;
 }
 

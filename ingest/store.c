@@ -615,11 +615,12 @@ typedef struct {
     int64_t id;
 } tenant_id_t;
 
+/* By id, then tenant: ids are unique across tenants, so the tenants'
+ * texts are compared only for the repeats of an id. */
 static int by_tenant_id(const void *a, const void *b)
 {
     const tenant_id_t *x = a, *y = b;
-    int c = strcmp(x->tenant, y->tenant);
-    return c != 0 ? c : (x->id > y->id) - (x->id < y->id);
+    return x->id != y->id ? (x->id > y->id) - (x->id < y->id) : strcmp(x->tenant, y->tenant);
 }
 
 /* SELECT tally_ingest_software(tenants, ids): the staged rows applied, and

@@ -8,6 +8,9 @@
 #include "tests/unit/check.h"
 #include "tests/unit/copybin.h"
 
+#include <math.h>
+#include <stdlib.h>
+
 /* The version key of version as ingest COPYs it, read back as "{1,2}". */
 static const char *key_of(const char *version)
 {
@@ -74,6 +77,22 @@ static void test_rfc3339(void)
     CHECK(at("1970-01-01T00:00:00.0000004Z") == 0);
     CHECK(at("2026-11-21T23:59:59.9999999Z") == at("2026-11-22T00:00:00Z"));
     CHECK(at("1970-01-01T00:00:00.000001000000000000000000000000009Z") == 1);
+    CHECK(at("1969-12-31T23:59:59.5Z") == -500000);
+    /* Up to 6 digits the fraction is read exactly, as PostgreSQL's rint()
+     * of the double reads it: every width, a spread of values. */
+    int wrong = 0;
+    for (int width = 1; width <= 6; width++) {
+        int top = 1;
+        for (int k = 0; k < width; k++)
+            top *= 10;
+        for (int v = 0; v < top; v += width < 4 ? 1 : 7) {
+            char text[40], frac[16];
+            snprintf(frac, sizeof frac, "0.%0*d", width, v);
+            snprintf(text, sizeof text, "1970-01-01T00:00:00.%0*dZ", width, v);
+            wrong += at(text) != (int64_t)rint(strtod(frac, NULL) * 1e6);
+        }
+    }
+    CHECK(wrong == 0);
 
     static const char *const refused[] = {
         "",
