@@ -244,8 +244,7 @@ static const char copy_signature[11] = "PGCOPY\n\377\r\n";
 /* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define PG_EPOCH_US INT64_C(946684800000000)
 
-/* Type OIDs (pg_type.dat) an array's header names. */
-#define INT4OID 23
+/* The type OID (pg_type.dat) a text array's header names. */
 #define TEXTOID 25
 
 static void put_be(tly_strbuf_t *b, uint64_t v, int bytes)
