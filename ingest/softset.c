@@ -105,14 +105,13 @@ static void row_key(tly_strbuf_t *b, const char *device, const tly_sw_item_t *it
     field(b, it->version);
 }
 
-static void change(tly_sw_out_t *out, const char *tenant, const char *device, int64_t at_us,
-                   int64_t software_id, const char *what, const char *old_version,
-                   const char *new_version)
+/* ids: the row's first two fields, tenant and device, in binary form. */
+static void change(tly_sw_out_t *out, const tly_strbuf_t *ids, int64_t at_us, int64_t software_id,
+                   const char *what, const char *old_version, const char *new_version)
 {
     tly_strbuf_t *b = &out->changes;
     tly_bin_row(b, 7);
-    tly_bin_uuid(b, tenant);
-    tly_bin_uuid(b, device);
+    tly_strbuf_append(b, ids->data, ids->len);
     tly_bin_ts(b, at_us);
     tly_bin_int8(b, software_id);
     tly_bin_str(b, what);
@@ -141,20 +140,20 @@ static bool join_versions(tly_strbuf_t *b, const tly_sw_item_t *const *items, co
 /* The change events of one program: old[0..no) and new[0..nn) are its
  * versions before and after, in byte order; old_shared and new_shared
  * (room for no and nn) are scratch. */
-static void program_changes(tly_sw_out_t *out, const char *tenant, const char *device,
-                            int64_t at_us, const tly_sw_item_t *const *old, size_t no,
+static void program_changes(tly_sw_out_t *out, const tly_strbuf_t *ids, int64_t at_us,
+                            const tly_sw_item_t *const *old, size_t no,
                             const tly_sw_item_t *const *new, size_t nn, bool *old_shared,
                             bool *new_shared)
 {
     int64_t id = (no > 0 ? old[0] : new[0])->software_id;
     if (no == 0) {
         for (size_t j = 0; j < nn; j++)
-            change(out, tenant, device, at_us, id, "installed", NULL, new[j]->version);
+            change(out, ids, at_us, id, "installed", NULL, new[j]->version);
         return;
     }
     if (nn == 0) {
         for (size_t i = 0; i < no; i++)
-            change(out, tenant, device, at_us, id, "uninstalled", old[i]->version, NULL);
+            change(out, ids, at_us, id, "uninstalled", old[i]->version, NULL);
         return;
     }
     memset(old_shared, 0, no * sizeof *old_shared);
@@ -178,16 +177,15 @@ static void program_changes(tly_sw_out_t *out, const char *tenant, const char *d
     tly_strbuf_init(&came, (size_t)1 << 20);
     bool w = join_versions(&went, old, old_shared, no);
     bool c = join_versions(&came, new, new_shared, nn);
-    change(out, tenant, device, at_us, id, "version_changed", w ? went.data : NULL,
-           c ? came.data : NULL);
+    change(out, ids, at_us, id, "version_changed", w ? went.data : NULL, c ? came.data : NULL);
     tly_strbuf_free(&went);
     tly_strbuf_free(&came);
 }
 
 /* Steps cur[0..ncur) to list: the next state in next (room for the list's
  * items), and the change events unless baseline. */
-static void step(tly_sw_out_t *out, const char *tenant, const char *device, const state_t *cur,
-                 size_t ncur, const tly_sw_list_t *list, bool baseline, state_t *next)
+static void step(tly_sw_out_t *out, const tly_strbuf_t *ids, const state_t *cur, size_t ncur,
+                 const tly_sw_list_t *list, bool baseline, state_t *next)
 {
     const tly_sw_item_t *items = list->set->items;
     size_t nn = list->set->n;
@@ -212,8 +210,7 @@ static void step(tly_sw_out_t *out, const char *tenant, const char *device, cons
                     next[j] = (state_t){&items[j], cur[k].base, cur[k].born_us};
         }
         if (!baseline)
-            program_changes(out, tenant, device, list->at_us, old, no, new, nv, old_shared,
-                            new_shared);
+            program_changes(out, ids, list->at_us, old, no, new, nv, old_shared, new_shared);
     }
     free(old);
     free(new);
@@ -230,11 +227,18 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
     for (size_t i = 0; i < nbase; i++)
         cur[i] = (state_t){&base->items[i], (ptrdiff_t)i, 0};
     size_t ncur = nbase, last = 0;
+    /* Every binary row (the change events, the rows that come) starts with
+     * the same two fields. */
+    char ids_data[2 * (4 + 16) + 1];
+    tly_strbuf_t ids;
+    tly_strbuf_init_fixed(&ids, ids_data, sizeof ids_data);
+    tly_bin_uuid(&ids, tenant);
+    tly_bin_uuid(&ids, device);
     for (size_t l = 0; l < n; l++) {
         if (*reported && lists[l].at_us < *reported_at_us)
             continue; /* older than the set: ignored */
         state_t *next = tly_xcalloc(lists[l].set->n + 1, sizeof *next);
-        step(out, tenant, device, cur, ncur, &lists[l], !*reported, next);
+        step(out, &ids, cur, ncur, &lists[l], !*reported, next);
         free(cur);
         cur = next;
         ncur = lists[l].set->n;
@@ -247,14 +251,8 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
         return 0;
     }
     /* The base rows kept (updated when their attributes changed), those
-     * that go, and the rows that come (each starting with the same two
-     * fields). */
+     * that go, and the rows that come. */
     bool *kept = tly_xcalloc(nbase + 1, sizeof *kept);
-    char ids_data[2 * (4 + 16) + 1];
-    tly_strbuf_t ids;
-    tly_strbuf_init_fixed(&ids, ids_data, sizeof ids_data);
-    tly_bin_uuid(&ids, tenant);
-    tly_bin_uuid(&ids, device);
     for (size_t k = 0; k < ncur; k++) {
         const tly_sw_item_t *it = cur[k].item;
         if (cur[k].base >= 0) {

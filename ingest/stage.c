@@ -261,6 +261,25 @@ static void put_field(tly_strbuf_t *b, const void *data, size_t n)
     tly_strbuf_append(b, data, n);
 }
 
+/* A field whose length is known at its end: field_open leaves room for the
+ * length and says where; field_close writes it there (not into a truncated
+ * buffer, which tly_stage_copy refuses anyway). */
+static size_t field_open(tly_strbuf_t *b)
+{
+    size_t at = b->len;
+    put_be(b, 0, 4);
+    return at;
+}
+
+static void field_close(tly_strbuf_t *b, size_t at)
+{
+    if (b->truncated)
+        return;
+    uint32_t len = (uint32_t)(b->len - at - 4);
+    for (int i = 0; i < 4; i++)
+        b->data[at + (size_t)i] = (char)(len >> (24 - 8 * i));
+}
+
 void tly_bin_start(tly_strbuf_t *b)
 {
     tly_strbuf_append(b, copy_signature, sizeof copy_signature);
@@ -344,17 +363,11 @@ static bool next_run(const char *s, size_t n, size_t *i, int32_t *v)
 
 void tly_bin_version_key(tly_strbuf_t *b, const char *s, size_t n)
 {
-    /* 4 bytes a run of digits, and runs are at least two bytes apart. */
-    size_t cap = 4 * (n / 2 + 1);
-    unsigned char small[64], *out = cap <= sizeof small ? small : tly_xcalloc(cap, 1);
-    size_t len = 0;
+    size_t at = field_open(b);
     int32_t v;
-    for (size_t i = 0; next_run(s, n, &i, &v); len += 4)
-        for (int k = 0; k < 4; k++)
-            out[len + (size_t)k] = (unsigned char)((uint32_t)v >> (24 - 8 * k));
-    put_field(b, out, len);
-    if (out != small)
-        free(out);
+    for (size_t i = 0; next_run(s, n, &i, &v);)
+        put_be(b, (uint64_t)v, 4);
+    field_close(b, at);
 }
 
 /* The days from 2000-01-01 (PostgreSQL's epoch) of "YYYY-MM-DD", a
@@ -429,8 +442,7 @@ static bool put_text_array(tly_strbuf_t *b, const tly_json_t *v)
 {
     if (v->type != TLY_JSON_ARRAY)
         return false;
-    size_t at = b->len, n = v->len;
-    put_be(b, 0, 4); /* the field's length, set below */
+    size_t at = field_open(b), n = v->len;
     put_be(b, n > 0, 4);
     put_be(b, 0, 4); /* no NULL elements */
     put_be(b, TEXTOID, 4);
@@ -444,11 +456,7 @@ static bool put_text_array(tly_strbuf_t *b, const tly_json_t *v)
             return false;
         put_field(b, e->u.s, e->len);
     }
-    if (!b->truncated) {
-        uint32_t len = (uint32_t)(b->len - at - 4);
-        for (int i = 0; i < 4; i++)
-            b->data[at + i] = (char)(len >> (24 - 8 * i));
-    }
+    field_close(b, at);
     return true;
 }
 
