@@ -128,7 +128,7 @@ say "  ingest: $total rows ($unique batches) in ${drain_s}s: $rows_s rows/s; $co
 # formats: text, and binary (what ingest writes the event tables in; the
 # faster, so the limit the ratio is taken against).
 raw_copy() { # text|binary: prints "seconds rows/s"
-  local format=$1 script=$work/copy-$1.sql t start s
+  local format=$1 script=$work/copy-$1.sql t start s copied
   echo "BEGIN;" >"$script"
   for t in "${tables[@]}"; do
     "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 \

@@ -96,11 +96,12 @@ stop_all() {
 }
 trap 'say "stopping"; stop_all; say "stopped"; exit 0' INT TERM
 
-# Settings for ingest's write load: 128 MB of shared buffers (the default) hold a fraction of what
-# a drain touches, and each backend then writes out dirty pages itself;
-# 1 GB of WAL between checkpoints is about one 100,000-batch drain. With
-# settings of this size a backlog of 100,000 batches drained in 15.1-18.3 s
-# instead of 20.1-21.4 s (docs/operations.md, "PostgreSQL settings").
+# Settings for ingest's write load: 128 MB of shared buffers (the default)
+# hold a fraction of what a drain touches, and each backend then writes out
+# dirty pages itself; 1 GB of WAL between checkpoints is about one
+# 100,000-batch drain. With settings of this size a backlog of 100,000
+# batches drained in 15.1-18.3 s instead of 20.1-21.4 s (docs/operations.md,
+# "PostgreSQL settings").
 # Memory is taken as pages are used, so a test's PostgreSQL stays small.
 # TALLY_PG_OPTIONS come last and override them.
 # shellcheck disable=SC2086 # TALLY_PG_OPTIONS is a list of words
