@@ -154,18 +154,17 @@ static void release(natsMsg **msgs, int n)
 /* Stores a fetched batch; when a bulk-loaded section is refused, stores its
  * messages one by one so only the guilty one is dead-lettered. True once
  * every message has an outcome. */
-static bool store(ingest_t *in, PGconn *conn, tly_catalog_t *catalog, natsMsg **msgs, int n,
-                  tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
+static bool store(ingest_t *in, PGconn *conn, const tly_store_caches_t *caches, natsMsg **msgs,
+                  int n, tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     const tly_config_t *cfg = in->cfg;
-    tly_store_status_t st =
-        tly_store_batch(cfg, conn, catalog, in->sets, msgs, n, outcomes, counts);
+    tly_store_status_t st = tly_store_batch(cfg, conn, caches, msgs, n, outcomes, counts);
     if (st != TLY_STORE_ISOLATE)
         return st == TLY_STORE_COMMITTED;
     TLY_WARN(NULL, "a batch of %d messages was refused as a whole; storing them one by one", n);
     count(&in->metrics.isolations, 1);
     for (int i = 0; i < n; i++) {
-        if (tly_store_batch(cfg, conn, catalog, in->sets, &msgs[i], 1, &outcomes[i], counts) !=
+        if (tly_store_batch(cfg, conn, caches, &msgs[i], 1, &outcomes[i], counts) !=
             TLY_STORE_COMMITTED)
             return false; /* the earlier ones are committed; the ledger skips them on retry */
     }
@@ -212,7 +211,8 @@ static void *worker_main(void *arg)
     PGconn *conn = NULL;
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
     tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
-    tly_catalog_t *catalog = tly_catalog_new(TLY_INGEST_CATALOG_CACHE);
+    tly_store_caches_t caches = {tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
+                                 tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets};
     bool alone = false; /* the next fetch takes one message, whatever its size */
 
     while (!atomic_load(&in->stop)) {
@@ -264,7 +264,7 @@ static void *worker_main(void *arg)
             if (conn == NULL)
                 conn = tly_db_connect(cfg->ingest_database_url, "tally-ingest");
             if (conn != NULL &&
-                store(in, conn, catalog, list.Msgs, list.Count, outcomes, &counts)) {
+                store(in, conn, &caches, list.Msgs, list.Count, outcomes, &counts)) {
                 settle(in, list.Msgs, list.Count, outcomes);
                 count(&in->metrics.fetches, 1);
                 for (size_t t = 0; t < TLY_STORE_TABLES; t++)
@@ -291,7 +291,8 @@ static void *worker_main(void *arg)
              (long long)counts.batches, (long long)counts.dead_letters);
     natsSubscription_Destroy(sub);
     PQfinish(conn);
-    tly_catalog_free(catalog);
+    tly_catalog_free(caches.catalog);
+    tly_devids_free(caches.devices);
     free(outcomes);
     nats_ReleaseThreadMemory();
     return NULL;

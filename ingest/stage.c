@@ -168,9 +168,12 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
     why[strcspn(why, "\n")] = '\0';
     TLY_WARN(NULL, "%s", why);
     /* A row already in the device's set: ingest's copy of the set was not
-     * what the database holds. */
+     * what the database holds. A device already there under another id:
+     * the id ingest cached is not its own (ingest/devids.h). */
     const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
-    bool stale_row = constraint != NULL && strcmp(constraint, "device_software_pkey") == 0;
+    bool stale_row =
+        constraint != NULL && (strcmp(constraint, "device_software_pkey") == 0 ||
+                               strcmp(constraint, "devices_tenant_id_agent_id_key") == 0);
     if (state != NULL && (strcmp(state, "TLY01") == 0 || stale_row))
         return TLY_STAGE_STALE;
     bool data = state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
@@ -436,6 +439,17 @@ static bool put_inet(tly_strbuf_t *b, const char *s, size_t n)
     return true;
 }
 
+void tly_bin_array_start(tly_strbuf_t *b, uint32_t elem_oid, size_t n)
+{
+    put_be(b, n > 0, 4); /* dimensions: an empty array has none */
+    put_be(b, 0, 4);     /* no NULL elements */
+    put_be(b, elem_oid, 4);
+    if (n > 0) {
+        put_be(b, n, 4);
+        put_be(b, 1, 4); /* lower bound */
+    }
+}
+
 /* A one-dimensional text[] of the strings of array v (an empty one has no
  * dimension); false if an element is not a string. */
 static bool put_text_array(tly_strbuf_t *b, const tly_json_t *v)
@@ -443,13 +457,7 @@ static bool put_text_array(tly_strbuf_t *b, const tly_json_t *v)
     if (v->type != TLY_JSON_ARRAY)
         return false;
     size_t at = field_open(b), n = v->len;
-    put_be(b, n > 0, 4);
-    put_be(b, 0, 4); /* no NULL elements */
-    put_be(b, TEXTOID, 4);
-    if (n > 0) {
-        put_be(b, n, 4);
-        put_be(b, 1, 4); /* lower bound */
-    }
+    tly_bin_array_start(b, TEXTOID, n);
     for (size_t i = 0; i < n; i++) {
         const tly_json_t *e = &v->u.items[i];
         if (e->type != TLY_JSON_STRING)

@@ -67,6 +67,12 @@ void tly_bin_uuid(tly_strbuf_t *b, const char *uuid);        /* from its lower-c
 void tly_bin_int4(tly_strbuf_t *b, int32_t v);
 void tly_bin_int8(tly_strbuf_t *b, int64_t v);
 void tly_bin_ts(tly_strbuf_t *b, int64_t us); /* timestamptz, µs since the Unix epoch */
+/* The header of a one-dimensional array of n elements of the type whose
+ * OID is elem_oid, none NULL; its elements follow, each written as a field
+ * (tly_bin_uuid, ...). Without a field length of its own: as a query
+ * parameter in binary format, the array is the whole value. */
+void tly_bin_array_start(tly_strbuf_t *b, uint32_t elem_oid, size_t n);
+#define TLY_UUID_OID 2950 /* pg_type.dat */
 /* The version key of s[0..n) as a bytea: its runs of ASCII digits, each
  * cut to its first 9 digits, in order, 4 big-endian bytes each
  * ("131.0.6778.86" -> 00000083 00000000 00001a7a 00000056; no digits -> no

@@ -4,6 +4,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "ingest/catalog.h"
+#include "ingest/devids.h"
 #include "ingest/softset.h"
 #include "ingest/stage.h"
 
@@ -22,7 +23,7 @@ typedef struct {
     char tenant_id[37];
     char agent_id[37];
     char batch_id[37];
-    char device_id[37]; /* set by apply for a batch it stored */
+    char device_id[37]; /* from the cache or tally_ingest_device_rows() */
     int64_t received_us;
     const char *request_id;
     const char *agent_version;
@@ -157,62 +158,10 @@ static const struct {
     {"logged_in_users", TLY_BIN_TEXT_ARRAY},
 };
 
-/* The sections counted in stage_batches; the first two are the sets, whose
- * count is NULL when absent (the batch does not carry the list). */
+/* The sections an inventory_reports row counts; the first two are the sets,
+ * which a batch may leave out (then 0). */
 static const char *const counted[] = {"software",       "patches",     "process_events",
                                       "network_events", "file_events", "metrics"};
-
-/* One stage_batches row per batch, in COPY's binary format. A value its
- * column cannot hold is a TLY_STAGE_DATA_ERROR (the fetch is then stored a
- * message at a time, and that message dead-lettered with why). */
-static tly_stage_status_t stage_batches(PGconn *conn, batch_t **staged, int n, char *why,
-                                        size_t why_len)
-{
-    tly_strbuf_t rows;
-    tly_strbuf_init(&rows, (size_t)1 << 30);
-    tly_bin_start(&rows);
-    bool ok = true;
-    for (int k = 0; ok && k < n; k++) {
-        const batch_t *b = staged[k];
-        tly_bin_row(&rows, 9 + (int)TLY_ARRAY_LEN(counted) + (int)TLY_ARRAY_LEN(device_cols));
-        tly_bin_int4(&rows, b->index);
-        tly_bin_uuid(&rows, b->tenant_id);
-        tly_bin_uuid(&rows, b->agent_id);
-        tly_bin_uuid(&rows, b->batch_id);
-        tly_bin_ts(&rows, b->received_us);
-        ok = tly_bin_json(&rows, TLY_BIN_TS, tly_json_get(b->root, "sent_at"), b->text, "batch",
-                          "sent_at", why, why_len);
-        tly_bin_str(&rows, b->agent_version);
-        tly_bin_str(&rows, b->request_id);
-        tly_bin_int4(&rows, b->body_bytes);
-        for (size_t s = 0; s < TLY_ARRAY_LEN(counted); s++) {
-            const tly_json_t *items = tly_json_get(b->root, counted[s]);
-            if (s < 2 && !tly_json_is(items, TLY_JSON_ARRAY))
-                tly_bin_null(&rows);
-            else
-                tly_bin_int4(&rows, (int32_t)tly_json_size(items));
-        }
-        uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
-        for (size_t c = 0; ok && c < TLY_ARRAY_LEN(device_cols); c++)
-            ok = tly_bin_json(&rows, device_cols[c].kind,
-                              tly_json_get_from(b->device, device_cols[c].key, &hint), b->text,
-                              "device", device_cols[c].key, why, why_len);
-    }
-    tly_bin_end(&rows);
-    tly_stage_status_t st =
-        !ok ? TLY_STAGE_DATA_ERROR
-            : tly_stage_copy(conn,
-                             "stage_batches (idx, tenant_id, agent_id, batch_id, received_at,"
-                             " sent_at, agent_version, request_id, body_bytes, software_count,"
-                             " patch_count, process_event_count, network_event_count,"
-                             " file_event_count, metric_count, hostname, domain, os_name,"
-                             " os_version, os_build, arch, serial, manufacturer, model, cpu_model,"
-                             " cpu_cores, memory_bytes, disks, ip_addresses, mac_addresses,"
-                             " boot_time, logged_in_users)",
-                             true, &rows, why, why_len);
-    tly_strbuf_free(&rows);
-    return st;
-}
 
 /* Runs a statement of the store; classifies its failure. */
 static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, char *why,
@@ -232,6 +181,28 @@ static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, cha
     return r;
 }
 
+/* Runs a query whose parameters are uuid[] arrays in binary format
+ * (arrays[0..n), each from tly_bin_array_start); *out is its result. */
+static tly_stage_status_t query_arrays(PGconn *conn, const char *sql, const tly_strbuf_t *arrays,
+                                       int n, PGresult **out, char *why, size_t why_len)
+{
+    const char *values[3];
+    int lengths[3], formats[3];
+    for (int i = 0; i < n && i < 3; i++) {
+        values[i] = arrays[i].data;
+        lengths[i] = (int)arrays[i].len;
+        formats[i] = 1;
+    }
+    PGresult *res = PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        *out = res;
+        return TLY_STAGE_OK;
+    }
+    tly_stage_status_t st = tly_stage_failed(res, conn, sql, why, why_len);
+    PQclear(res);
+    return st;
+}
+
 /* The index of table in tly_store_tables. */
 static size_t table_index(const char *table)
 {
@@ -241,8 +212,8 @@ static size_t table_index(const char *table)
     return t;
 }
 
-/* A device with software lists among the stored batches, as
- * tally_ingest_batches() found its row (committed; revision 0 and never
+/* A device with software lists among the fetch's batches, as
+ * tally_ingest_device_rows() found its row (committed; revision 0 and never
  * reported for a device new to Tally). */
 typedef struct {
     char device_id[37];
@@ -256,29 +227,90 @@ static int by_device(const void *a, const void *b)
     return strcmp(((const sw_device_t *)a)->device_id, ((const sw_device_t *)b)->device_id);
 }
 
-/* Reads the answer's "software" into devs[0..*n) (sorted by device id). */
-static bool read_software(const tly_json_t *software, sw_device_t **devs, size_t *n)
+/* One device of the fetch: staged[start..end) are its batches. */
+typedef struct {
+    int start, end;
+    bool lists; /* one of them carries a software list */
+} device_group_t;
+
+/* Each staged batch's device id (staged is sorted by key, so a device's
+ * batches are adjacent): from the cache, or for the devices it lacks and
+ * those with software lists, from tally_ingest_device_rows(), whose
+ * software revisions go to *devs (sorted by device id; the caller frees).
+ * Before the fetch's transaction: the revisions are checked again under
+ * lock by tally_ingest_devices(). */
+static tly_stage_status_t device_rows(tly_devids_t *ids, PGconn *conn, batch_t **staged, int n,
+                                      sw_device_t **devs, size_t *ndevs, char *why, size_t why_len)
 {
-    if (!tly_json_is(software, TLY_JSON_ARRAY))
-        return false;
-    *devs = tly_xcalloc(software->len + 1, sizeof **devs);
-    *n = software->len;
-    for (size_t i = 0; i < software->len; i++) {
-        const tly_json_t *d = &software->u.items[i];
-        if (!tly_json_is(d, TLY_JSON_ARRAY) || d->len != 3)
-            return false;
-        const char *id = tly_json_string(&d->u.items[0]);
-        const tly_json_t *rev = &d->u.items[1], *at = &d->u.items[2];
-        if (id == NULL || !tly_is_uuid(id) || !tly_json_is(rev, TLY_JSON_INTEGER) ||
-            !(tly_json_is(at, TLY_JSON_INTEGER) || tly_json_is(at, TLY_JSON_NULL)))
-            return false;
-        tly_uuid_lower(id, (*devs)[i].device_id);
-        (*devs)[i].rev = rev->u.i;
-        (*devs)[i].reported = at->type == TLY_JSON_INTEGER;
-        (*devs)[i].reported_at_us = (*devs)[i].reported ? at->u.i : 0;
+    device_group_t *ask = tly_xcalloc((size_t)n + 1, sizeof *ask);
+    size_t m = 0, with_lists = 0;
+    for (int g = 0, end; g < n; g = end) {
+        device_group_t d = {g, g, false};
+        for (end = g; end < n && strcmp(staged[end]->tenant_id, staged[g]->tenant_id) == 0 &&
+                      strcmp(staged[end]->agent_id, staged[g]->agent_id) == 0;
+             end++)
+            d.lists |= tly_json_is(tly_json_get(staged[end]->root, "software"), TLY_JSON_ARRAY);
+        d.end = end;
+        bool known =
+            tly_devids_get(ids, staged[g]->tenant_id, staged[g]->agent_id, staged[g]->device_id);
+        for (int k = g + 1; known && k < end; k++)
+            memcpy(staged[k]->device_id, staged[g]->device_id, sizeof staged[k]->device_id);
+        if (!known || d.lists)
+            ask[m++] = d;
+        with_lists += d.lists;
     }
-    qsort(*devs, *n, sizeof **devs, by_device);
-    return true;
+    *devs = tly_xcalloc(with_lists + 1, sizeof **devs);
+    *ndevs = 0;
+    tly_stage_status_t st = TLY_STAGE_OK;
+    PGresult *res = NULL;
+    if (m > 0) {
+        tly_strbuf_t keys[2];
+        for (int a = 0; a < 2; a++) {
+            tly_strbuf_init(&keys[a], (size_t)1 << 30);
+            tly_bin_array_start(&keys[a], TLY_UUID_OID, m);
+        }
+        for (size_t i = 0; i < m; i++) {
+            tly_bin_uuid(&keys[0], staged[ask[i].start]->tenant_id);
+            tly_bin_uuid(&keys[1], staged[ask[i].start]->agent_id);
+        }
+        st = query_arrays(conn,
+                          "SELECT i, device_id, software_rev, software_reported_us"
+                          " FROM tally_ingest_device_rows($1, $2)",
+                          keys, 2, &res, why, why_len);
+        for (int a = 0; a < 2; a++)
+            tly_strbuf_free(&keys[a]);
+    }
+    for (int r = 0; st == TLY_STAGE_OK && r < PQntuples(res); r++) {
+        long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
+        const char *id = PQgetvalue(res, r, 1);
+        if (i < 1 || (size_t)i > m || !tly_is_uuid(id)) {
+            snprintf(why, why_len, "tally_ingest_device_rows answered what ingest does not ask");
+            st = TLY_STAGE_FAILED;
+            break;
+        }
+        const device_group_t *d = &ask[i - 1];
+        tly_devids_put(ids, staged[d->start]->tenant_id, staged[d->start]->agent_id, id);
+        for (int k = d->start; k < d->end; k++)
+            memcpy(staged[k]->device_id, id, sizeof staged[k]->device_id);
+        if (!d->lists)
+            continue;
+        sw_device_t *s = &(*devs)[(*ndevs)++];
+        memcpy(s->device_id, id, sizeof s->device_id);
+        s->rev = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        s->reported = !PQgetisnull(res, r, 3);
+        s->reported_at_us = s->reported ? strtoll(PQgetvalue(res, r, 3), NULL, 10) : 0;
+    }
+    for (int k = 0; st == TLY_STAGE_OK && k < n; k++) {
+        if (staged[k]->device_id[0] == '\0') {
+            snprintf(why, why_len, "tally_ingest_device_rows did not answer for agent %s",
+                     staged[k]->agent_id);
+            st = TLY_STAGE_FAILED;
+        }
+    }
+    PQclear(res);
+    free(ask);
+    qsort(*devs, *ndevs, sizeof **devs, by_device);
+    return st;
 }
 
 /* Adds an answer's "rows" ({table: n}) to counts. */
@@ -302,64 +334,195 @@ static bool read_devices(const char *answer, tly_store_counts_t *counts)
     return ok;
 }
 
-/* Reads the answer of tally_ingest_batches(): which batches were written
- * now, with their device ids (stored[k] = that batch, *stored_n of them),
- * the event tables' windows, the devices with software lists (*devs, the
- * caller frees), and rows per table. */
-static bool read_applied(const char *answer, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
-                         batch_t **stored, int *stored_n,
-                         tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES], sw_device_t **devs,
-                         size_t *ndevs, tly_store_counts_t *counts)
+/* Starts the fetch's writes (tally_ingest_begin()): the staging tables, and
+ * the event tables' windows (no partitions: every row is outside). */
+static tly_stage_status_t begin(PGconn *conn, tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES],
+                                char *why, size_t why_len)
 {
-    tly_json_doc_t *j = tly_json_parse(answer, strlen(answer), 0, NULL, NULL);
-    const tly_json_t *root = j ? tly_json_root(j) : NULL;
-    const tly_json_t *written = tly_json_get(root, "stored");
-    const tly_json_t *wins = tly_json_get(root, "windows");
-    const tly_json_t *rows = tly_json_get(root, "rows");
-    bool ok = tly_json_is(written, TLY_JSON_ARRAY) && tly_json_is(wins, TLY_JSON_OBJECT) &&
-              tly_json_is(rows, TLY_JSON_OBJECT) &&
-              read_software(tly_json_get(root, "software"), devs, ndevs);
-    for (int k = 0; ok && k < n; k++)
-        outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
-    /* The staged batches by their position in the fetch. */
-    int positions = 0;
-    for (int k = 0; k < n; k++)
-        positions = staged[k]->index >= positions ? staged[k]->index + 1 : positions;
-    batch_t **at = tly_xcalloc((size_t)positions + 1, sizeof *at);
-    for (int k = 0; k < n; k++)
-        at[staged[k]->index] = staged[k];
-    *stored_n = 0;
-    for (size_t i = 0; ok && i < written->len; i++) {
-        const tly_json_t *pair = &written->u.items[i];
-        bool is_pair = tly_json_is(pair, TLY_JSON_ARRAY) && pair->len == 2 &&
-                       tly_json_is(&pair->u.items[0], TLY_JSON_INTEGER);
-        int64_t idx = is_pair ? pair->u.items[0].u.i : -1;
-        batch_t *b = idx >= 0 && idx < positions ? at[idx] : NULL;
-        const char *device = b ? tly_json_string(&pair->u.items[1]) : NULL;
-        ok = device != NULL && tly_is_uuid(device);
-        if (ok) {
-            tly_uuid_lower(device, b->device_id);
-            outcomes[b->index] = TLY_MSG_STORED;
-            stored[(*stored_n)++] = b;
+    PGresult *res = NULL;
+    tly_stage_status_t st =
+        run(conn, "SELECT event_table, lower_us, upper_us FROM tally_ingest_begin()", &res, why,
+            why_len);
+    for (size_t t = 0; t < TLY_STAGE_EVENT_TABLES; t++)
+        windows[t] = (tly_stage_window_t){0, 0};
+    for (int r = 0; st == TLY_STAGE_OK && r < PQntuples(res); r++) {
+        for (size_t t = 0; t < TLY_STAGE_EVENT_TABLES; t++) {
+            if (strcmp(PQgetvalue(res, r, 0), tly_stage_event_table(t)) == 0 &&
+                !PQgetisnull(res, r, 1) && !PQgetisnull(res, r, 2))
+                windows[t] = (tly_stage_window_t){strtoll(PQgetvalue(res, r, 1), NULL, 10),
+                                                  strtoll(PQgetvalue(res, r, 2), NULL, 10)};
         }
     }
-    free(at);
-    for (size_t t = 0; ok && t < TLY_STAGE_EVENT_TABLES; t++) {
-        const tly_json_t *w = tly_json_get(wins, tly_stage_event_table(t));
-        windows[t] = (tly_stage_window_t){0, 0}; /* no partitions: every row is outside */
-        if (tly_json_is(w, TLY_JSON_ARRAY) && w->len == 2 &&
-            tly_json_is(&w->u.items[0], TLY_JSON_INTEGER) &&
-            tly_json_is(&w->u.items[1], TLY_JSON_INTEGER))
-            windows[t] = (tly_stage_window_t){w->u.items[0].u.i, w->u.items[1].u.i};
-        else
-            ok = tly_json_is(w, TLY_JSON_NULL);
+    PQclear(res);
+    return st;
+}
+
+/* Enters the staged batches into the ledger (tally_ingest_ledger()):
+ * stored[0..*stored_n) are those new to it, in staged's order, the others
+ * duplicates. */
+static tly_stage_status_t ledger(PGconn *conn, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
+                                 batch_t **stored, int *stored_n, char *why, size_t why_len)
+{
+    tly_strbuf_t keys[3];
+    for (int a = 0; a < 3; a++) {
+        tly_strbuf_init(&keys[a], (size_t)1 << 30);
+        tly_bin_array_start(&keys[a], TLY_UUID_OID, (size_t)n);
     }
-    if (ok) {
-        counts->batches += *stored_n;
-        add_rows(rows, counts);
+    for (int k = 0; k < n; k++) {
+        tly_bin_uuid(&keys[0], staged[k]->tenant_id);
+        tly_bin_uuid(&keys[1], staged[k]->agent_id);
+        tly_bin_uuid(&keys[2], staged[k]->batch_id);
     }
-    tly_json_free(j);
+    PGresult *res = NULL;
+    tly_stage_status_t st =
+        query_arrays(conn, "SELECT i FROM tally_ingest_ledger($1, $2, $3) AS i ORDER BY i", keys, 3,
+                     &res, why, why_len);
+    for (int a = 0; a < 3; a++)
+        tly_strbuf_free(&keys[a]);
+    *stored_n = 0;
+    for (int k = 0; k < n; k++)
+        outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
+    for (int r = 0; st == TLY_STAGE_OK && r < PQntuples(res); r++) {
+        long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
+        if (i < 1 || i > n || (*stored_n > 0 && stored[*stored_n - 1] == staged[i - 1])) {
+            snprintf(why, why_len, "tally_ingest_ledger answered what ingest does not ask");
+            st = TLY_STAGE_FAILED;
+            break;
+        }
+        outcomes[staged[i - 1]->index] = TLY_MSG_STORED;
+        stored[(*stored_n)++] = staged[i - 1];
+    }
+    PQclear(res);
+    return st;
+}
+
+/* One inventory_reports row per stored batch, in COPY's binary format. */
+static tly_stage_status_t store_reports(PGconn *conn, batch_t **stored, int n, char *why,
+                                        size_t why_len)
+{
+    tly_strbuf_t rows;
+    tly_strbuf_init(&rows, (size_t)1 << 30);
+    tly_bin_start(&rows);
+    bool ok = true;
+    for (int k = 0; ok && k < n; k++) {
+        const batch_t *b = stored[k];
+        tly_bin_row(&rows, 8 + (int)TLY_ARRAY_LEN(counted));
+        tly_bin_uuid(&rows, b->tenant_id);
+        tly_bin_ts(&rows, b->received_us);
+        tly_bin_uuid(&rows, b->device_id);
+        tly_bin_uuid(&rows, b->batch_id);
+        ok = tly_bin_json(&rows, TLY_BIN_TS, tly_json_get(b->root, "sent_at"), b->text, "batch",
+                          "sent_at", why, why_len);
+        tly_bin_str(&rows, b->agent_version);
+        tly_bin_str(&rows, b->request_id);
+        tly_bin_int4(&rows, b->body_bytes);
+        for (size_t s = 0; s < TLY_ARRAY_LEN(counted); s++)
+            tly_bin_int4(&rows, (int32_t)tly_json_size(tly_json_get(b->root, counted[s])));
+    }
+    tly_bin_end(&rows);
+    tly_stage_status_t st =
+        !ok ? TLY_STAGE_DATA_ERROR
+            : tly_stage_copy(conn,
+                             "inventory_reports (tenant_id, received_at, device_id, batch_id,"
+                             " sent_at, agent_version, request_id, body_bytes, software_count,"
+                             " patch_count, process_event_count, network_event_count,"
+                             " file_event_count, metric_count)",
+                             true, &rows, why, why_len);
+    tly_strbuf_free(&rows);
+    return st;
+}
+
+/* Orders batches by device, then receive time, then position in the
+ * fetch: each device's lists in the order they apply, its newest last. */
+static int by_device_time(const void *a, const void *b)
+{
+    const batch_t *x = *(batch_t *const *)a, *y = *(batch_t *const *)b;
+    int c = strcmp(x->device_id, y->device_id);
+    if (c != 0)
+        return c;
+    if (x->received_us != y->received_us)
+        return x->received_us < y->received_us ? -1 : 1;
+    return x->index - y->index;
+}
+
+/* Writes b's device facts as a stage_devices row; false, with why, for a
+ * value its column cannot hold. */
+static bool device_row(tly_strbuf_t *rows, const batch_t *b, char *why, size_t why_len)
+{
+    tly_bin_row(rows, 5 + (int)TLY_ARRAY_LEN(device_cols));
+    tly_bin_uuid(rows, b->device_id);
+    tly_bin_uuid(rows, b->tenant_id);
+    tly_bin_uuid(rows, b->agent_id);
+    tly_bin_str(rows, b->agent_version);
+    bool ok = true;
+    uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
+    for (size_t c = 0; ok && c < TLY_ARRAY_LEN(device_cols); c++)
+        ok = tly_bin_json(rows, device_cols[c].kind,
+                          tly_json_get_from(b->device, device_cols[c].key, &hint), b->text,
+                          "device", device_cols[c].key, why, why_len);
+    tly_bin_ts(rows, b->received_us);
     return ok;
+}
+
+/* Stages what tally_ingest_devices() applies of the stored batches: one
+ * stage_devices row per device, the facts of its newest batch (every
+ * batch's facts are checked against their columns all the same), and the
+ * patch lists, each with its round (a device's lists numbered from 1 in
+ * the order they apply) and its items. */
+static tly_stage_status_t stage_devices(PGconn *conn, batch_t **stored, int n, char *why,
+                                        size_t why_len)
+{
+    batch_t **by = tly_xcalloc((size_t)n + 1, sizeof *by);
+    memcpy(by, stored, (size_t)n * sizeof *by);
+    qsort(by, (size_t)n, sizeof *by, by_device_time);
+    tly_strbuf_t rows, older, lists;
+    tly_strbuf_init(&rows, (size_t)1 << 30);
+    tly_strbuf_init(&older, (size_t)1 << 30);
+    tly_strbuf_init(&lists, (size_t)1 << 30);
+    tly_bin_start(&rows);
+    tly_bin_start(&lists);
+    tly_stage_doc_t *patched = tly_xcalloc((size_t)n + 1, sizeof *patched);
+    int npatched = 0;
+    bool ok = true;
+    for (int g = 0, end; ok && g < n; g = end) {
+        int round = 0;
+        for (end = g; ok && end < n && strcmp(by[end]->device_id, by[g]->device_id) == 0; end++) {
+            const batch_t *b = by[end];
+            bool newest = end + 1 == n || strcmp(by[end + 1]->device_id, b->device_id) != 0;
+            older.len = 0; /* an older batch's row is only checked */
+            ok = device_row(newest ? &rows : &older, b, why, why_len);
+            if (!tly_json_is(tly_json_get(b->root, "patches"), TLY_JSON_ARRAY))
+                continue;
+            tly_bin_row(&lists, 5);
+            tly_bin_int4(&lists, b->index);
+            tly_bin_uuid(&lists, b->tenant_id);
+            tly_bin_uuid(&lists, b->device_id);
+            tly_bin_ts(&lists, b->received_us);
+            tly_bin_int4(&lists, ++round);
+            patched[npatched++] = (tly_stage_doc_t){b->index, b->root};
+        }
+    }
+    tly_bin_end(&rows);
+    tly_bin_end(&lists);
+    tly_stage_status_t st = ok ? TLY_STAGE_OK : TLY_STAGE_DATA_ERROR;
+    if (st == TLY_STAGE_OK && n > 0)
+        st = tly_stage_copy(conn,
+                            "stage_devices (id, tenant_id, agent_id, agent_version, hostname,"
+                            " domain, os_name, os_version, os_build, arch, serial, manufacturer,"
+                            " model, cpu_model, cpu_cores, memory_bytes, disks, ip_addresses,"
+                            " mac_addresses, boot_time, logged_in_users, seen)",
+                            true, &rows, why, why_len);
+    if (st == TLY_STAGE_OK && npatched > 0)
+        st = tly_stage_copy(conn, "stage_patch_lists (idx, tenant_id, device_id, at, round)", true,
+                            &lists, why, why_len);
+    if (st == TLY_STAGE_OK && npatched > 0)
+        st = tly_stage_patches(conn, patched, npatched, why, why_len);
+    free(patched);
+    free(by);
+    tly_strbuf_free(&rows);
+    tly_strbuf_free(&older);
+    tly_strbuf_free(&lists);
+    return st;
 }
 
 /* COPYs the events and metrics of the batches apply stored. */
@@ -528,19 +691,6 @@ static void pendings_free(sw_pendings_t *p)
         tly_swset_unref(p->items[i].set);
     free(p->items);
     *p = (sw_pendings_t){0};
-}
-
-/* Orders the batches with a software list by device, then receive time,
- * then position in the fetch: each device's lists in the order they apply. */
-static int by_device_time(const void *a, const void *b)
-{
-    const batch_t *x = *(batch_t *const *)a, *y = *(batch_t *const *)b;
-    int c = strcmp(x->device_id, y->device_id);
-    if (c != 0)
-        return c;
-    if (x->received_us != y->received_us)
-        return x->received_us < y->received_us ? -1 : 1;
-    return x->index - y->index;
 }
 
 /* The software list of b as a set: its items with catalog ids, repeats
@@ -724,7 +874,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
         memcpy(key.device_id, lists[g]->device_id, sizeof key.device_id);
         const sw_device_t *d = bsearch(&key, devs, ndevs, sizeof *devs, by_device);
         if (d == NULL && st == TLY_STAGE_OK) {
-            snprintf(why, why_len, "tally_ingest_batches did not answer for device %s",
+            snprintf(why, why_len, "tally_ingest_device_rows did not answer for device %s",
                      key.device_id);
             st = TLY_STAGE_FAILED;
         }
@@ -793,58 +943,50 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     return st;
 }
 
-/* Stages and applies the good batches inside the open transaction: the
- * ledger and report rows, the stored ones' software rows and events, then
- * their devices (locked from there to COMMIT). */
+/* Writes the good batches inside the open transaction: the ledger, then
+ * the new ones' software rows, events and report rows, then their devices
+ * (locked from there to COMMIT). devs: from device_rows(). */
 static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **staged, int n,
-                                tly_msg_outcome_t *outcomes, sw_pendings_t *pending,
-                                tly_store_counts_t *counts, char *why, size_t why_len)
+                                const sw_device_t *devs, size_t ndevs, tly_msg_outcome_t *outcomes,
+                                sw_pendings_t *pending, tly_store_counts_t *counts, char *why,
+                                size_t why_len)
 {
-    tly_stage_doc_t *docs = tly_xcalloc((size_t)n, sizeof *docs);
     batch_t **stored = tly_xcalloc((size_t)n, sizeof *stored);
-    for (int k = 0; k < n; k++)
-        docs[k] = (tly_stage_doc_t){staged[k]->index, staged[k]->root};
-    PGresult *res = NULL;
     int stored_n = 0;
     tly_stage_window_t windows[TLY_STAGE_EVENT_TABLES];
-    sw_device_t *devs = NULL;
-    size_t ndevs = 0;
-    tly_stage_status_t st = run(conn, "SELECT tally_ingest_prepare()", NULL, why, why_len);
+    tly_stage_status_t st = begin(conn, windows, why, why_len);
     if (st == TLY_STAGE_OK)
-        st = stage_batches(conn, staged, n, why, why_len);
-    if (st == TLY_STAGE_OK)
-        st = tly_stage_patches(conn, docs, n, why, why_len);
-    if (st == TLY_STAGE_OK)
-        st = run(conn, "SELECT tally_ingest_batches()", &res, why, why_len);
-    if (st == TLY_STAGE_OK && !read_applied(PQgetvalue(res, 0, 0), staged, n, outcomes, stored,
-                                            &stored_n, windows, &devs, &ndevs, counts)) {
-        snprintf(why, why_len, "tally_ingest_batches answered what ingest does not understand");
-        st = TLY_STAGE_FAILED;
-    }
+        st = ledger(conn, staged, n, outcomes, stored, &stored_n, why, why_len);
     if (st == TLY_STAGE_OK)
         st = store_software(conn, cache, stored, stored_n, devs, ndevs, pending, counts, why,
                             why_len);
     if (st == TLY_STAGE_OK)
         st = store_events(conn, stored, stored_n, windows, counts, why, why_len);
-    PQclear(res);
-    res = NULL;
+    if (st == TLY_STAGE_OK)
+        st = store_reports(conn, stored, stored_n, why, why_len);
+    if (st == TLY_STAGE_OK)
+        st = stage_devices(conn, stored, stored_n, why, why_len);
+    PGresult *res = NULL;
     if (st == TLY_STAGE_OK)
         st = run(conn, "SELECT tally_ingest_devices()", &res, why, why_len);
     if (st == TLY_STAGE_OK && !read_devices(PQgetvalue(res, 0, 0), counts)) {
         snprintf(why, why_len, "tally_ingest_devices answered what ingest does not understand");
         st = TLY_STAGE_FAILED;
     }
+    if (st == TLY_STAGE_OK) {
+        counts->batches += stored_n;
+        counts->rows[table_index("ingested_batches")] += stored_n;
+        counts->rows[table_index("inventory_reports")] += stored_n;
+    }
     PQclear(res);
-    free(devs);
     free(stored);
-    free(docs);
     return st;
 }
 
 /* tly_store_batch once; *stale when a cache was stale (both are cleared
  * then, and RETRY returned). */
-static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
-                                     tly_swcache_t *sets, natsMsg **msgs, int n,
+static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
+                                     const tly_store_caches_t *caches, natsMsg **msgs, int n,
                                      tly_msg_outcome_t *outcomes, tly_store_counts_t *counts,
                                      bool *stale)
 {
@@ -881,9 +1023,14 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_
     char why[300] = "";
     /* New catalog names are committed on their own, first. */
     int64_t created = 0;
-    tly_stage_status_t st = software_ids(catalog, conn, staged, unique, &created, why, sizeof why);
+    tly_stage_status_t st =
+        software_ids(caches->catalog, conn, staged, unique, &created, why, sizeof why);
     if (counts != NULL)
         counts->rows[table_index("software_catalog")] += created;
+    sw_device_t *devs = NULL;
+    size_t ndevs = 0;
+    if (st == TLY_STAGE_OK)
+        st = device_rows(caches->devices, conn, staged, unique, &devs, &ndevs, why, sizeof why);
     if (st == TLY_STAGE_OK) {
         if (!tly_db_exec(conn, "BEGIN"))
             goto done;
@@ -894,12 +1041,13 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_
             }
         }
         if (unique > 0)
-            st = apply(conn, sets, staged, unique, outcomes, &pending, &now, why, sizeof why);
+            st = apply(conn, caches->sets, staged, unique, devs, ndevs, outcomes, &pending, &now,
+                       why, sizeof why);
         if (st == TLY_STAGE_OK && tly_db_exec(conn, "COMMIT")) {
             result = TLY_STORE_COMMITTED;
             now.dead_letters = dead;
             for (size_t i = 0; i < pending.n; i++)
-                tly_swcache_put(sets, pending.items[i].device_id, pending.items[i].rev,
+                tly_swcache_put(caches->sets, pending.items[i].device_id, pending.items[i].rev,
                                 pending.items[i].set);
             goto done;
         }
@@ -907,10 +1055,13 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_
     }
     if (st == TLY_STAGE_STALE) {
         TLY_WARN(NULL,
-                 "a cache was stale (%s); cleared (%zu catalog ids, %zu bytes of software sets)",
-                 why, tly_catalog_size(catalog), tly_swcache_bytes(sets));
-        tly_catalog_clear(catalog);
-        tly_swcache_clear(sets);
+                 "a cache was stale (%s); cleared (%zu catalog ids, %zu device ids, %zu bytes of"
+                 " software sets)",
+                 why, tly_catalog_size(caches->catalog), tly_devids_size(caches->devices),
+                 tly_swcache_bytes(caches->sets));
+        tly_catalog_clear(caches->catalog);
+        tly_devids_clear(caches->devices);
+        tly_swcache_clear(caches->sets);
         *stale = true;
     } else if (st == TLY_STAGE_DATA_ERROR && n > 1) {
         result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
@@ -925,6 +1076,7 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn, tly_
     }
 done:
     pendings_free(&pending);
+    free(devs);
     if (result == TLY_STORE_COMMITTED && counts != NULL) {
         counts->batches += now.batches;
         counts->dead_letters += now.dead_letters;
@@ -940,13 +1092,13 @@ done:
     return result;
 }
 
-tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
-                                   tly_swcache_t *sets, natsMsg **msgs, int n,
+tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
+                                   const tly_store_caches_t *caches, natsMsg **msgs, int n,
                                    tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     bool stale = false;
-    tly_store_status_t st = store_once(cfg, conn, catalog, sets, msgs, n, outcomes, counts, &stale);
+    tly_store_status_t st = store_once(cfg, conn, caches, msgs, n, outcomes, counts, &stale);
     if (stale) /* at once, with ids and sets looked up afresh */
-        st = store_once(cfg, conn, catalog, sets, msgs, n, outcomes, counts, &stale);
+        st = store_once(cfg, conn, caches, msgs, n, outcomes, counts, &stale);
     return st;
 }

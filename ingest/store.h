@@ -1,15 +1,17 @@
 /* Writes fetched JetStream messages to PostgreSQL in one transaction.
  *
- * The messages are decoded here; their documents are COPYed into staging
- * tables and applied by tally_ingest_batches() (migrations/0013), their
- * software lists compared with the devices' sets (ingest/softset.h) and
- * what differs written, their events COPYed into their tables
- * (ingest/stage.h), and last their device rows written by
- * tally_ingest_devices(): a fixed number of round trips per fetch. Redelivered or re-sent batches
- * are recognised by the ledger ingested_batches(tenant, agent, batch) and write nothing twice. An
- * undecodable message is recorded in dead_letters, in the same transaction, with its reason and
- * bytes; a message PostgreSQL refuses (a data error) is found by storing the fetch one message at a
- * time (TLY_STORE_ISOLATE) and dead-lettered alone.
+ * The messages are decoded here. Their batches are entered into the ledger
+ * ingested_batches(tenant, agent, batch) by tally_ingest_ledger()
+ * (migrations/0017), which answers those new to it: a redelivered or
+ * re-sent batch writes nothing twice. Of the new ones, the software lists
+ * are compared with the devices' sets (ingest/softset.h) and what differs
+ * written; the events, metrics and report rows COPYed into their tables
+ * (ingest/stage.h); and last each device's facts and patch lists staged and
+ * applied by tally_ingest_devices(): a fixed number of round trips per
+ * fetch. An undecodable message is recorded in dead_letters, in the same
+ * transaction, with its reason and bytes; a message PostgreSQL refuses (a
+ * data error) is found by storing the fetch one message at a time
+ * (TLY_STORE_ISOLATE) and dead-lettered alone.
  *
  * Thread-safety: one call per connection at a time (libpq's rule). */
 #ifndef TLY_INGEST_STORE_H
@@ -17,6 +19,7 @@
 
 #include "common/config.h"
 #include "ingest/catalog.h"
+#include "ingest/devids.h"
 #include "ingest/softset.h"
 
 #include <libpq-fe.h>
@@ -48,14 +51,21 @@ typedef struct {
     int64_t sets_read;              /* software sets read from PostgreSQL to compare */
 } tly_store_counts_t;
 
+/* What a worker keeps between fetches: its own catalog ids and device ids,
+ * and the process's software sets (shared). */
+typedef struct {
+    tly_catalog_t *catalog;
+    tly_devids_t *devices;
+    tly_swcache_t *sets;
+} tly_store_caches_t;
+
 /* Stores msgs[0..n) (borrowed) in one transaction, after adding new
- * software names to the catalog in a statement of their own (catalog: the
- * calling worker's cache; sets: the process's software sets, shared). With
- * n == 1 a refused message is poison (dead-lettered), so ISOLATE is only
- * returned for n > 1. counts may be NULL; catalog entries created count
- * even when the fetch then fails. */
-tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn, tly_catalog_t *catalog,
-                                   tly_swcache_t *sets, natsMsg **msgs, int n,
+ * software names to the catalog in a statement of their own and looking up
+ * the devices the caches lack. With n == 1 a refused message is poison
+ * (dead-lettered), so ISOLATE is only returned for n > 1. counts may be
+ * NULL; catalog entries created count even when the fetch then fails. */
+tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
+                                   const tly_store_caches_t *caches, natsMsg **msgs, int n,
                                    tly_msg_outcome_t *outcomes,
                                    tly_store_counts_t *counts) TLY_MUSTCHECK;
 

@@ -3,7 +3,9 @@
 # -> PostgreSQL, with dedup on retry and tenant separation.
 . "$(dirname "$0")/../lib/testlib.sh"
 
-start_tally ingest
+# One worker: the last check needs the batch to reach the worker that has
+# learned the device's id.
+TALLY_INGEST_WORKERS=1 start_tally ingest
 start_tally serve
 
 tenant_a=$(new_tenant "Contoso")
@@ -117,3 +119,25 @@ metric() { grep -v '^#' "$t_dir/metrics" | grep -F "$1 " | awk '{print $NF}'; }
 [ "$(metric 'tally_auth_cache_lookups_total{result="hit"}')" = 1 ] || fail "cache hits"
 [ "$(metric 'tally_nats_connected')" = 1 ] || fail "nats gauge"
 pass "/metrics: well-formed; requests, publishes, latencies and auth cache counted"
+
+# Ingest keeps the device ids it has learned (ingest/devids.h). A device
+# whose row now has another id (deleted and back) makes the next batch's
+# device upsert fail on (tenant, agent); ingest clears its caches, looks the
+# id up again and stores the batch under it. The batch carries no software
+# list: with one, ingest reads the device's row anyway.
+old_id=$(sql "SELECT id FROM devices WHERE tenant_id = '$tenant_a'")
+new_id=$(sql "SELECT gen_random_uuid()")
+sql "UPDATE devices SET id = '$new_id' WHERE tenant_id = '$tenant_a'" >/dev/null
+jq 'del(.software) | .batch_id = "3f6c1a52-8d4e-4b7a-9c21-5e0f7a9b2d42"' "$batch" >"$t_dir/again.json"
+read -r status body < <(post_batch "$key_a" "$t_dir/again.json")
+[ "$status" = 202 ] || fail "batch after the id change: $status $body"
+wait_for "SELECT count(*) FROM inventory_reports" 3 20
+[ "$(sql "SELECT device_id FROM inventory_reports
+           WHERE batch_id = '3f6c1a52-8d4e-4b7a-9c21-5e0f7a9b2d42'")" = "$new_id" ] ||
+  fail "the batch was not stored under the device's id $new_id (ingest held $old_id)"
+[ "$(sql "SELECT count(*) FROM devices WHERE tenant_id = '$tenant_a'")" = 1 ] ||
+  fail "a second device row for the agent"
+grep -q 'a cache was stale.*devices_tenant_id_agent_id_key' "$t_dir/ingest.log" ||
+  fail "ingest did not report its stale device id"
+[ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "the batch was dead-lettered"
+pass "a device id ingest cached that is no longer the device's is noticed and replaced"

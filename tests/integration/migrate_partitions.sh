@@ -81,7 +81,7 @@ psql "$TALLY_DATABASE_URL" -qAt -c "SELECT count(*) FROM inventory_reports" >/de
 pass "partitions are closed to the application role; the parent (with RLS) is open"
 
 # The application role (serve) cannot run ingest's functions; ingest's role can.
-for f in "tally_ingest_prepare()" "tally_maintain_partitions(7, 30)" "tally_event_window('process_events')"; do
+for f in "tally_ingest_begin()" "tally_maintain_partitions(7, 30)" "tally_event_window('process_events')"; do
   if psql "$TALLY_DATABASE_URL" -qAt -c "SELECT $f" >/dev/null 2>"$t_dir/err"; then
     fail "the application role may run $f"
   fi

@@ -84,7 +84,7 @@ device=$(sql "SELECT id FROM devices WHERE tenant_id = '$tenant' ORDER BY id LIM
 revision_check() { # REVISION_OFFSET
   psql "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 2>&1 <<SQL
 BEGIN;
-SELECT tally_ingest_prepare();
+SELECT count(*) FROM tally_ingest_begin();
 INSERT INTO stage_software_devices
   SELECT tenant_id, id, software_rev + $1, now() FROM devices WHERE id = '$device';
 SELECT tally_ingest_devices();
