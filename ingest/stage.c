@@ -67,7 +67,7 @@ static const column_t metric_cols[] = {
     {"net_tx_bytes", "net_tx_bytes", TLY_BIN_INT8},
 };
 
-/* Patch lists, staged for tally_ingest_batches(). */
+/* Patch lists, staged for tally_ingest_devices(). */
 static const spec_t patch_spec = {"patches", "stage_patches", patch_cols,
                                   TLY_ARRAY_LEN(patch_cols)};
 
@@ -83,6 +83,11 @@ static const spec_t event_specs[TLY_STAGE_EVENT_TABLES] = {
 const char *tly_stage_event_table(size_t t)
 {
     return event_specs[t].table;
+}
+
+const char *tly_stage_event_section(size_t t)
+{
+    return event_specs[t].section;
 }
 
 /* COPY text format: backslash, tab, newline and carriage return escaped;
@@ -149,7 +154,7 @@ static int64_t render(const spec_t *spec, const tly_stage_doc_t *docs, int n, tl
 {
     int64_t rows = 0;
     for (int i = 0; i < n; i++) {
-        const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
+        const tly_json_t *items = docs[i].items;
         for (size_t k = 0; k < tly_json_size(items); k++) {
             tly_strbuf_append_int(b, docs[i].idx);
             render_item(spec, &items->u.items[k], b);
@@ -320,15 +325,18 @@ void tly_bin_str(tly_strbuf_t *b, const char *s)
 
 void tly_bin_uuid(tly_strbuf_t *b, const char *uuid)
 {
+    /* The value of each lower-case hex digit; where each byte's two digits
+     * start in the 36-character form. */
+    static const unsigned char hex[256] = {
+        ['0'] = 0,  ['1'] = 1,  ['2'] = 2,  ['3'] = 3,  ['4'] = 4,  ['5'] = 5,
+        ['6'] = 6,  ['7'] = 7,  ['8'] = 8,  ['9'] = 9,  ['a'] = 10, ['b'] = 11,
+        ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    };
+    static const unsigned char at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
     unsigned char out[4 + 16] = {0, 0, 0, 16}; /* the field's length, then the bytes */
-    for (int i = 0, k = 4; k < 20; k++) {
-        if (uuid[i] == '-')
-            i++;
-        unsigned hi = (unsigned)(uuid[i] <= '9' ? uuid[i] - '0' : uuid[i] - 'a' + 10);
-        unsigned lo = (unsigned)(uuid[i + 1] <= '9' ? uuid[i + 1] - '0' : uuid[i + 1] - 'a' + 10);
-        out[k] = (unsigned char)(hi << 4 | lo);
-        i += 2;
-    }
+    for (int k = 0; k < 16; k++)
+        out[4 + k] = (unsigned char)(hex[(unsigned char)uuid[at[k]]] << 4 |
+                                     hex[(unsigned char)uuid[at[k] + 1]]);
     tly_strbuf_append(b, (const char *)out, sizeof out);
 }
 
@@ -524,18 +532,19 @@ bool tly_bin_json(tly_strbuf_t *b, tly_bin_kind_t kind, const tly_json_t *v, con
     return wrong == NULL;
 }
 
-/* Renders one event table's rows of every document: into rows (binary
+/* Renders event table t's rows of every document: into rows (binary
  * format, from its header on) when ts lies in the window, else into out
  * (out_of_window_events, text format, the item's JSON as row_data). Counts
  * each. False, with why, for a ts that is not a date-time or a value its
  * column cannot hold. */
-static bool render_events(const spec_t *spec, const tly_stage_event_doc_t *docs, int n,
+static bool render_events(size_t t, const tly_stage_event_doc_t *docs, int n,
                           tly_stage_window_t window, tly_strbuf_t *rows, int64_t *count,
                           tly_strbuf_t *out, int64_t *out_count, char *why, size_t why_len)
 {
+    const spec_t *spec = &event_specs[t];
     tly_bin_start(rows);
     for (int i = 0; i < n; i++) {
-        const tly_json_t *items = tly_json_get(docs[i].doc, spec->section);
+        const tly_json_t *items = docs[i].items[t];
         /* Every row of the document starts with the same two fields. */
         char ids_data[2 * (4 + 16) + 1];
         tly_strbuf_t ids;
@@ -593,8 +602,7 @@ tly_stage_status_t tly_stage_events(PGconn *conn, const tly_stage_event_doc_t *d
         tly_strbuf_t rows;
         tly_strbuf_init(&rows, (size_t)1 << 30);
         int64_t count = 0;
-        if (!render_events(&event_specs[t], docs, n, windows[t], &rows, &count, &out, &out_count,
-                           why, why_len))
+        if (!render_events(t, docs, n, windows[t], &rows, &count, &out, &out_count, why, why_len))
             st = TLY_STAGE_DATA_ERROR;
         else
             st = copy_rows(conn, &event_specs[t], "tenant_id, device_id", true, &rows, count, why,

@@ -25,10 +25,11 @@
 
 #include <libpq-fe.h>
 
-/* One decoded batch document (borrowed) and its position in the fetch. */
+/* A section of a decoded batch document (borrowed; NULL when absent) and
+ * the batch's position in the fetch. */
 typedef struct {
     int idx;
-    const tly_json_t *doc;
+    const tly_json_t *items;
 } tly_stage_doc_t;
 
 typedef enum {
@@ -121,13 +122,15 @@ tly_stage_status_t tly_stage_patches(PGconn *conn, const tly_stage_doc_t *docs, 
  * and tly_stage_event_table(t) is the table's name. */
 #define TLY_STAGE_EVENT_TABLES 4
 const char *tly_stage_event_table(size_t t);
+/* The batch document's member that carries table t's rows. */
+const char *tly_stage_event_section(size_t t);
 
 /* A stored batch whose events go to their tables; all borrowed. */
 typedef struct {
     const char *tenant_id; /* lower-case UUIDs */
     const char *device_id;
-    const tly_json_t *doc;
-    const char *text; /* the text doc was parsed from (its items' spans) */
+    const tly_json_t *items[TLY_STAGE_EVENT_TABLES]; /* its sections; NULL when absent */
+    const char *text; /* the text the document was parsed from (its items' spans) */
 } tly_stage_event_doc_t;
 
 /* The ts range a table's partitions cover, [from_us, to_us) in µs since

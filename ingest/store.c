@@ -28,9 +28,12 @@ typedef struct {
     const char *request_id;
     const char *agent_version;
     tly_json_doc_t *doc;
-    const tly_json_t *root;
-    const char *text;         /* the message's text, which doc's spans index */
-    const tly_json_t *device; /* the device object */
+    const char *text; /* the message's text, which doc's spans index */
+    /* The document's members that ingest reads (NULL when absent), found
+     * in one pass: a fetch's documents are too many to stay in the CPU's
+     * caches between lookups by name, each of which passes over them. */
+    const tly_json_t *device, *sent_at, *software, *patches;
+    const tly_json_t *events[TLY_STAGE_EVENT_TABLES]; /* tly_stage_event_section(t) */
     int body_bytes;
     int64_t *software_ids; /* per software item (tly_stage_doc_t), or NULL */
     int index;             /* position in the fetched list */
@@ -46,6 +49,38 @@ static void batch_free(batch_t *b)
 static const char *string_at(const tly_json_t *obj, const char *key)
 {
     return tly_json_string(tly_json_get(obj, key));
+}
+
+static bool key_is(const tly_json_member_t *m, const char *key)
+{
+    size_t n = strlen(key);
+    return m->key_len == n && memcmp(m->key, key, n) == 0;
+}
+
+/* Points b's members at those of root (an object), and answers its agent
+ * and batch_id. */
+static void find_members(batch_t *b, const tly_json_t *root, const tly_json_t **agent,
+                         const tly_json_t **batch_id)
+{
+    for (uint32_t i = 0; i < root->len; i++) {
+        const tly_json_member_t *m = &root->u.members[i];
+        const tly_json_t *v = &m->value;
+        if (key_is(m, "agent"))
+            *agent = v;
+        else if (key_is(m, "batch_id"))
+            *batch_id = v;
+        else if (key_is(m, "device"))
+            b->device = v;
+        else if (key_is(m, "sent_at"))
+            b->sent_at = v;
+        else if (key_is(m, "software"))
+            b->software = v;
+        else if (key_is(m, "patches"))
+            b->patches = v;
+        for (size_t t = 0; t < TLY_STAGE_EVENT_TABLES; t++)
+            if (key_is(m, tly_stage_event_section(t)))
+                b->events[t] = v;
+    }
 }
 
 /* Decodes msg into *b (index already set); false with *why set when it
@@ -68,13 +103,13 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
     b->body_bytes = natsMsg_GetDataLength(msg);
     const char *data = natsMsg_GetData(msg);
     b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, NULL, NULL);
-    b->root = b->doc ? tly_json_root(b->doc) : NULL;
-    const tly_json_t *agent = tly_json_get(b->root, "agent");
-    const tly_json_t *device = tly_json_get(b->root, "device");
-    const char *batch_id = string_at(b->root, "batch_id");
+    const tly_json_t *root = b->doc ? tly_json_root(b->doc) : NULL, *agent = NULL, *batch = NULL;
+    if (tly_json_is(root, TLY_JSON_OBJECT))
+        find_members(b, root, &agent, &batch);
+    const char *batch_id = tly_json_string(batch);
     const char *agent_id = string_at(agent, "id");
-    if (b->doc == NULL || !tly_json_is(device, TLY_JSON_OBJECT) || batch_id == NULL ||
-        !tly_is_uuid(batch_id) || agent_id == NULL || !tly_is_uuid(agent_id)) {
+    if (!tly_json_is(b->device, TLY_JSON_OBJECT) || batch_id == NULL || !tly_is_uuid(batch_id) ||
+        agent_id == NULL || !tly_is_uuid(agent_id)) {
         *why = "payload is not a batch document";
         return false;
     }
@@ -82,7 +117,6 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
     tly_uuid_lower(agent_id, b->agent_id);
     b->agent_version = string_at(agent, "version");
     b->text = data;
-    b->device = device;
     return true;
 }
 
@@ -157,11 +191,6 @@ static const struct {
     {"boot_time", TLY_BIN_TS},
     {"logged_in_users", TLY_BIN_TEXT_ARRAY},
 };
-
-/* The sections an inventory_reports row counts; the first two are the sets,
- * which a batch may leave out (then 0). */
-static const char *const counted[] = {"software",       "patches",     "process_events",
-                                      "network_events", "file_events", "metrics"};
 
 /* Runs a statement of the store; classifies its failure. */
 static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, char *why,
@@ -249,7 +278,7 @@ static tly_stage_status_t device_rows(tly_devids_t *ids, PGconn *conn, batch_t *
         for (end = g; end < n && strcmp(staged[end]->tenant_id, staged[g]->tenant_id) == 0 &&
                       strcmp(staged[end]->agent_id, staged[g]->agent_id) == 0;
              end++)
-            d.lists |= tly_json_is(tly_json_get(staged[end]->root, "software"), TLY_JSON_ARRAY);
+            d.lists |= tly_json_is(staged[end]->software, TLY_JSON_ARRAY);
         d.end = end;
         bool known =
             tly_devids_get(ids, staged[g]->tenant_id, staged[g]->agent_id, staged[g]->device_id);
@@ -406,18 +435,19 @@ static tly_stage_status_t store_reports(PGconn *conn, batch_t **stored, int n, c
     bool ok = true;
     for (int k = 0; ok && k < n; k++) {
         const batch_t *b = stored[k];
-        tly_bin_row(&rows, 8 + (int)TLY_ARRAY_LEN(counted));
+        tly_bin_row(&rows, 10 + TLY_STAGE_EVENT_TABLES);
         tly_bin_uuid(&rows, b->tenant_id);
         tly_bin_ts(&rows, b->received_us);
         tly_bin_uuid(&rows, b->device_id);
         tly_bin_uuid(&rows, b->batch_id);
-        ok = tly_bin_json(&rows, TLY_BIN_TS, tly_json_get(b->root, "sent_at"), b->text, "batch",
-                          "sent_at", why, why_len);
+        ok = tly_bin_json(&rows, TLY_BIN_TS, b->sent_at, b->text, "batch", "sent_at", why, why_len);
         tly_bin_str(&rows, b->agent_version);
         tly_bin_str(&rows, b->request_id);
         tly_bin_int4(&rows, b->body_bytes);
-        for (size_t s = 0; s < TLY_ARRAY_LEN(counted); s++)
-            tly_bin_int4(&rows, (int32_t)tly_json_size(tly_json_get(b->root, counted[s])));
+        tly_bin_int4(&rows, (int32_t)tly_json_size(b->software));
+        tly_bin_int4(&rows, (int32_t)tly_json_size(b->patches));
+        for (size_t t = 0; t < TLY_STAGE_EVENT_TABLES; t++)
+            tly_bin_int4(&rows, (int32_t)tly_json_size(b->events[t]));
     }
     tly_bin_end(&rows);
     tly_stage_status_t st =
@@ -491,7 +521,7 @@ static tly_stage_status_t stage_devices(PGconn *conn, batch_t **stored, int n, c
             bool newest = end + 1 == n || strcmp(by[end + 1]->device_id, b->device_id) != 0;
             older.len = 0; /* an older batch's row is only checked */
             ok = device_row(newest ? &rows : &older, b, why, why_len);
-            if (!tly_json_is(tly_json_get(b->root, "patches"), TLY_JSON_ARRAY))
+            if (!tly_json_is(b->patches, TLY_JSON_ARRAY))
                 continue;
             tly_bin_row(&lists, 5);
             tly_bin_int4(&lists, b->index);
@@ -499,7 +529,7 @@ static tly_stage_status_t stage_devices(PGconn *conn, batch_t **stored, int n, c
             tly_bin_uuid(&lists, b->device_id);
             tly_bin_ts(&lists, b->received_us);
             tly_bin_int4(&lists, ++round);
-            patched[npatched++] = (tly_stage_doc_t){b->index, b->root};
+            patched[npatched++] = (tly_stage_doc_t){b->index, b->patches};
         }
     }
     tly_bin_end(&rows);
@@ -532,8 +562,10 @@ static tly_stage_status_t store_events(PGconn *conn, batch_t **stored, int n,
 {
     tly_stage_event_doc_t *docs = tly_xcalloc((size_t)n + 1, sizeof *docs);
     for (int k = 0; k < n; k++)
-        docs[k] = (tly_stage_event_doc_t){stored[k]->tenant_id, stored[k]->device_id,
-                                          stored[k]->root, stored[k]->text};
+        docs[k] = (tly_stage_event_doc_t){
+            stored[k]->tenant_id, stored[k]->device_id, {NULL}, stored[k]->text};
+    for (int k = 0; k < n; k++)
+        memcpy(docs[k].items, stored[k]->events, sizeof docs[k].items);
     int64_t rows[TLY_STAGE_EVENT_TABLES] = {0}, outside = 0;
     tly_stage_status_t st = tly_stage_events(conn, docs, n, windows, rows, &outside, why, why_len);
     for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_STAGE_EVENT_TABLES; t++)
@@ -603,7 +635,7 @@ static tly_stage_status_t tenant_software_ids(tly_catalog_t *cat, PGconn *conn, 
     const char *tenant = batches[0]->tenant_id;
     size_t cap = 0;
     for (int k = 0; k < n; k++)
-        cap += tly_json_size(tly_json_get(batches[k]->root, "software"));
+        cap += tly_json_size(batches[k]->software);
     if (cap == 0)
         return TLY_STAGE_OK;
     tly_catalog_t *asked = tly_catalog_new(cap); /* the misses, each once */
@@ -612,7 +644,7 @@ static tly_stage_status_t tenant_software_ids(tly_catalog_t *cat, PGconn *conn, 
     const char *name, *publisher;
     size_t nl, pl;
     for (int k = 0; k < n; k++) {
-        const tly_json_t *items = tly_json_get(batches[k]->root, "software");
+        const tly_json_t *items = batches[k]->software;
         if (!tly_json_is(items, TLY_JSON_ARRAY))
             continue;
         batches[k]->software_ids = tly_xcalloc(items->len + 1, sizeof(int64_t));
@@ -633,7 +665,7 @@ static tly_stage_status_t tenant_software_ids(tly_catalog_t *cat, PGconn *conn, 
                                  (const char *const *)publishers, missing, created, why, why_len);
     /* Every id is cached now (tly_catalog_resolve keeps all it was given). */
     for (int k = 0; st == TLY_STAGE_OK && k < n; k++) {
-        const tly_json_t *items = tly_json_get(batches[k]->root, "software");
+        const tly_json_t *items = batches[k]->software;
         for (size_t i = 0; i < tly_json_size(items); i++) {
             int64_t *id = &batches[k]->software_ids[i];
             if (*id != 0)
@@ -697,7 +729,7 @@ static void pendings_free(sw_pendings_t *p)
  * (id 0) left out. */
 static tly_swset_t *list_set(const batch_t *b)
 {
-    const tly_json_t *items = tly_json_get(b->root, "software");
+    const tly_json_t *items = b->software;
     tly_sw_item_t *l = tly_xcalloc(tly_json_size(items) + 1, sizeof *l);
     size_t n = 0;
     for (size_t i = 0; i < tly_json_size(items); i++) {
@@ -820,7 +852,7 @@ static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, bat
     int nlists = 0;
     size_t items = 0;
     for (int k = 0; k < n; k++) {
-        const tly_json_t *list = tly_json_get(stored[k]->root, "software");
+        const tly_json_t *list = stored[k]->software;
         if (tly_json_is(list, TLY_JSON_ARRAY)) {
             lists[nlists++] = stored[k]; /* software_ids is NULL for an empty list */
             items += list->len;

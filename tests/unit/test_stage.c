@@ -174,6 +174,17 @@ int main(void)
                                   "\0\0\0\x83\0\0\0\0\0\0\x1a\x7a\0\0\0\x56",
                                   20) == 0);
     tly_strbuf_free(&raw);
+    /* A uuid: a field of 16, each pair of hex digits a byte, in order. */
+    tly_strbuf_init(&raw, 64);
+    tly_bin_uuid(&raw, "0123abcd-ef45-4678-89ab-cdef01234567");
+    tly_bin_uuid(&raw, "ffffffff-0000-4000-8000-000000000009");
+    CHECK(raw.len == 40 && memcmp(raw.data,
+                                  "\0\0\0\x10"
+                                  "\x01\x23\xab\xcd\xef\x45\x46\x78\x89\xab\xcd\xef\x01\x23\x45\x67"
+                                  "\0\0\0\x10"
+                                  "\xff\xff\xff\xff\0\0\x40\0\x80\0\0\0\0\0\0\x09",
+                                  40) == 0);
+    tly_strbuf_free(&raw);
     CHECK_STR(key_of(""), "{}");
     CHECK_STR(key_of("beta"), "{}");
     CHECK_STR(key_of("9.10"), "{9,10}");
