@@ -80,8 +80,9 @@ static const param_t params[] = {
      256 << 20, SRV, 0, "largest body after gzip decompression, bytes"},
     {"TALLY_MAX_COMPRESSION_RATIO", PARAM_INT, OFF(max_compression_ratio), "100", 2, 100000, SRV, 0,
      "largest decompressed/compressed ratio once a body passes 64 KiB (gzip bombs)"},
-    {"TALLY_MAX_JSON_DEPTH", PARAM_INT, OFF(max_json_depth), "16", 4, 256, SRV, 0,
-     "deepest nesting of JSON arrays/objects accepted in a body"},
+    {"TALLY_MAX_JSON_DEPTH", PARAM_INT, OFF(max_json_depth), "16", 4, 256, SRV | ING, 0,
+     "deepest nesting of JSON arrays/objects accepted in a body (serve) or a stream message "
+     "(ingest)"},
     {"TALLY_API_KEY_PEPPER", PARAM_STRING, OFF(api_key_pepper), NULL, 32, 4096, SRV | TLY_CMD_ADMIN,
      TLY_CONF_SECRET | TLY_CONF_REQUIRED,
      "server secret keying the HMAC-SHA256 of API key secrets (>= 32 bytes)"},

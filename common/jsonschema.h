@@ -30,6 +30,10 @@
 
 typedef struct tly_schema tly_schema_t;
 
+/* schema/inventory-batch.v1.schema.json, embedded at build time. */
+extern const char tly_batch_schema_json[];
+extern const size_t tly_batch_schema_json_len;
+
 /* Compiles a schema document given as JSON text of len bytes (borrowed; no
  * NUL needed). Unsupported keywords, recursive $refs, schemas that
  * describe more than 32 levels of nesting and objects with more than 64

@@ -1,6 +1,7 @@
 #include "ingest/ingest.h"
 #include "common/bus.h"
 #include "common/db.h"
+#include "common/jsonschema.h"
 #include "common/log.h"
 #include "common/ops.h"
 #include "ingest/metrics.h"
@@ -13,7 +14,8 @@
 typedef struct {
     const tly_config_t *cfg;
     tly_bus_t *bus;
-    tly_swcache_t *sets; /* the software sets the workers wrote or read, shared */
+    tly_swcache_t *sets;      /* the software sets the workers wrote or read, shared */
+    tly_json_limits_t limits; /* a message's parse: serve's bounds */
     atomic_bool stop;
     tly_ingest_metrics_t metrics;
 } ingest_t;
@@ -154,17 +156,17 @@ static void release(natsMsg **msgs, int n)
 /* Stores a fetched batch; when a bulk-loaded section is refused, stores its
  * messages one by one so only the guilty one is dead-lettered. True once
  * every message has an outcome. */
-static bool store(ingest_t *in, PGconn *conn, const tly_store_caches_t *caches, natsMsg **msgs,
-                  int n, tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
+static bool store(ingest_t *in, PGconn *conn, const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
+                  tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     const tly_config_t *cfg = in->cfg;
-    tly_store_status_t st = tly_store_batch(cfg, conn, caches, msgs, n, outcomes, counts);
+    tly_store_status_t st = tly_store_batch(cfg, conn, ctx, msgs, n, outcomes, counts);
     if (st != TLY_STORE_ISOLATE)
         return st == TLY_STORE_COMMITTED;
     TLY_WARN(NULL, "a batch of %d messages was refused as a whole; storing them one by one", n);
     count(&in->metrics.isolations, 1);
     for (int i = 0; i < n; i++) {
-        if (tly_store_batch(cfg, conn, caches, &msgs[i], 1, &outcomes[i], counts) !=
+        if (tly_store_batch(cfg, conn, ctx, &msgs[i], 1, &outcomes[i], counts) !=
             TLY_STORE_COMMITTED)
             return false; /* the earlier ones are committed; the ledger skips them on retry */
     }
@@ -211,8 +213,8 @@ static void *worker_main(void *arg)
     PGconn *conn = NULL;
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
     tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
-    tly_store_caches_t caches = {tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
-                                 tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets};
+    tly_store_ctx_t ctx = {in->limits, tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
+                           tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets};
     bool alone = false; /* the next fetch takes one message, whatever its size */
 
     while (!atomic_load(&in->stop)) {
@@ -263,8 +265,7 @@ static void *worker_main(void *arg)
             }
             if (conn == NULL)
                 conn = tly_db_connect(cfg->ingest_database_url, "tally-ingest");
-            if (conn != NULL &&
-                store(in, conn, &caches, list.Msgs, list.Count, outcomes, &counts)) {
+            if (conn != NULL && store(in, conn, &ctx, list.Msgs, list.Count, outcomes, &counts)) {
                 settle(in, list.Msgs, list.Count, outcomes);
                 count(&in->metrics.fetches, 1);
                 for (size_t t = 0; t < TLY_STORE_TABLES; t++)
@@ -291,8 +292,8 @@ static void *worker_main(void *arg)
              (long long)counts.batches, (long long)counts.dead_letters);
     natsSubscription_Destroy(sub);
     PQfinish(conn);
-    tly_catalog_free(caches.catalog);
-    tly_devids_free(caches.devices);
+    tly_catalog_free(ctx.catalog);
+    tly_devids_free(ctx.devices);
     free(outcomes);
     nats_ReleaseThreadMemory();
     return NULL;
@@ -304,6 +305,24 @@ static char *render_metrics(void *ctx, size_t *len)
     return tly_ingest_metrics_render(in->cfg, &in->metrics, in->bus, len);
 }
 
+/* The bounds serve parses a body within: TALLY_MAX_JSON_DEPTH, and no more
+ * values than a valid batch can have. */
+static bool parse_limits(const tly_config_t *cfg, tly_json_limits_t *limits)
+{
+    tly_schema_t *schema = NULL;
+    char err[256];
+    if (!tly_schema_compile(tly_batch_schema_json, tly_batch_schema_json_len, &schema, err,
+                            sizeof err)) {
+        TLY_ERROR(NULL, "batch schema: %s", err);
+        return false;
+    }
+    size_t max_values = tly_schema_max_values(schema);
+    tly_schema_destroy(schema);
+    *limits =
+        (tly_json_limits_t){(unsigned)cfg->max_json_depth, max_values == SIZE_MAX ? 0 : max_values};
+    return true;
+}
+
 int tly_ingest_main(const tly_config_t *cfg)
 {
     ingest_t in = {.cfg = cfg,
@@ -312,7 +331,8 @@ int tly_ingest_main(const tly_config_t *cfg)
     int started = 0, rc = 1;
     tly_ops_t *ops = NULL;
 
-    if (!tly_bus_connect(cfg->nats_url, "tally-ingest", NULL, &in.bus))
+    if (!parse_limits(cfg, &in.limits) ||
+        !tly_bus_connect(cfg->nats_url, "tally-ingest", NULL, &in.bus))
         goto failed;
     /* Wait for NATS (serve may not have created the stream yet either). */
     while (!(tly_bus_connected(in.bus) && tly_bus_ensure_stream(in.bus, cfg) &&

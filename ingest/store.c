@@ -83,12 +83,14 @@ static void find_members(batch_t *b, const tly_json_t *root, const tly_json_t **
     }
 }
 
-/* Decodes msg into *b (index already set); false with *why set when it
- * never could be stored. b is freeable whatever the outcome. */
-static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char **why)
+/* Decodes msg into *b (index already set), parsing within limits; false,
+ * with b->reason set, when it never could be stored. b is freeable whatever
+ * the outcome. */
+static bool decode(const tly_config_t *cfg, const tly_json_limits_t *limits, natsMsg *msg,
+                   batch_t *b)
 {
     if (!tly_bus_subject_tenant(cfg, natsMsg_GetSubject(msg), b->tenant_id)) {
-        *why = "subject does not name a tenant";
+        snprintf(b->reason, sizeof b->reason, "undecodable: subject does not name a tenant");
         return false;
     }
 
@@ -102,15 +104,21 @@ static bool decode(const tly_config_t *cfg, natsMsg *msg, batch_t *b, const char
 
     b->body_bytes = natsMsg_GetDataLength(msg);
     const char *data = natsMsg_GetData(msg);
-    b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, NULL, NULL);
-    const tly_json_t *root = b->doc ? tly_json_root(b->doc) : NULL, *agent = NULL, *batch = NULL;
+    tly_json_error_t jerr;
+    b->doc = tly_json_parse(data, (size_t)b->body_bytes, 0, limits, &jerr);
+    if (b->doc == NULL) {
+        snprintf(b->reason, sizeof b->reason, "undecodable: not JSON within serve's bounds: %s",
+                 jerr.text);
+        return false;
+    }
+    const tly_json_t *root = tly_json_root(b->doc), *agent = NULL, *batch = NULL;
     if (tly_json_is(root, TLY_JSON_OBJECT))
         find_members(b, root, &agent, &batch);
     const char *batch_id = tly_json_string(batch);
     const char *agent_id = string_at(agent, "id");
     if (!tly_json_is(b->device, TLY_JSON_OBJECT) || batch_id == NULL || !tly_is_uuid(batch_id) ||
         agent_id == NULL || !tly_is_uuid(agent_id)) {
-        *why = "payload is not a batch document";
+        snprintf(b->reason, sizeof b->reason, "undecodable: payload is not a batch document");
         return false;
     }
     tly_uuid_lower(batch_id, b->batch_id);
@@ -1018,7 +1026,7 @@ static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **st
 /* tly_store_batch once; *stale when a cache was stale (both are cleared
  * then, and RETRY returned). */
 static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
-                                     const tly_store_caches_t *caches, natsMsg **msgs, int n,
+                                     const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
                                      tly_msg_outcome_t *outcomes, tly_store_counts_t *counts,
                                      bool *stale)
 {
@@ -1029,14 +1037,12 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
     tly_store_counts_t now = {0};
     sw_pendings_t pending = {0};
     for (int i = 0; i < n; i++) {
-        const char *why = NULL;
         batches[i].index = i;
         outcomes[i] = TLY_MSG_STORED; /* the caller's array may hold an earlier fetch's */
-        if (decode(cfg, msgs[i], &batches[i], &why)) {
+        if (decode(cfg, &ctx->limits, msgs[i], &batches[i])) {
             staged[good++] = &batches[i];
             continue;
         }
-        snprintf(batches[i].reason, sizeof batches[i].reason, "undecodable: %s", why);
         outcomes[i] = TLY_MSG_POISON;
         dead++;
     }
@@ -1056,13 +1062,13 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
     /* New catalog names are committed on their own, first. */
     int64_t created = 0;
     tly_stage_status_t st =
-        software_ids(caches->catalog, conn, staged, unique, &created, why, sizeof why);
+        software_ids(ctx->catalog, conn, staged, unique, &created, why, sizeof why);
     if (counts != NULL)
         counts->rows[table_index("software_catalog")] += created;
     sw_device_t *devs = NULL;
     size_t ndevs = 0;
     if (st == TLY_STAGE_OK)
-        st = device_rows(caches->devices, conn, staged, unique, &devs, &ndevs, why, sizeof why);
+        st = device_rows(ctx->devices, conn, staged, unique, &devs, &ndevs, why, sizeof why);
     if (st == TLY_STAGE_OK) {
         if (!tly_db_exec(conn, "BEGIN"))
             goto done;
@@ -1073,13 +1079,13 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
             }
         }
         if (unique > 0)
-            st = apply(conn, caches->sets, staged, unique, devs, ndevs, outcomes, &pending, &now,
-                       why, sizeof why);
+            st = apply(conn, ctx->sets, staged, unique, devs, ndevs, outcomes, &pending, &now, why,
+                       sizeof why);
         if (st == TLY_STAGE_OK && tly_db_exec(conn, "COMMIT")) {
             result = TLY_STORE_COMMITTED;
             now.dead_letters = dead;
             for (size_t i = 0; i < pending.n; i++)
-                tly_swcache_put(caches->sets, pending.items[i].device_id, pending.items[i].rev,
+                tly_swcache_put(ctx->sets, pending.items[i].device_id, pending.items[i].rev,
                                 pending.items[i].set);
             goto done;
         }
@@ -1089,11 +1095,11 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         TLY_WARN(NULL,
                  "a cache was stale (%s); cleared (%zu catalog ids, %zu device ids, %zu bytes of"
                  " software sets)",
-                 why, tly_catalog_size(caches->catalog), tly_devids_size(caches->devices),
-                 tly_swcache_bytes(caches->sets));
-        tly_catalog_clear(caches->catalog);
-        tly_devids_clear(caches->devices);
-        tly_swcache_clear(caches->sets);
+                 why, tly_catalog_size(ctx->catalog), tly_devids_size(ctx->devices),
+                 tly_swcache_bytes(ctx->sets));
+        tly_catalog_clear(ctx->catalog);
+        tly_devids_clear(ctx->devices);
+        tly_swcache_clear(ctx->sets);
         *stale = true;
     } else if (st == TLY_STAGE_DATA_ERROR && n > 1) {
         result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
@@ -1125,12 +1131,12 @@ done:
 }
 
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
-                                   const tly_store_caches_t *caches, natsMsg **msgs, int n,
+                                   const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
                                    tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
 {
     bool stale = false;
-    tly_store_status_t st = store_once(cfg, conn, caches, msgs, n, outcomes, counts, &stale);
+    tly_store_status_t st = store_once(cfg, conn, ctx, msgs, n, outcomes, counts, &stale);
     if (stale) /* at once, with ids and sets looked up afresh */
-        st = store_once(cfg, conn, caches, msgs, n, outcomes, counts, &stale);
+        st = store_once(cfg, conn, ctx, msgs, n, outcomes, counts, &stale);
     return st;
 }

@@ -51,21 +51,24 @@ typedef struct {
     int64_t sets_read;              /* software sets read from PostgreSQL to compare */
 } tly_store_counts_t;
 
-/* What a worker keeps between fetches: its own catalog ids and device ids,
- * and the process's software sets (shared). */
+/* What a worker brings to each fetch: the bounds of a message's parse (the
+ * batch schema's, as serve's: a message that did not come through serve
+ * may be anything), its own catalog ids and device ids, and the process's
+ * software sets (shared). */
 typedef struct {
+    tly_json_limits_t limits;
     tly_catalog_t *catalog;
     tly_devids_t *devices;
     tly_swcache_t *sets;
-} tly_store_caches_t;
+} tly_store_ctx_t;
 
 /* Stores msgs[0..n) (borrowed) in one transaction, after adding new
  * software names to the catalog in a statement of their own and looking up
- * the devices the caches lack. With n == 1 a refused message is poison
+ * the devices its caches lack. With n == 1 a refused message is poison
  * (dead-lettered), so ISOLATE is only returned for n > 1. counts may be
  * NULL; catalog entries created count even when the fetch then fails. */
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
-                                   const tly_store_caches_t *caches, natsMsg **msgs, int n,
+                                   const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
                                    tly_msg_outcome_t *outcomes,
                                    tly_store_counts_t *counts) TLY_MUSTCHECK;
 

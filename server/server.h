@@ -127,10 +127,6 @@ char *tly_server_metrics_text(void *srv, size_t *len);
 void tly_handle_agent_inventory(tly_server_t *srv, tly_request_t *req);
 void tly_handle_agent_policy(tly_server_t *srv, tly_request_t *req);
 
-/* schema/inventory-batch.v1.schema.json, embedded at build time. */
-extern const char tly_batch_schema_json[];
-extern const size_t tly_batch_schema_json_len;
-
 /* HTTP plumbing (server/http.c). */
 bool tly_http_start(tly_server_t *srv) TLY_MUSTCHECK;
 /* The routes' labels, in the order metrics index them. */

@@ -102,3 +102,26 @@ reasons=$(sql "SELECT string_agg(b || ' ' || reason, ';' ORDER BY b)
 [ "$(sql "SELECT count(*) FROM network_events WHERE host(local_ip) = '10.0.0.1'")" = 1 ] ||
   fail "the good raw batch's event is missing"
 pass "values out of their column's range (a port, an address, 30 February) are dead-lettered with the column named; the good batch is stored"
+
+# Messages serve would have refused before parsing them whole, published
+# straight to the stream: text that is not JSON, and a batch nested deeper
+# than TALLY_MAX_JSON_DEPTH (ingest parses within serve's bounds, so a
+# message can cost it no more than a body could cost serve). Each is
+# dead-lettered with the parser's reason; the good batch behind them is
+# stored.
+printf 'not json at all' >"$t_dir/junk.txt"
+jq -c '.batch_id = "4444444a-4444-4444-8444-444444444444"
+       | .device.disks = [[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]' "$batch" >"$t_dir/deep.json"
+jq -c '.batch_id = "4444444b-4444-4444-8444-444444444444"' "$batch" >"$t_dir/good.json"
+for f in junk.txt deep.json good.json; do publish_raw "$TALLY_SUBJECT_PREFIX.$tenant" "$t_dir/$f"; done
+wait_for "SELECT count(*) FROM dead_letters" 7 30
+wait_for "SELECT count(*) FROM inventory_reports WHERE batch_id = '4444444b-4444-4444-8444-444444444444'" 1 30
+reasons=$(sql "SELECT string_agg(reason, ';' ORDER BY id) FROM (SELECT id, reason FROM dead_letters
+                ORDER BY id DESC LIMIT 2) d")
+case $reasons in
+  "undecodable: not JSON within serve's bounds: "*";undecodable: not JSON within serve's bounds: nesting deeper than 16 levels"*) ;;
+  *) fail "dead letters of the unparsable messages: $reasons" ;;
+esac
+[ "$(sql "SELECT count(*) FROM dead_letters WHERE convert_from(payload, 'UTF8') = 'not json at all'")" = 1 ] ||
+  fail "the text that is not JSON is not kept byte for byte"
+pass "text that is not JSON and a batch nested past TALLY_MAX_JSON_DEPTH are dead-lettered with the parser's reason; the batch behind them is stored"
