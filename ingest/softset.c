@@ -354,13 +354,6 @@ void tly_swcache_free(tly_swcache_t *c)
     free(c);
 }
 
-void tly_swcache_clear(tly_swcache_t *c)
-{
-    pthread_mutex_lock(&c->lock);
-    clear_locked(c);
-    pthread_mutex_unlock(&c->lock);
-}
-
 size_t tly_swcache_bytes(tly_swcache_t *c)
 {
     pthread_mutex_lock(&c->lock);
@@ -375,6 +368,15 @@ static node_t **find(tly_swcache_t *c, const char *device)
     while (*at != NULL && strcmp((*at)->device, device) != 0)
         at = &(*at)->next;
     return at;
+}
+
+void tly_swcache_drop(tly_swcache_t *c, const char *device)
+{
+    pthread_mutex_lock(&c->lock);
+    node_t **at = find(c, device);
+    if (*at != NULL)
+        drop(c, at);
+    pthread_mutex_unlock(&c->lock);
 }
 
 tly_swset_t *tly_swcache_get(tly_swcache_t *c, const char *device, int64_t rev)

@@ -92,7 +92,8 @@ typedef struct tly_swcache tly_swcache_t;
 
 tly_swcache_t *tly_swcache_new(size_t max_bytes);
 void tly_swcache_free(tly_swcache_t *c);
-void tly_swcache_clear(tly_swcache_t *c);
+/* Forgets device's set, whatever its revision. */
+void tly_swcache_drop(tly_swcache_t *c, const char *device);
 size_t tly_swcache_bytes(tly_swcache_t *c);
 
 /* device's set, with a reference for the caller, if it is cached at

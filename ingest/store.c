@@ -1092,14 +1092,18 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         tly_db_rollback(conn);
     }
     if (st == TLY_STAGE_STALE) {
+        /* The catalog and device ids are cheap to learn again (a query a
+         * fetch); of the software sets, only this fetch's devices' can have
+         * been the cause. */
         TLY_WARN(NULL,
-                 "a cache was stale (%s); cleared (%zu catalog ids, %zu device ids, %zu bytes of"
-                 " software sets)",
-                 why, tly_catalog_size(ctx->catalog), tly_devids_size(ctx->devices),
-                 tly_swcache_bytes(ctx->sets));
+                 "a cache was stale (%s); cleared (%zu catalog ids, %zu device ids, the software"
+                 " sets of the fetch's devices)",
+                 why, tly_catalog_size(ctx->catalog), tly_devids_size(ctx->devices));
+        for (int k = 0; k < unique; k++)
+            if (staged[k]->device_id[0] != '\0')
+                tly_swcache_drop(ctx->sets, staged[k]->device_id);
         tly_catalog_clear(ctx->catalog);
         tly_devids_clear(ctx->devices);
-        tly_swcache_clear(ctx->sets);
         *stale = true;
     } else if (st == TLY_STAGE_DATA_ERROR && n > 1) {
         result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */

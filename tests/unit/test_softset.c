@@ -157,8 +157,21 @@ int main(void)
     got = tly_swcache_get(c, device, 1); /* the last one put is kept */
     CHECK(got == l2);
     tly_swset_unref(got);
-    tly_swcache_clear(c);
-    CHECK(tly_swcache_bytes(c) == 0 && tly_swcache_get(c, device, 1) == NULL);
+    tly_swcache_free(c);
+
+    /* Dropping one device's set leaves the others. */
+    c = tly_swcache_new(1 << 20);
+    tly_swcache_put(c, D, 1, l1);
+    tly_swcache_put(c, D2, 7, l2);
+    size_t before = tly_swcache_bytes(c);
+    tly_swcache_drop(c, D);
+    size_t after = tly_swcache_bytes(c);
+    CHECK(tly_swcache_get(c, D, 1) == NULL && after < before);
+    got = tly_swcache_get(c, D2, 7);
+    CHECK(got == l2);
+    tly_swset_unref(got);
+    tly_swcache_drop(c, D); /* not there: nothing */
+    CHECK(tly_swcache_bytes(c) == after);
     tly_swcache_free(c);
 
     tly_swset_unref(l1);
