@@ -3,8 +3,9 @@
  * A device's software set is what its last applied list said. Ingest keeps
  * the sets it wrote or read in a cache shared by its workers, each tagged
  * with the device's software_rev at the time; a worker trusts a cached set
- * only when the device row (locked by tally_ingest_batches()) holds that
- * revision, and otherwise reads the set from device_software. It then
+ * only when the device row holds that revision (tally_ingest_device_rows()
+ * reads it, tally_ingest_devices() checks it under the row's lock), and
+ * otherwise reads the set from device_software. It then
  * compares the fetch's lists of the device with the set here and hands
  * PostgreSQL only what differs.
  *

@@ -1,15 +1,15 @@
 /* COPY of a fetch's batches into PostgreSQL.
  *
- * A fetch is staged with one COPY per table (migrations/0013, 0014): the
- * batch rows (rendered by ingest/store.c) and the patch lists, each row
- * prefixed by its batch's position in the fetch (idx); tally_ingest_batches()
- * then writes them into place. The events and metrics of the batches it
- * stored are COPYed straight into their partitioned tables afterwards, in
- * the same transaction, with the tenant and device ids it answered, as are
- * the software rows ingest compared (ingest/softset.h).
+ * The events and metrics of the batches new to the ledger are COPYed
+ * straight into their partitioned tables, with their tenant and device ids,
+ * as are their report rows (ingest/store.c) and the software rows ingest
+ * compared (ingest/softset.h). What tally_ingest_devices() applies
+ * (migrations/0017) is staged: each device's facts, and the patch lists,
+ * each item prefixed by its batch's position in the fetch (idx).
  *
- * The batch rows, the events and metrics, the software rows that come and
- * the change events are in COPY's binary format (tly_bin_*): PostgreSQL
+ * The events and metrics, the report rows, the device facts, the software
+ * rows that come and the change events are in COPY's binary format
+ * (tly_bin_*): PostgreSQL
  * then converts no text (a third less of its CPU per event row than the
  * text format), and ingest checks each value against its column first, as
  * the text input would. The rest (patch lists, out-of-window rows, software

@@ -77,9 +77,10 @@ static void find_members(batch_t *b, const tly_json_t *root, const tly_json_t **
             b->software = v;
         else if (key_is(m, "patches"))
             b->patches = v;
-        for (size_t t = 0; t < TLY_STAGE_EVENT_TABLES; t++)
-            if (key_is(m, tly_stage_event_section(t)))
-                b->events[t] = v;
+        else
+            for (size_t t = 0; t < TLY_STAGE_EVENT_TABLES; t++)
+                if (key_is(m, tly_stage_event_section(t)))
+                    b->events[t] = v;
     }
 }
 
@@ -218,14 +219,16 @@ static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, cha
     return r;
 }
 
-/* Runs a query whose parameters are uuid[] arrays in binary format
- * (arrays[0..n), each from tly_bin_array_start); *out is its result. */
+/* Runs a query whose parameters are arrays in binary format (arrays[0..n),
+ * n <= 3, each from tly_bin_array_start); *out is its result. */
 static tly_stage_status_t query_arrays(PGconn *conn, const char *sql, const tly_strbuf_t *arrays,
                                        int n, PGresult **out, char *why, size_t why_len)
 {
     const char *values[3];
     int lengths[3], formats[3];
-    for (int i = 0; i < n && i < 3; i++) {
+    if (n > 3)
+        abort();
+    for (int i = 0; i < n; i++) {
         values[i] = arrays[i].data;
         lengths[i] = (int)arrays[i].len;
         formats[i] = 1;
@@ -569,11 +572,12 @@ static tly_stage_status_t store_events(PGconn *conn, batch_t **stored, int n,
                                        tly_store_counts_t *counts, char *why, size_t why_len)
 {
     tly_stage_event_doc_t *docs = tly_xcalloc((size_t)n + 1, sizeof *docs);
-    for (int k = 0; k < n; k++)
-        docs[k] = (tly_stage_event_doc_t){
-            stored[k]->tenant_id, stored[k]->device_id, {NULL}, stored[k]->text};
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n; k++) {
+        docs[k] = (tly_stage_event_doc_t){.tenant_id = stored[k]->tenant_id,
+                                          .device_id = stored[k]->device_id,
+                                          .text = stored[k]->text};
         memcpy(docs[k].items, stored[k]->events, sizeof docs[k].items);
+    }
     int64_t rows[TLY_STAGE_EVENT_TABLES] = {0}, outside = 0;
     tly_stage_status_t st = tly_stage_events(conn, docs, n, windows, rows, &outside, why, why_len);
     for (size_t t = 0; st == TLY_STAGE_OK && t < TLY_STAGE_EVENT_TABLES; t++)
@@ -1023,8 +1027,8 @@ static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **st
     return st;
 }
 
-/* tly_store_batch once; *stale when a cache was stale (both are cleared
- * then, and RETRY returned). */
+/* tly_store_batch once; *stale when a cache was stale (it is cleared then,
+ * and RETRY returned). */
 static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
                                      const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
                                      tly_msg_outcome_t *outcomes, tly_store_counts_t *counts,
