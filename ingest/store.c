@@ -546,7 +546,7 @@ static tly_stage_status_t stage_devices(PGconn *conn, batch_t **stored, int n, c
     tly_bin_end(&rows);
     tly_bin_end(&lists);
     tly_stage_status_t st = ok ? TLY_STAGE_OK : TLY_STAGE_DATA_ERROR;
-    if (st == TLY_STAGE_OK && n > 0)
+    if (st == TLY_STAGE_OK)
         st = tly_stage_copy(conn,
                             "stage_devices (id, tenant_id, agent_id, agent_version, hostname,"
                             " domain, os_name, os_version, os_build, arch, serial, manufacturer,"
@@ -1001,6 +1001,10 @@ static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **st
     tly_stage_status_t st = begin(conn, windows, why, why_len);
     if (st == TLY_STAGE_OK)
         st = ledger(conn, staged, n, outcomes, stored, &stored_n, why, why_len);
+    if (st == TLY_STAGE_OK && stored_n == 0) { /* all duplicates: nothing more to write */
+        free(stored);
+        return st;
+    }
     if (st == TLY_STAGE_OK)
         st = store_software(conn, cache, stored, stored_n, devs, ndevs, pending, counts, why,
                             why_len);
