@@ -132,6 +132,12 @@ want="installed:Gamma:->1.0 version_changed:Alpha:1.0>2.0 uninstalled:Beta:1.0>-
           WHERE d.agent_id = '$agent'")" = "Alpha 2.0,Gamma 1.0" ] || fail "final set of the backlog"
 [ "$(sql "SELECT string_agg(hotfix_id, ',') FROM device_patches p JOIN devices d ON d.id = p.device_id
           WHERE d.agent_id = '$agent'")" = "KB2002" ] || fail "final patch set of the backlog"
+# Each patch list applied in its round: KB2002 was first seen with the second.
+[ "$(sql "SELECT p.first_seen = r.received_at FROM device_patches p
+            JOIN devices d ON d.id = p.device_id
+            JOIN inventory_reports r ON r.batch_id = '7e7e7e7e-0000-4000-8000-000000000101'
+          WHERE d.agent_id = '$agent' AND p.hotfix_id = 'KB2002'")" = t ] ||
+  fail "KB2002 should have been first seen with the second list of the backlog"
 [ "$(sql "SELECT count(*) FROM device_software WHERE version_key <> tally_version_key(version)")" = 0 ] ||
   fail "a stored version_key differs from tally_version_key(version)"
 pass "three lists in one fetch: each step's changes in order (baseline, then +Gamma ~Alpha, then -Beta)"
