@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The statements of ingest's functions that join a fetch's staging tables
+# to device_software, devices or device_patches drive from the staged rows
+# whatever the statistics say (migration 0018). Here the tables are emptied
+# and analysed as such, one connection calls the functions (PL/pgSQL keeps
+# its plans for the life of the connection), the tables grow back, and the
+# second call's plans (from auto_explain) must still have the staged rows
+# as the outer side of each nested loop. Before 0018 the grown table was
+# read whole, once per staged row: 53 s for 2,000 staged rows against
+# 200,000.
+. "$(dirname "$0")/../lib/testlib.sh"
+
+tenant=$(new_tenant "Plans")
+rows=20000
+sql "INSERT INTO devices (tenant_id, id, agent_id, hostname, first_seen, last_seen, last_inventory_at)
+     SELECT '$tenant', md5('d' || g)::uuid, md5('a' || g)::uuid, 'H' || g, now(), now(), now()
+       FROM generate_series(1, $rows) g" >/dev/null
+sql "INSERT INTO device_software (tenant_id, device_id, software_id, version, version_key, first_seen)
+     SELECT '$tenant', md5('d' || g)::uuid, 1, 'v', '', now() FROM generate_series(1, $rows) g" >/dev/null
+sql "INSERT INTO device_patches (tenant_id, device_id, hotfix_id, first_seen)
+     SELECT '$tenant', md5('d' || g)::uuid, 'KB1', now() FROM generate_series(1, $rows) g" >/dev/null
+sql "CREATE TABLE grown AS SELECT * FROM devices" >/dev/null
+one=$(sql "SELECT md5('d1')::uuid")
+
+# One fetch's worth of staging: a software row that goes, a device whose
+# revision advances, a patch list (all of device one).
+fetch() {
+  cat <<SQL
+BEGIN;
+SELECT count(*) FROM tally_ingest_begin();
+INSERT INTO stage_software_ops (device_id, software_id, version, moved) SELECT '$one', 1, 'v', false
+  WHERE EXISTS (SELECT 1 FROM device_software WHERE device_id = '$one');
+INSERT INTO stage_software_devices (tenant_id, device_id, rev, reported_at)
+  SELECT tenant_id, id, software_rev, now() FROM devices WHERE id = '$one';
+INSERT INTO stage_patch_lists VALUES (0, '$tenant', '$one', now(), 1);
+INSERT INTO stage_patches VALUES (0, 'KB2', NULL, NULL);
+SELECT tally_ingest_software('{}', '{}');
+SELECT tally_ingest_devices();
+ROLLBACK;
+SQL
+}
+# The tables emptied (their rows kept aside) and analysed; a first fetch;
+# the rows back; a second fetch, in the same connection.
+{
+  echo "CREATE TEMP TABLE ds AS SELECT * FROM device_software;"
+  echo "CREATE TEMP TABLE dp AS SELECT * FROM device_patches;"
+  echo "DELETE FROM device_software; DELETE FROM device_patches; DELETE FROM devices;"
+  echo "ANALYZE devices, device_software, device_patches;"
+  fetch
+  echo "INSERT INTO devices SELECT * FROM grown;"
+  echo "INSERT INTO device_software SELECT * FROM ds;"
+  echo "INSERT INTO device_patches SELECT * FROM dp;"
+  echo "LOAD 'auto_explain';"
+  echo "SET auto_explain.log_min_duration = 0;"
+  echo "SET auto_explain.log_nested_statements = on;"
+  echo "SET auto_explain.log_level = notice;"
+  fetch
+} >"$t_dir/session.sql"
+psql "$TALLY_PG_SUPER_URL/$t_db" -qAt -v ON_ERROR_STOP=1 -f "$t_dir/session.sql" >"$t_dir/out" 2>&1 ||
+  fail "the session failed: $(tail -5 "$t_dir/out")"
+
+# Each statement's plan is a block from a "duration: ... plan:" line to the
+# next; its query text opens it (an EXECUTEd one after a line break).
+plan_of() { # TEXT: the plan of the first statement whose text starts with it
+  awk -v want="$1" '
+    function flush() { if (!done && index(head, want) > 0) { printf "%s", block; done = 1 } }
+    /duration: .* plan:/ { flush(); block = ""; head = ""; n = 0 }
+    { block = block $0 "\n"; if (n++ < 3) head = head " " $0 }
+    END { flush() }' "$t_dir/out"
+}
+for stmt in "DELETE FROM device_software" "UPDATE device_software" "INSERT INTO stage_patch_apply" \
+  "DELETE FROM device_patches" "UPDATE devices d SET patches_reported_at" "UPDATE devices d SET software_rev"; do
+  plan=$(plan_of "$stmt")
+  [ -n "$plan" ] || fail "no plan logged for $stmt: $(head -c 2000 "$t_dir/out")"
+  # The first scan under its first nested loop is the loop's outer side:
+  # the staged rows, each probing the grown table by key.
+  outer=$(awk '/Nested Loop/ { on = 1; next } on && /Scan/ { print; exit }' <<<"$plan")
+  case $outer in
+    *" on stage_"*) ;;
+    *) fail "$stmt drives from the grown table, not from the staged rows: $plan" ;;
+  esac
+done
+[ "$(sql "SELECT count(*) FROM device_software")" = "$rows" ] || fail "the fetches were not rolled back"
+pass "after the tables grew under one connection, each staged row finds its rows by key"
