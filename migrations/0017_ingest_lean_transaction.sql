@@ -31,6 +31,38 @@
 --   lists in receive order, numbered by ingest from 1); the statements find
 --   the rows they touch by key whatever the statistics (no ANALYZE).
 --
+-- Ingest's joins of the staging tables to the tables that grow
+-- (device_software, devices, device_patches) drive from the staged rows and
+-- probe the grown table by key, whatever the statistics say. The functions
+-- already turned off sequential scans and hash and merge joins; two kinds of
+-- plan were left, and the planner takes them when it believes a grown table
+-- holds a row or so: statistics taken while it was empty (a new deployment,
+-- every row deleted), or a plan made then and kept (PL/pgSQL keeps a
+-- statement's plan for the life of the connection until an ANALYZE of a
+-- table it reads, and an ingest connection lives for days).
+--
+-- * The grown table read whole through an index as the outer side of a
+--   nested loop, the staged rows rescanned for each of its rows: the DELETE
+--   of 2,000 staged rows from a copy of device_software, planned when it was
+--   empty and run again at 200,000 rows, took 53 s (and one drain of many
+--   took 126 s instead of 25 s, 118 s of it PostgreSQL's CPU). Plain and
+--   index-only scans are now off too (tally_ingest_software() and
+--   tally_ingest_devices()): a probe by key is a bitmap scan, and reading
+--   the grown table whole would be a second disabled scan, which no
+--   estimate makes cheaper.
+-- * A device probed through an index that matches its tenant alone
+--   (devices_hostname, or the agent key), every device of the tenant
+--   filtered for the one wanted. Devices are probed by id alone, through a
+--   unique index of their own, devices_id (ids are unique across tenants),
+--   the only index that fits.
+--
+-- integration.stale_plans empties and analyses the tables, calls the
+-- functions, grows the tables back under the same connection and checks
+-- each join's plan. What it shows is left: believing device_software or
+-- device_patches empty, the planner may still probe them through another
+-- index that holds one of the key's columns (device_software_by_version by
+-- the program), reading that program's rows per staged row.
+--
 -- The old functions are dropped: an ingest binary from before this
 -- migration fails its fetches (they wait in JetStream) until it is
 -- replaced: migrate, then roll ingest.
@@ -38,6 +70,10 @@ DROP FUNCTION tally_ingest_batches();
 DROP FUNCTION tally_ingest_devices();
 DROP FUNCTION tally_ingest_patch_round(uuid, int);
 DROP FUNCTION tally_ingest_prepare();
+
+CREATE UNIQUE INDEX devices_id ON devices (id);
+ALTER FUNCTION tally_ingest_software(uuid[], bigint[])
+  SET enable_indexscan = off SET enable_indexonlyscan = off;
 
 CREATE FUNCTION tally_ingest_begin()
   RETURNS TABLE (event_table text, lower_us bigint, upper_us bigint)
@@ -127,12 +163,13 @@ $$;
 -- batch of the fetch, unless a newer report was applied; a device new to
 -- Tally inserted), patch sets, and the revisions of the software sets the
 -- caller changed (tally_ingest_software()), which must still be those it
--- compared with. Answers {"rows": {table: rows written}}. Every statement
--- finds the rows it touches by key, whatever the statistics of the staging
--- tables (never analysed) say.
+-- compared with. Answers {"rows": {table: rows written}}. Every join drives
+-- from the staged rows and probes the grown table by key, whatever the
+-- statistics say (see the top of this file); devices by id alone.
 CREATE FUNCTION tally_ingest_devices() RETURNS jsonb
-  LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off
-  SET enable_mergejoin = off SET jit = off
+  LANGUAGE plpgsql SET enable_seqscan = off SET enable_indexscan = off
+  SET enable_indexonlyscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+  SET jit = off
 AS $$
 DECLARE
   n bigint;
@@ -173,7 +210,7 @@ BEGIN
     INSERT INTO stage_patch_apply (idx, tenant_id, device_id, at)
     SELECT l.idx, l.tenant_id, l.device_id, l.at
       FROM stage_patch_lists l
-      JOIN devices d ON d.tenant_id = l.tenant_id AND d.id = l.device_id
+      JOIN devices d ON d.id = l.device_id
      WHERE l.round = k AND coalesce(d.patches_reported_at, '-infinity') <= l.at;
 
     DELETE FROM device_patches dp USING stage_patch_apply r
@@ -194,7 +231,7 @@ BEGIN
     counts := tally_count(counts, 'device_patches', n);
 
     UPDATE devices d SET patches_reported_at = r.at FROM stage_patch_apply r
-     WHERE d.tenant_id = r.tenant_id AND d.id = r.device_id;
+     WHERE d.id = r.device_id;
   END LOOP;
 
   -- The software sets ingest changed: each was compared at the revision
@@ -203,7 +240,7 @@ BEGIN
   SELECT count(*) INTO want FROM stage_software_devices;
   UPDATE devices d SET software_rev = s.rev + 1, software_reported_at = s.reported_at
     FROM stage_software_devices s
-   WHERE d.tenant_id = s.tenant_id AND d.id = s.device_id AND d.software_rev = s.rev;
+   WHERE d.id = s.device_id AND d.software_rev = s.rev;
   GET DIAGNOSTICS n = ROW_COUNT;
   IF n <> want THEN
     RAISE EXCEPTION 'software sets of % devices were compared at revisions they no longer have',

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The statements of ingest's functions that join a fetch's staging tables
 # to device_software, devices or device_patches drive from the staged rows
-# whatever the statistics say (migration 0018). Here the tables are emptied
+# whatever the statistics say (migration 0017). Here the tables are emptied
 # and analysed as such, one connection calls the functions (PL/pgSQL keeps
 # its plans for the life of the connection), the tables grow back, and the
 # second call's plans (from auto_explain) must still have the staged rows
 # as the outer side of each nested loop, probing the grown table through
-# its key. Before 0018 the grown table was read whole, once per staged row
+# its key. Before 0017 the grown table was read whole, once per staged row
 # (53 s for 2,000 staged rows against 200,000), or a tenant's devices
 # were, through an index that matched the tenant alone.
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -72,7 +72,7 @@ plan_of() { # TEXT: the plan of the first statement whose text starts with it
 # statement|the index its probes must go through (devices: the only one
 # that fits a probe by id; device_software and device_patches have others
 # that hold a column of the key, which the planner may take when it
-# believes the table empty: migrations/0018 says so)
+# believes the table empty: migrations/0017 says so)
 while IFS='|' read -r stmt index; do
   plan=$(plan_of "$stmt")
   [ -n "$plan" ] || fail "no plan logged for $stmt: $(head -c 2000 "$t_dir/out")"
