@@ -105,13 +105,13 @@ static void row_key(tly_strbuf_t *b, const char *device, const tly_sw_item_t *it
     field(b, it->version);
 }
 
-/* ids: the row's first two fields, tenant and device, in binary form. */
-static void change(tly_sw_out_t *out, const tly_strbuf_t *ids, int64_t at_us, int64_t software_id,
+/* ids: the row's first two fields (tly_bin_ids). */
+static void change(tly_sw_out_t *out, const char *ids, int64_t at_us, int64_t software_id,
                    const char *what, const char *old_version, const char *new_version)
 {
     tly_strbuf_t *b = &out->changes;
     tly_bin_row(b, 7);
-    tly_strbuf_append(b, ids->data, ids->len);
+    tly_strbuf_append(b, ids, TLY_BIN_IDS);
     tly_bin_ts(b, at_us);
     tly_bin_int8(b, software_id);
     tly_bin_str(b, what);
@@ -140,7 +140,7 @@ static bool join_versions(tly_strbuf_t *b, const tly_sw_item_t *const *items, co
 /* The change events of one program: old[0..no) and new[0..nn) are its
  * versions before and after, in byte order; old_shared and new_shared
  * (room for no and nn) are scratch. */
-static void program_changes(tly_sw_out_t *out, const tly_strbuf_t *ids, int64_t at_us,
+static void program_changes(tly_sw_out_t *out, const char *ids, int64_t at_us,
                             const tly_sw_item_t *const *old, size_t no,
                             const tly_sw_item_t *const *new, size_t nn, bool *old_shared,
                             bool *new_shared)
@@ -184,7 +184,7 @@ static void program_changes(tly_sw_out_t *out, const tly_strbuf_t *ids, int64_t 
 
 /* Steps cur[0..ncur) to list: the next state in next (room for the list's
  * items), and the change events unless baseline. */
-static void step(tly_sw_out_t *out, const tly_strbuf_t *ids, const state_t *cur, size_t ncur,
+static void step(tly_sw_out_t *out, const char *ids, const state_t *cur, size_t ncur,
                  const tly_sw_list_t *list, bool baseline, state_t *next)
 {
     const tly_sw_item_t *items = list->set->items;
@@ -227,18 +227,13 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
     for (size_t i = 0; i < nbase; i++)
         cur[i] = (state_t){&base->items[i], (ptrdiff_t)i, 0};
     size_t ncur = nbase, last = 0;
-    /* Every binary row (the change events, the rows that come) starts with
-     * the same two fields. */
-    char ids_data[2 * (4 + 16) + 1];
-    tly_strbuf_t ids;
-    tly_strbuf_init_fixed(&ids, ids_data, sizeof ids_data);
-    tly_bin_uuid(&ids, tenant);
-    tly_bin_uuid(&ids, device);
+    char ids[TLY_BIN_IDS]; /* every row (change events, rows that come) starts with them */
+    tly_bin_ids(ids, tenant, device);
     for (size_t l = 0; l < n; l++) {
         if (*reported && lists[l].at_us < *reported_at_us)
             continue; /* older than the set: ignored */
         state_t *next = tly_xcalloc(lists[l].set->n + 1, sizeof *next);
-        step(out, &ids, cur, ncur, &lists[l], !*reported, next);
+        step(out, ids, cur, ncur, &lists[l], !*reported, next);
         free(cur);
         cur = next;
         ncur = lists[l].set->n;
@@ -271,7 +266,7 @@ size_t tly_sw_compare(const char *tenant, const char *device, const tly_swset_t 
         tly_strbuf_t *b = &out->came;
         size_t version_len = strlen(it->version);
         tly_bin_row(b, 9);
-        tly_strbuf_append(b, ids.data, ids.len);
+        tly_strbuf_append(b, ids, TLY_BIN_IDS);
         tly_bin_int8(b, it->software_id);
         tly_bin_text(b, it->version, version_len);
         tly_bin_version_key(b, it->version, version_len);

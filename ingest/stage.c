@@ -340,6 +340,16 @@ void tly_bin_uuid(tly_strbuf_t *b, const char *uuid)
     tly_strbuf_append(b, (const char *)out, sizeof out);
 }
 
+void tly_bin_ids(char out[TLY_BIN_IDS], const char *tenant, const char *device)
+{
+    char data[TLY_BIN_IDS + 1]; /* a fixed strbuf keeps a NUL after its bytes */
+    tly_strbuf_t ids;
+    tly_strbuf_init_fixed(&ids, data, sizeof data);
+    tly_bin_uuid(&ids, tenant);
+    tly_bin_uuid(&ids, device);
+    memcpy(out, data, TLY_BIN_IDS);
+}
+
 void tly_bin_int4(tly_strbuf_t *b, int32_t v)
 {
     put_be(b, 4, 4);
@@ -545,12 +555,8 @@ static bool render_events(size_t t, const tly_stage_event_doc_t *docs, int n,
     tly_bin_start(rows);
     for (int i = 0; i < n; i++) {
         const tly_json_t *items = docs[i].items[t];
-        /* Every row of the document starts with the same two fields. */
-        char ids_data[2 * (4 + 16) + 1];
-        tly_strbuf_t ids;
-        tly_strbuf_init_fixed(&ids, ids_data, sizeof ids_data);
-        tly_bin_uuid(&ids, docs[i].tenant_id);
-        tly_bin_uuid(&ids, docs[i].device_id);
+        char ids[TLY_BIN_IDS]; /* every row of the document starts with them */
+        tly_bin_ids(ids, docs[i].tenant_id, docs[i].device_id);
         for (size_t k = 0; k < tly_json_size(items); k++) {
             const tly_json_t *item = &items->u.items[k];
             uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
@@ -563,7 +569,7 @@ static bool render_events(size_t t, const tly_stage_event_doc_t *docs, int n,
             }
             if (at >= window.from_us && at < window.to_us) {
                 tly_bin_row(rows, 2 + (int)spec->ncols);
-                tly_strbuf_append(rows, ids.data, ids.len);
+                tly_strbuf_append(rows, ids, TLY_BIN_IDS);
                 tly_bin_ts(rows, at);
                 for (size_t c = 1; c < spec->ncols; c++) {
                     const column_t *col = &spec->cols[c];

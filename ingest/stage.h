@@ -65,6 +65,10 @@ void tly_bin_null(tly_strbuf_t *b);
 void tly_bin_text(tly_strbuf_t *b, const char *s, size_t n); /* text; s NULL: NULL */
 void tly_bin_str(tly_strbuf_t *b, const char *s);            /* the same, NUL-terminated */
 void tly_bin_uuid(tly_strbuf_t *b, const char *uuid);        /* from its lower-case text */
+/* The two fields, tenant then device (lower-case UUIDs), that start a
+ * device's rows of the event and software tables, ready to append. */
+#define TLY_BIN_IDS (2 * (4 + 16))
+void tly_bin_ids(char out[TLY_BIN_IDS], const char *tenant, const char *device);
 void tly_bin_int4(tly_strbuf_t *b, int32_t v);
 void tly_bin_int8(tly_strbuf_t *b, int64_t v);
 void tly_bin_ts(tly_strbuf_t *b, int64_t us); /* timestamptz, µs since the Unix epoch */

@@ -176,8 +176,8 @@ static int by_key(const void *a, const void *b)
     return c != 0 ? c : x->index - y->index;
 }
 
-/* The device object's members, in stage_batches' column order
- * (migrations/0014_ingest_typed_batches.sql). */
+/* The device object's members, in stage_devices' column order
+ * (migrations/0017_ingest_lean_transaction.sql). */
 static const struct {
     const char *key;
     tly_bin_kind_t kind;
@@ -219,21 +219,32 @@ static tly_stage_status_t run(PGconn *conn, const char *sql, PGresult **out, cha
     return r;
 }
 
-/* Runs a query whose parameters are arrays in binary format (arrays[0..n),
- * n <= 3, each from tly_bin_array_start); *out is its result. */
-static tly_stage_status_t query_arrays(PGconn *conn, const char *sql, const tly_strbuf_t *arrays,
-                                       int n, PGresult **out, char *why, size_t why_len)
+/* Query parameters of n uuid[] arrays (n <= 3) of rows elements each, in
+ * binary format: started here, their elements appended by the caller
+ * (tly_bin_uuid), sent and freed by query_uuids. */
+static void uuid_arrays(tly_strbuf_t *arrays, int n, size_t rows)
+{
+    for (int a = 0; a < n; a++) {
+        tly_strbuf_init(&arrays[a], (size_t)1 << 30);
+        tly_bin_array_start(&arrays[a], TLY_UUID_OID, rows);
+    }
+}
+
+static tly_stage_status_t query_uuids(PGconn *conn, const char *sql, tly_strbuf_t *arrays, int n,
+                                      PGresult **out, char *why, size_t why_len)
 {
     const char *values[3];
     int lengths[3], formats[3];
     if (n > 3)
         abort();
-    for (int i = 0; i < n; i++) {
-        values[i] = arrays[i].data;
-        lengths[i] = (int)arrays[i].len;
-        formats[i] = 1;
+    for (int a = 0; a < n; a++) {
+        values[a] = arrays[a].data;
+        lengths[a] = (int)arrays[a].len;
+        formats[a] = 1;
     }
     PGresult *res = PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
+    for (int a = 0; a < n; a++)
+        tly_strbuf_free(&arrays[a]);
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
         *out = res;
         return TLY_STAGE_OK;
@@ -305,20 +316,15 @@ static tly_stage_status_t device_rows(tly_devids_t *ids, PGconn *conn, batch_t *
     PGresult *res = NULL;
     if (m > 0) {
         tly_strbuf_t keys[2];
-        for (int a = 0; a < 2; a++) {
-            tly_strbuf_init(&keys[a], (size_t)1 << 30);
-            tly_bin_array_start(&keys[a], TLY_UUID_OID, m);
-        }
+        uuid_arrays(keys, 2, m);
         for (size_t i = 0; i < m; i++) {
             tly_bin_uuid(&keys[0], staged[ask[i].start]->tenant_id);
             tly_bin_uuid(&keys[1], staged[ask[i].start]->agent_id);
         }
-        st = query_arrays(conn,
-                          "SELECT i, device_id, software_rev, software_reported_us"
-                          " FROM tally_ingest_device_rows($1, $2)",
-                          keys, 2, &res, why, why_len);
-        for (int a = 0; a < 2; a++)
-            tly_strbuf_free(&keys[a]);
+        st = query_uuids(conn,
+                         "SELECT i, device_id, software_rev, software_reported_us"
+                         " FROM tally_ingest_device_rows($1, $2)",
+                         keys, 2, &res, why, why_len);
     }
     for (int r = 0; st == TLY_STAGE_OK && r < PQntuples(res); r++) {
         long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
@@ -404,10 +410,7 @@ static tly_stage_status_t ledger(PGconn *conn, batch_t **staged, int n, tly_msg_
                                  batch_t **stored, int *stored_n, char *why, size_t why_len)
 {
     tly_strbuf_t keys[3];
-    for (int a = 0; a < 3; a++) {
-        tly_strbuf_init(&keys[a], (size_t)1 << 30);
-        tly_bin_array_start(&keys[a], TLY_UUID_OID, (size_t)n);
-    }
+    uuid_arrays(keys, 3, (size_t)n);
     for (int k = 0; k < n; k++) {
         tly_bin_uuid(&keys[0], staged[k]->tenant_id);
         tly_bin_uuid(&keys[1], staged[k]->agent_id);
@@ -415,10 +418,8 @@ static tly_stage_status_t ledger(PGconn *conn, batch_t **staged, int n, tly_msg_
     }
     PGresult *res = NULL;
     tly_stage_status_t st =
-        query_arrays(conn, "SELECT i FROM tally_ingest_ledger($1, $2, $3) AS i ORDER BY i", keys, 3,
-                     &res, why, why_len);
-    for (int a = 0; a < 3; a++)
-        tly_strbuf_free(&keys[a]);
+        query_uuids(conn, "SELECT i FROM tally_ingest_ledger($1, $2, $3) AS i ORDER BY i", keys, 3,
+                    &res, why, why_len);
     *stored_n = 0;
     for (int k = 0; k < n; k++)
         outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
@@ -850,7 +851,7 @@ static tly_stage_status_t apply_software(PGconn *conn, tenant_id_t *pairs, size_
 }
 
 /* Compares the software lists of the stored batches with their devices'
- * sets (devs: from tally_ingest_batches()) and writes what differs (the
+ * sets (devs: from device_rows()) and writes what differs (the
  * revisions are advanced by tally_ingest_devices(), which checks them); the
  * sets to cache after COMMIT go to pending. */
 static tly_stage_status_t store_software(PGconn *conn, tly_swcache_t *cache, batch_t **stored,
