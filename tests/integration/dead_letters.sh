@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A batch the schema accepts but PostgreSQL cannot store (the year 0000: valid
 # RFC 3339, but PostgreSQL has no year zero; ingest checks it, as it writes
-# the batch rows in COPY's binary format) is a poison message: it lands in dead_letters (reason, tenant, original bytes)
+# the report rows in COPY's binary format) is a poison message: it lands in dead_letters (reason, tenant, original bytes)
 # and in the dead-letter stream, exactly once, and the batches sent after it
 # are ingested normally.
 . "$(dirname "$0")/../lib/testlib.sh"
