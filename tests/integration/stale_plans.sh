@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The statements of ingest's functions that join a fetch's staging tables
 # to device_software, devices or device_patches drive from the staged rows
-# whatever the statistics say (migration 0017). Here the tables are emptied
-# and analysed as such, one connection calls the functions (PL/pgSQL keeps
-# its plans for the life of the connection), the tables grow back, and the
-# second call's plans (from auto_explain) must still have the staged rows
-# as the outer side of each nested loop, probing the grown table through
-# its key. Before 0017 the grown table was read whole, once per staged row
-# (53 s for 2,000 staged rows against 200,000), or a tenant's devices
-# were, through an index that matched the tenant alone.
+# and probe the grown table through its key, whatever the statistics say
+# (migrations 0017 and 0018). Here the tables are emptied and analysed as
+# such, one connection calls the functions (PL/pgSQL keeps its plans for
+# the life of the connection), the tables grow back, and the second call's
+# plans (from auto_explain) must still have the staged rows as the outer
+# side of each nested loop, probing the grown table through its key. Before
+# 0017 the grown table was read whole, once per staged row (53 s for 2,000
+# staged rows against 200,000), or a tenant's devices were, through an
+# index that matched the tenant alone; before 0018 device_software was
+# probed through device_software_by_version by the program alone (every
+# device's row of it, per staged row).
 . "$(dirname "$0")/../lib/testlib.sh"
 
 tenant=$(new_tenant "Plans")
@@ -69,10 +72,7 @@ plan_of() { # TEXT: the plan of the first statement whose text starts with it
     { block = block $0 "\n"; if (n++ < 3) head = head " " $0 }
     END { flush() }' "$t_dir/out"
 }
-# statement|the index its probes must go through (devices: the only one
-# that fits a probe by id; device_software and device_patches have others
-# that hold a column of the key, which the planner may take when it
-# believes the table empty: migrations/0017 says so)
+# statement|the index its probes must go through
 while IFS='|' read -r stmt index; do
   plan=$(plan_of "$stmt")
   [ -n "$plan" ] || fail "no plan logged for $stmt: $(head -c 2000 "$t_dir/out")"
@@ -86,10 +86,10 @@ while IFS='|' read -r stmt index; do
   [ -z "$index" ] || grep -q "Index Scan on $index " <<<"$plan" ||
     fail "$stmt does not probe through $index: $plan"
 done <<'STATEMENTS'
-DELETE FROM device_software|
-UPDATE device_software|
+DELETE FROM device_software|device_software_pkey
+UPDATE device_software|device_software_pkey
 INSERT INTO stage_patch_apply|devices_id
-DELETE FROM device_patches|
+DELETE FROM device_patches|device_patches_pkey
 UPDATE devices d SET patches_reported_at|devices_id
 UPDATE devices d SET software_rev|devices_id
 STATEMENTS
