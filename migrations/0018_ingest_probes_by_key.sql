@@ -1,5 +1,5 @@
--- Ingest's probes of device_software and device_patches go through the
--- key whatever the statistics say.
+-- Ingest's probes of device_software, device_patches and devices go
+-- through their keys whatever the statistics say.
 --
 -- 0017 left one plan open (see its top): believing device_software or
 -- device_patches empty, the planner may probe it through an index that
@@ -33,12 +33,38 @@
 --   (tenant_id, hotfix_id) does not hold. The set of a device stays found
 --   by its id; the key's index is rebuilt (it locks device_patches while it
 --   is).
---
--- Devices are still probed by id through devices_id; devices_pkey holds id
--- second (integration.stale_plans checks the choice).
+-- * devices: its primary key becomes devices_id (id alone; ids are unique
+--   across tenants since 0017), and (tenant_id, id) goes: a probe by id
+--   could be served by (tenant_id, id) reading it whole. The agent key
+--   (tenant_id, agent_id) is led by agent_id, and tally_ingest_device_rows()
+--   compares (agent_id, tenant_id) as rows under the settings of 0017:
+--   believing devices empty, it read a whole index of devices once per
+--   device asked for (integration.stale_plans: a nested loop over the agent
+--   key with no condition), and the tenant-led indexes (devices_hostname)
+--   would fit an equality of the tenant. The key keeps its name, which
+--   ingest knows (a stale cached device id violates it).
 
 ALTER TABLE device_patches DROP CONSTRAINT device_patches_pkey,
   ADD PRIMARY KEY (device_id, hotfix_id);
+ALTER TABLE devices DROP CONSTRAINT devices_pkey,
+  ADD CONSTRAINT devices_pkey PRIMARY KEY USING INDEX devices_id,
+  DROP CONSTRAINT devices_tenant_id_agent_id_key,
+  ADD CONSTRAINT devices_tenant_id_agent_id_key UNIQUE (agent_id, tenant_id);
+
+-- As in 0017, found by the agent key (above).
+CREATE OR REPLACE FUNCTION tally_ingest_device_rows(tenants uuid[], agents uuid[])
+  RETURNS TABLE (i int, device_id uuid, software_rev bigint, software_reported_us bigint)
+  LANGUAGE sql STABLE SET enable_seqscan = off SET enable_indexscan = off
+  SET enable_indexonlyscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+  SET jit = off
+AS $$
+  SELECT k.i::int, coalesce(d.id, md5(k.tenant_id::text || '/' || k.agent_id::text)::uuid),
+         coalesce(d.software_rev, 0),
+         (extract(epoch FROM d.software_reported_at) * 1000000)::bigint
+    FROM unnest(tenants, agents) WITH ORDINALITY AS k(tenant_id, agent_id, i)
+    LEFT JOIN devices d ON (d.agent_id, d.tenant_id) >= (k.agent_id, k.tenant_id)
+                       AND (d.agent_id, d.tenant_id) <= (k.agent_id, k.tenant_id)
+$$;
 
 -- As in 0013 with the settings of 0017; the rows found by comparing rows
 -- (above).
@@ -79,7 +105,7 @@ BEGIN
 END
 $$;
 
--- As in 0017; device_patches by its new key.
+-- As in 0017; devices and device_patches by their new keys.
 CREATE OR REPLACE FUNCTION tally_ingest_devices() RETURNS jsonb
   LANGUAGE plpgsql SET enable_seqscan = off SET enable_indexscan = off
   SET enable_indexonlyscan = off SET enable_hashjoin = off SET enable_mergejoin = off
@@ -103,7 +129,7 @@ BEGIN
          coalesce(disks, '[]'), coalesce(ip_addresses, '{}'), coalesce(mac_addresses, '{}'),
          boot_time, coalesce(logged_in_users, '{}'), seen, seen, seen
     FROM stage_devices ORDER BY id
-  ON CONFLICT (tenant_id, id) DO UPDATE SET agent_version = EXCLUDED.agent_version,
+  ON CONFLICT (id) DO UPDATE SET agent_version = EXCLUDED.agent_version,
     hostname = EXCLUDED.hostname, domain = EXCLUDED.domain, os_name = EXCLUDED.os_name,
     os_version = EXCLUDED.os_version, os_build = EXCLUDED.os_build, arch = EXCLUDED.arch,
     serial = EXCLUDED.serial, manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,
