@@ -1,5 +1,5 @@
--- Ingest's probes of device_software, device_patches and devices go
--- through their keys whatever the statistics say.
+-- Ingest's probes of device_software, device_patches, devices and
+-- software_catalog go through their keys whatever the statistics say.
 --
 -- 0017 left one plan open (see its top): believing device_software or
 -- device_patches empty, the planner may probe it through an index that
@@ -43,6 +43,14 @@
 --   key with no condition), and the tenant-led indexes (devices_hostname)
 --   would fit an equality of the tenant. The key keeps its name, which
 --   ingest knows (a stale cached device id violates it).
+-- * software_catalog: keyed by id alone (an identity, unique across
+--   tenants), its unique (tenant_id, name, publisher) led by name, and both
+--   matched as rows: tally_catalog_ids() finds (name, publisher, tenant_id)
+--   under the settings of 0017 (without them, believing the catalog empty,
+--   a lookup could read the whole catalog or a tenant's, through the key or
+--   software_catalog_lower_name, per program), and tally_ingest_software()
+--   checks (id, tenant_id). The unique constraint keeps its name, which
+--   tally_catalog_ids() names.
 
 ALTER TABLE device_patches DROP CONSTRAINT device_patches_pkey,
   ADD PRIMARY KEY (device_id, hotfix_id);
@@ -50,6 +58,35 @@ ALTER TABLE devices DROP CONSTRAINT devices_pkey,
   ADD CONSTRAINT devices_pkey PRIMARY KEY USING INDEX devices_id,
   DROP CONSTRAINT devices_tenant_id_agent_id_key,
   ADD CONSTRAINT devices_tenant_id_agent_id_key UNIQUE (agent_id, tenant_id);
+ALTER TABLE software_catalog DROP CONSTRAINT software_catalog_pkey, ADD PRIMARY KEY (id),
+  DROP CONSTRAINT software_catalog_tenant_id_name_publisher_key,
+  ADD CONSTRAINT software_catalog_tenant_id_name_publisher_key UNIQUE (name, publisher, tenant_id);
+
+-- As in 0010, the catalog rows found by name (above).
+CREATE OR REPLACE FUNCTION tally_catalog_ids(t uuid, entries jsonb)
+  RETURNS TABLE (name text, publisher text, id bigint, created boolean)
+  LANGUAGE plpgsql SET enable_seqscan = off SET enable_indexscan = off
+  SET enable_indexonlyscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+  SET jit = off
+AS $$
+DECLARE
+  new_ids bigint[];
+BEGIN
+  PERFORM set_config('app.tenant_id', t::text, true);
+  WITH ins AS (
+    INSERT INTO software_catalog AS c (tenant_id, name, publisher)
+    SELECT t, e ->> 0, e ->> 1 FROM jsonb_array_elements(entries) e
+     ORDER BY (e ->> 0) COLLATE "C", (e ->> 1) COLLATE "C" -- concurrent callers, same order
+    ON CONFLICT ON CONSTRAINT software_catalog_tenant_id_name_publisher_key DO NOTHING
+    RETURNING c.id)
+  SELECT coalesce(array_agg(ins.id), '{}') INTO new_ids FROM ins;
+  RETURN QUERY
+    SELECT c.name, c.publisher, c.id, c.id = ANY (new_ids)
+      FROM jsonb_array_elements(entries) e
+      JOIN software_catalog c ON (c.name, c.publisher, c.tenant_id) >= (e ->> 0, e ->> 1, t)
+                             AND (c.name, c.publisher, c.tenant_id) <= (e ->> 0, e ->> 1, t);
+END
+$$;
 
 -- As in 0017, found by the agent key (above).
 CREATE OR REPLACE FUNCTION tally_ingest_device_rows(tenants uuid[], agents uuid[])
@@ -80,7 +117,8 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT 1 FROM unnest(tenants, ids) AS s(tenant_id, id)
               WHERE NOT EXISTS (SELECT 1 FROM software_catalog c
-                                 WHERE c.tenant_id = s.tenant_id AND c.id = s.id)) THEN
+                                 WHERE (c.id, c.tenant_id) >= (s.id, s.tenant_id)
+                                   AND (c.id, c.tenant_id) <= (s.id, s.tenant_id))) THEN
     RAISE EXCEPTION 'a software id ingest compared is not in its tenant''s catalog'
       USING ERRCODE = 'TLY01';
   END IF;

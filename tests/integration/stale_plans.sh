@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The statements of ingest's functions that join a fetch's staging tables
-# to device_software, devices or device_patches drive from the staged rows
-# and probe the grown table through its key, whatever the statistics say
-# (migrations 0017 and 0018). Here the tables are emptied and analysed as
+# (or the keys it passes) to device_software, devices, device_patches or
+# software_catalog drive from the staged rows and probe the grown table
+# through its key, whatever the statistics say (migrations 0017 and 0018).
+# Here the tables are emptied and analysed as
 # such, one connection calls the functions (PL/pgSQL keeps its plans for
 # the life of the connection), the tables grow back, and the second call's
 # plans (from auto_explain) must still have the staged rows as the outer
@@ -11,7 +12,8 @@
 # staged rows against 200,000), or a tenant's devices were, through an
 # index that matched the tenant alone; before 0018 device_software was
 # probed through device_software_by_version by the program alone (every
-# device's row of it, per staged row).
+# device's row of it, per staged row), device_patches by the tenant alone,
+# a whole index of devices per device asked for, and a tenant's catalog.
 . "$(dirname "$0")/../lib/testlib.sh"
 
 tenant=$(new_tenant "Plans")
@@ -23,6 +25,8 @@ sql "INSERT INTO device_software (tenant_id, device_id, software_id, version, ve
      SELECT '$tenant', md5('d' || g)::uuid, 1, 'v', '', now() FROM generate_series(1, $rows) g" >/dev/null
 sql "INSERT INTO device_patches (tenant_id, device_id, hotfix_id, first_seen)
      SELECT '$tenant', md5('d' || g)::uuid, 'KB1', now() FROM generate_series(1, $rows) g" >/dev/null
+sql "INSERT INTO software_catalog (tenant_id, name)
+     SELECT '$tenant', 'P' || g FROM generate_series(1, $rows) g" >/dev/null
 sql "CREATE TABLE grown AS SELECT * FROM devices" >/dev/null
 one=$(sql "SELECT md5('d1')::uuid")
 
@@ -39,7 +43,8 @@ INSERT INTO stage_software_devices (tenant_id, device_id, rev, reported_at)
 INSERT INTO stage_patch_lists VALUES (0, '$tenant', '$one', now(), 1);
 INSERT INTO stage_patches VALUES (0, 'KB2', NULL, NULL);
 SELECT * FROM tally_ingest_device_rows(ARRAY['$tenant']::uuid[], ARRAY[md5('a1')::uuid]);
-SELECT tally_ingest_software('{}', '{}');
+SELECT tally_ingest_software(ARRAY['$tenant']::uuid[],
+  ARRAY(SELECT id FROM tally_catalog_ids('$tenant', '[["P1", ""]]')));
 SELECT tally_ingest_devices();
 ROLLBACK;
 SQL
@@ -49,12 +54,15 @@ SQL
 {
   echo "CREATE TEMP TABLE ds AS SELECT * FROM device_software;"
   echo "CREATE TEMP TABLE dp AS SELECT * FROM device_patches;"
+  echo "CREATE TEMP TABLE sc AS SELECT * FROM software_catalog;"
   echo "DELETE FROM device_software; DELETE FROM device_patches; DELETE FROM devices;"
-  echo "ANALYZE devices, device_software, device_patches;"
+  echo "DELETE FROM software_catalog;"
+  echo "ANALYZE devices, device_software, device_patches, software_catalog;"
   fetch
   echo "INSERT INTO devices SELECT * FROM grown;"
   echo "INSERT INTO device_software SELECT * FROM ds;"
   echo "INSERT INTO device_patches SELECT * FROM dp;"
+  echo "INSERT INTO software_catalog OVERRIDING SYSTEM VALUE SELECT * FROM sc;"
   echo "LOAD 'auto_explain';"
   echo "SET auto_explain.log_min_duration = 0;"
   echo "SET auto_explain.log_nested_statements = on;"
@@ -81,7 +89,7 @@ while IFS='|' read -r stmt index; do
   # the staged rows, each probing the grown table through its key.
   outer=$(awk '/Nested Loop/ { on = 1; next } on && /Scan/ { print; exit }' <<<"$plan")
   case $outer in
-    *" on stage_"* | *"Function Scan on k "*) ;;
+    *" on stage_"* | *"Function Scan on "*) ;;
     *) fail "$stmt drives from the grown table, not from the staged rows: $plan" ;;
   esac
   # A probe: the index searched by a condition on the staged row's values.
@@ -95,6 +103,8 @@ DELETE FROM device_patches|device_patches_pkey
 UPDATE devices d SET patches_reported_at|devices_pkey
 UPDATE devices d SET software_rev|devices_pkey
 SELECT k.i::int, coalesce(d.id|devices_tenant_id_agent_id_key
+SELECT c.name, c.publisher, c.id|software_catalog_tenant_id_name_publisher_key
+FROM unnest(tenants, ids) AS s(tenant_id, id)|software_catalog_pkey
 STATEMENTS
 [ "$(sql "SELECT count(*) FROM device_software")" = "$rows" ] || fail "the fetches were not rolled back"
 pass "after the tables grew under one connection, each staged row finds its rows by key"
