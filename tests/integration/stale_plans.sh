@@ -3,11 +3,11 @@
 # (or the keys it passes) to device_software, devices, device_patches or
 # software_catalog drive from the staged rows and probe the grown table
 # through its key, whatever the statistics say (migrations 0017 and 0018).
-# Here the tables are emptied and analysed as
-# such, one connection calls the functions (PL/pgSQL keeps its plans for
-# the life of the connection), the tables grow back, and the second call's
-# plans (from auto_explain) must still have the staged rows as the outer
-# side of each nested loop, probing the grown table through its key. Before
+# Here the tables are emptied and analysed as such, one connection calls
+# the functions (PL/pgSQL keeps its plans for the life of the connection),
+# the tables grow back, and the second call's plans (from auto_explain)
+# must still have the staged rows as the outer side of each nested loop,
+# probing the grown table through its key. Before
 # 0017 the grown table was read whole, once per staged row (53 s for 2,000
 # staged rows against 200,000), or a tenant's devices were, through an
 # index that matched the tenant alone; before 0018 device_software was
