@@ -812,6 +812,12 @@ size_t tly_schema_max_values(const tly_schema_t *s)
     return s->root->max_values;
 }
 
+tly_json_limits_t tly_schema_json_limits(const tly_schema_t *s, unsigned max_depth)
+{
+    size_t max_values = tly_schema_max_values(s);
+    return (tly_json_limits_t){max_depth, max_values == SIZE_MAX ? 0 : max_values};
+}
+
 void tly_schema_destroy(tly_schema_t *s)
 {
     if (s == NULL)

@@ -49,6 +49,10 @@ bool tly_schema_compile(const char *json_text, size_t len, tly_schema_t **out, c
  * the schema's maxItems and closed objects; SIZE_MAX when it sets no bound.
  * The parse of an untrusted document can stop there (tly_json_limits_t). */
 size_t tly_schema_max_values(const tly_schema_t *s);
+/* The bounds to parse an untrusted document within: max_depth, and no more
+ * values than a valid one can hold (max_values 0, no bound, when the schema
+ * sets none). */
+tly_json_limits_t tly_schema_json_limits(const tly_schema_t *s, unsigned max_depth);
 
 /* Frees a compiled schema; NULL is a no-op. No validation may be running. */
 void tly_schema_destroy(tly_schema_t *s);

@@ -2,7 +2,7 @@
  *
  * A device's id never changes: only ingest writes devices, and it never
  * updates an id; a device new to Tally gets the id tally_ingest_device_rows()
- * (migrations/0017) derives from tenant and agent, which its row will have.
+ * (migrations/0017, 0018) derives from tenant and agent, which its row will have.
  * So each worker keeps the ids it has learned and asks PostgreSQL only for
  * devices it has not seen. An id that is not the device's (its row deleted
  * and its agent back under another id) makes tally_ingest_devices() fail on

@@ -316,10 +316,8 @@ static bool parse_limits(const tly_config_t *cfg, tly_json_limits_t *limits)
         TLY_ERROR(NULL, "batch schema: %s", err);
         return false;
     }
-    size_t max_values = tly_schema_max_values(schema);
+    *limits = tly_schema_json_limits(schema, (unsigned)cfg->max_json_depth);
     tly_schema_destroy(schema);
-    *limits =
-        (tly_json_limits_t){(unsigned)cfg->max_json_depth, max_values == SIZE_MAX ? 0 : max_values};
     return true;
 }
 

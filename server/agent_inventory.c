@@ -24,11 +24,10 @@ static const char T_UNAVAILABLE[] = "Service unavailable";
 static bool parse_batch(tly_server_t *srv, tly_request_t *req)
 {
     const char *body = req->body ? req->body : "";
-    unsigned max_depth = (unsigned)srv->cfg->max_json_depth;
     /* No more values than a valid batch can have: a tree takes up to 12
      * bytes per byte of short values, and this bounds it (common/json.h). */
-    size_t max_values = tly_schema_max_values(srv->batch_schema);
-    tly_json_limits_t limits = {max_depth, max_values == SIZE_MAX ? 0 : max_values};
+    tly_json_limits_t limits =
+        tly_schema_json_limits(srv->batch_schema, (unsigned)srv->cfg->max_json_depth);
     tly_json_error_t jerr;
     tly_json_doc_t *doc = tly_json_parse(body, req->body_len, 0, &limits, &jerr);
     if (doc == NULL && jerr.code == TLY_JSON_E_VALUES) {
@@ -36,7 +35,7 @@ static bool parse_batch(tly_server_t *srv, tly_request_t *req)
         tly_problem_set(&p, 413, "too-many-values", "Too many values",
                         "the document has more than %zu values (arrays and objects included), more "
                         "than any valid batch can hold under the schema's maxItems",
-                        max_values);
+                        limits.max_values);
         snprintf(p.rule, sizeof p.rule, "max_values");
         tly_request_problem(req, &p);
         return false;
@@ -44,7 +43,7 @@ static bool parse_batch(tly_server_t *srv, tly_request_t *req)
     if (doc == NULL && jerr.code == TLY_JSON_E_DEPTH) {
         tly_problem_t p;
         tly_problem_set(&p, 400, "nesting-too-deep", "JSON nested too deeply",
-                        "JSON nesting deeper than %u levels", max_depth);
+                        "JSON nesting deeper than %u levels", limits.max_depth);
         snprintf(p.rule, sizeof p.rule, "max_json_depth");
         tly_request_problem(req, &p);
         return false;
