@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { PARAM_STRING, PARAM_INT } param_type_t;
+typedef enum { PARAM_STRING, PARAM_INT, PARAM_INT_LIST } param_type_t;
 
 enum { TLY_CONF_SECRET = 1u << 0, TLY_CONF_REQUIRED = 1u << 1 };
 
-/* One row per environment variable. For strings, min/max bound the length. */
+/* One row per environment variable. For strings, min/max bound the length;
+ * for lists, each item. */
 typedef struct {
     const char *name;
     param_type_t type;
@@ -130,6 +131,12 @@ static const param_t params[] = {
     {"TALLY_INGEST_MAX_DELIVER", PARAM_INT, OFF(ingest_max_deliver), "1000", 1, 1000000, ING, 0,
      "deliveries after which JetStream stops redelivering a message (only crash loops reach it:"
      " database outages hold messages without redelivery)"},
+    {"TALLY_INGEST_REDELIVERY_BACKOFF_S", PARAM_INT_LIST, OFF(ingest_redelivery_backoff_s),
+     "120,600,1800", 1, DAY_S, ING, 0,
+     "seconds a message waits for its 2nd, 3rd, ... delivery when the one before was not"
+     " acknowledged (the last repeats; each at least TALLY_INGEST_ACK_WAIT_S, which the 1st"
+     " delivery waits), so a message that crashes ingest comes back ever more slowly;"
+     " empty: TALLY_INGEST_ACK_WAIT_S every time"},
     {"TALLY_INGEST_MAX_ACK_PENDING", PARAM_INT, OFF(ingest_max_ack_pending), "4096", 1, 1000000,
      ING, 0,
      "messages delivered and not yet acknowledged, across all ingest processes (the shared"
@@ -189,6 +196,69 @@ static bool parse_int(const char *s, int64_t *out)
     return true;
 }
 
+/* Comma-separated integers within [min, max] into out; false with a
+ * reason in why. */
+static bool parse_int_list(const char *s, int64_t min, int64_t max, tly_config_list_t *out,
+                           char *why, size_t why_len)
+{
+    out->n = 0;
+    if (*s == '\0')
+        return true;
+    for (const char *item = s;;) {
+        const char *comma = strchr(item, ',');
+        size_t len = comma != NULL ? (size_t)(comma - item) : strlen(item);
+        char text[24];
+        int64_t v;
+        if (len == 0 || len >= sizeof text) {
+            snprintf(why, why_len, "item %zu is not an integer", out->n + 1);
+            return false;
+        }
+        memcpy(text, item, len);
+        text[len] = '\0';
+        if (!parse_int(text, &v)) {
+            snprintf(why, why_len, "\"%s\" is not an integer", text);
+            return false;
+        }
+        if (v < min || v > max) {
+            snprintf(why, why_len, "%lld is outside %lld..%lld", (long long)v, (long long)min,
+                     (long long)max);
+            return false;
+        }
+        if (out->n == TLY_CONFIG_LIST_MAX) {
+            snprintf(why, why_len, "more than %d items", TLY_CONFIG_LIST_MAX);
+            return false;
+        }
+        out->v[out->n++] = v;
+        if (comma == NULL)
+            return true;
+        item = comma + 1;
+    }
+}
+
+/* Rules between parameters, once each has passed its own bounds. */
+static void check_together(const tly_config_t *cfg, unsigned cmd, tly_strbuf_t *errors)
+{
+    if (!(cmd & TLY_CMD_INGEST))
+        return;
+    const tly_config_list_t *backoff = &cfg->ingest_redelivery_backoff_s;
+    for (size_t i = 0; i < backoff->n; i++) {
+        if (backoff->v[i] < cfg->ingest_ack_wait_s) {
+            tly_strbuf_printf(errors,
+                              "TALLY_INGEST_REDELIVERY_BACKOFF_S: %lld is shorter than"
+                              " TALLY_INGEST_ACK_WAIT_S (%lld)\n",
+                              (long long)backoff->v[i], (long long)cfg->ingest_ack_wait_s);
+            break;
+        }
+    }
+    /* JetStream's rule: more deliveries than back-off steps (the 1st
+     * delivery's wait is a step of its own). */
+    if (backoff->n > 0 && cfg->ingest_max_deliver <= (int64_t)backoff->n + 1)
+        tly_strbuf_printf(errors,
+                          "TALLY_INGEST_MAX_DELIVER: %lld must exceed the %zu waits of"
+                          " TALLY_INGEST_ACK_WAIT_S and TALLY_INGEST_REDELIVERY_BACKOFF_S\n",
+                          (long long)cfg->ingest_max_deliver, backoff->n + 1);
+}
+
 bool tly_config_load(tly_config_t *cfg, unsigned cmd, tly_config_lookup_fn lookup, void *lookup_ctx,
                      tly_strbuf_t *errors)
 {
@@ -235,6 +305,10 @@ bool tly_config_load(tly_config_t *cfg, unsigned cmd, tly_config_lookup_fn looku
                                   (long long)p->min, (long long)p->max);
             else
                 *(int64_t *)field = v;
+        } else if (p->type == PARAM_INT_LIST) {
+            char why[96];
+            if (!parse_int_list(value, p->min, p->max, field, why, sizeof why))
+                tly_strbuf_printf(errors, "%s: \"%s\": %s\n", p->name, value, why);
         } else {
             size_t len = strlen(value);
             if ((int64_t)len < p->min || (int64_t)len > p->max)
@@ -246,6 +320,8 @@ bool tly_config_load(tly_config_t *cfg, unsigned cmd, tly_config_lookup_fn looku
         }
         free(from_file);
     }
+    if (errors->len == errors_before)
+        check_together(cfg, cmd, errors);
     if (cfg->log_level != NULL && tly_log_level_parse(cfg->log_level) < 0)
         tly_strbuf_printf(errors, "TALLY_LOG_LEVEL: \"%s\" is not debug, info, warn or error\n",
                           cfg->log_level);
@@ -275,6 +351,9 @@ void tly_config_print_help(FILE *out, unsigned cmd)
         fprintf(out, "  %-32s %s\n", p->name, p->help);
         if (p->type == PARAM_INT)
             fprintf(out, "  %-32s integer %lld..%lld", "", (long long)p->min, (long long)p->max);
+        else if (p->type == PARAM_INT_LIST)
+            fprintf(out, "  %-32s up to %d comma-separated integers %lld..%lld", "",
+                    TLY_CONFIG_LIST_MAX, (long long)p->min, (long long)p->max);
         else
             fprintf(out, "  %-32s string of %lld..%lld bytes", "", (long long)p->min,
                     (long long)p->max);

@@ -25,6 +25,14 @@ enum {
     TLY_CMD_ADMIN = 1u << 3,
 };
 
+/* A list parameter: comma-separated integers, each within the parameter's
+ * bounds; "" is the empty list. */
+#define TLY_CONFIG_LIST_MAX 16
+typedef struct {
+    int64_t v[TLY_CONFIG_LIST_MAX];
+    size_t n;
+} tly_config_list_t;
+
 typedef struct {
     char *log_level;
     char *database_url;        /* serve: app role, subject to row-level security */
@@ -72,6 +80,7 @@ typedef struct {
     int64_t ingest_fetch_wait_ms;
     int64_t ingest_ack_wait_s;
     int64_t ingest_max_deliver;
+    tly_config_list_t ingest_redelivery_backoff_s; /* waits after the 1st, 2nd, ... delivery */
     int64_t ingest_max_ack_pending;
     char *ingest_metrics_addr;
     int64_t ingest_metrics_port;

@@ -37,6 +37,17 @@ static bool ensure_consumer(ingest_t *in)
     cc.AckWait = cfg->ingest_ack_wait_s * 1000000000LL;
     cc.MaxDeliver = cfg->ingest_max_deliver;
     cc.MaxAckPending = cfg->ingest_max_ack_pending;
+    /* JetStream's back-off is the wait of each delivery in turn (the last
+     * repeating), and replaces AckWait: the 1st is the ack wait, then ours. */
+    const tly_config_list_t *steps = &cfg->ingest_redelivery_backoff_s;
+    int64_t backoff[1 + TLY_CONFIG_LIST_MAX];
+    if (steps->n > 0) {
+        backoff[0] = cc.AckWait;
+        for (size_t i = 0; i < steps->n; i++)
+            backoff[1 + i] = steps->v[i] * 1000000000LL;
+        cc.BackOff = backoff;
+        cc.BackOffLen = (int)steps->n + 1;
+    }
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     natsStatus s = js_AddConsumer(&ci, in->bus->js, cfg->stream_name, &cc, NULL, &jerr);

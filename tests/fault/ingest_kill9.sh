@@ -10,6 +10,8 @@ ulimit -n 8192
 start_private_nats
 load_setup
 export TALLY_INGEST_ACK_WAIT_S=5 TALLY_INGEST_FETCH_BATCH=128
+# Redeliveries after a kill come back after the ack wait, every time.
+export TALLY_INGEST_REDELIVERY_BACKOFF_S=
 start_tally serve
 load_tenant "Chaos Corp"
 

@@ -7,7 +7,8 @@
 start_private_nats
 start_private_pg
 load_setup
-export TALLY_INGEST_MAX_DELIVER=3 # a database outage must not consume deliveries
+# A database outage must not consume deliveries (3, so no back-off steps either).
+export TALLY_INGEST_MAX_DELIVER=3 TALLY_INGEST_REDELIVERY_BACKOFF_S=
 start_tally serve
 load_tenant "Restart AG"
 start_tally ingest

@@ -140,8 +140,58 @@ static void test_help_lists_command_params(void)
     free(text);
 }
 
+static void test_redelivery_backoff(void)
+{
+    tly_config_t cfg;
+    tly_strbuf_t errors;
+    env_t dflt = {{"TALLY_INGEST_DATABASE_URL", "postgresql://i/y", NULL}};
+    CHECK(load(&dflt, TLY_CMD_INGEST, &cfg, &errors));
+    CHECK(cfg.ingest_redelivery_backoff_s.n == 3);
+    CHECK(cfg.ingest_redelivery_backoff_s.v[0] == 120 &&
+          cfg.ingest_redelivery_backoff_s.v[2] == 1800);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    env_t off = {{"TALLY_INGEST_DATABASE_URL", "postgresql://i/y",
+                  "TALLY_INGEST_REDELIVERY_BACKOFF_S", "", NULL}};
+    CHECK(load(&off, TLY_CMD_INGEST, &cfg, &errors));
+    CHECK(cfg.ingest_redelivery_backoff_s.n == 0);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    static const struct {
+        const char *backoff, *max_deliver, *error;
+    } bad[] = {
+        {"5,,9", "1000", "TALLY_INGEST_REDELIVERY_BACKOFF_S: \"5,,9\": item 2 is not an integer"},
+        {"5,x", "1000", "\"x\" is not an integer"},
+        {"5,", "1000", "item 2 is not an integer"},
+        {"0", "1000", "0 is outside 1..86400"},
+        {"90000", "1000", "90000 is outside 1..86400"},
+        {"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "1000", "more than 16 items"},
+        {"90,30", "1000", "30 is shorter than TALLY_INGEST_ACK_WAIT_S (60)"},
+        {"60,120", "3", "TALLY_INGEST_MAX_DELIVER: 3 must exceed the 3 waits"},
+    };
+    for (size_t i = 0; i < TLY_ARRAY_LEN(bad); i++) {
+        env_t env = {{"TALLY_INGEST_DATABASE_URL", "postgresql://i/y",
+                      "TALLY_INGEST_REDELIVERY_BACKOFF_S", bad[i].backoff,
+                      "TALLY_INGEST_MAX_DELIVER", bad[i].max_deliver, NULL}};
+        CHECK(!load(&env, TLY_CMD_INGEST, &cfg, &errors));
+        CHECK(strstr(errors.data, bad[i].error) != NULL);
+        tly_config_free(&cfg);
+        tly_strbuf_free(&errors);
+    }
+
+    env_t four = {{"TALLY_INGEST_DATABASE_URL", "postgresql://i/y",
+                   "TALLY_INGEST_REDELIVERY_BACKOFF_S", "60,120", "TALLY_INGEST_MAX_DELIVER", "4",
+                   NULL}};
+    CHECK(load(&four, TLY_CMD_INGEST, &cfg, &errors)); /* 3 waits, 4 deliveries */
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+}
+
 int main(void)
 {
+    test_redelivery_backoff();
     test_defaults();
     test_database_url_per_command();
     test_all_errors_reported();
