@@ -117,3 +117,24 @@ want="created file_events_p$(day 4) created file_events_p$(day 3) created file_e
 [ "$(sql "SELECT retention_days IS NULL FROM tally_partitioned_tables WHERE parent_table = 'process_events'")" = t ] ||
   fail "set-retention --days default did not reset"
 pass "per-table retention: process_events keeps 3 days, file_events the default 30"
+
+# The windows ingest routes events by (tally_ingest_begin(), once per fetch)
+# are each table's partition days, as tally_event_window() reads them: here
+# file_events reaches 5 days back, the other three start yesterday (where
+# maintenance starts).
+begin=$(psql "$TALLY_INGEST_DATABASE_URL" -qAt -F' ' -c "SELECT * FROM tally_ingest_begin() ORDER BY 1")
+each=$(psql "$TALLY_INGEST_DATABASE_URL" -qAt -F' ' -c "
+  SELECT t, (extract(epoch FROM w.lower_bound) * 1000000)::bigint,
+         (extract(epoch FROM w.upper_bound) * 1000000)::bigint
+    FROM unnest(ARRAY['device_metrics', 'file_events', 'network_events', 'process_events']) t,
+         tally_event_window(t) w ORDER BY 1")
+[ "$begin" = "$each" ] || fail "tally_ingest_begin() answered $begin; tally_event_window() $each"
+from_days=$(psql "$TALLY_INGEST_DATABASE_URL" -qAt -c "
+  SELECT string_agg(event_table || '=' || ((now() AT TIME ZONE 'UTC')::date
+                    - (to_timestamp(lower_us / 1e6) AT TIME ZONE 'UTC')::date), ' ' ORDER BY event_table)
+    FROM tally_ingest_begin()")
+[ "$from_days" = "device_metrics=1 file_events=5 network_events=1 process_events=1" ] ||
+  fail "windows start (days ago): $from_days"
+[ "$(psql "$TALLY_INGEST_DATABASE_URL" -qAt -c "SELECT count(*) FROM tally_event_windows(ARRAY['out_of_window_events']) WHERE lower_bound IS NULL AND upper_bound IS NULL")" = 1 ] ||
+  fail "a table without partitions must have no window"
+pass "ingest's windows: each table's partition days ($from_days days back), none without partitions"
