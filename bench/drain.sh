@@ -14,6 +14,13 @@
 #      one transaction (psql \copy): rows / COPY time; once in COPY's text
 #      format and once in its binary format (the faster: the raw limit).
 #
+# TALLY_BENCH_ROUNDS (default 1) repeats 2 and 3 on the same stream (the
+# tables emptied, ingest's consumer deleted so that it delivers the stream
+# again), each drain right before its raw COPYs: the shared host's speed
+# drifts by tens of per cent within minutes, and a round's ratio compares
+# two loads taken a minute apart. The figures are the rounds' medians (the
+# ratios: the median of the rounds' ratios), each round's in "rounds".
+#
 # Needs build/tally and build/tally-fleet (TALLY_BENCH_BUILD), a keys file
 # (TALLY_BENCH_KEYS: agent keys, one per line) and the stack's environment
 # (TALLY_DATABASE_URL, TALLY_INGEST_DATABASE_URL, TALLY_OWNER_DATABASE_URL,
@@ -28,6 +35,7 @@ build=$(cd "${TALLY_BENCH_BUILD:-$root/build}" && pwd)
 keys=${TALLY_BENCH_KEYS:?TALLY_BENCH_KEYS: a file of agent keys}
 backlog=${TALLY_BENCH_BACKLOG:-100000}
 conns=${TALLY_BENCH_CONNECTIONS:-64}
+rounds=${TALLY_BENCH_ROUNDS:-1}
 work=$(mktemp -d /tmp/tally-drain.XXXXXX)
 serve_pid=""
 ingest_pid=""
@@ -76,13 +84,25 @@ serve_pid=""
 unique=$(jq '.accepted - .duplicates' "$work/fill.json")
 say "  $unique batches in the stream after ${fill_s}s ($(jq .accepted_per_s "$work/fill.json")/s)"
 
-# 2. Drain. The backlog is on disk first, as one left by an outage would be:
-# the writeback of the fill (gigabytes the stream and serve's logs left in
-# the page cache) is not the drain's.
-sync
-"$build/tally" ingest >>"$work/ingest.log" 2>&1 &
-ingest_pid=$!
-drain_start=$(now)
+# nats_request SUBJECT: an empty request over the NATS protocol (bash's
+# /dev/tcp; the machine has no NATS client); prints the reply's payload.
+nats_request() {
+  local LC_ALL=C hp=${TALLY_NATS_URL#nats://} line payload f
+  exec 4<>"/dev/tcp/${hp%:*}/${hp##*:}" || return 1
+  IFS= read -r -t 5 line <&4 || return 1 # INFO
+  printf 'CONNECT {"verbose":false}\r\nSUB _bench.reply 1\r\nPUB %s _bench.reply 0\r\n\r\n' "$1" >&4
+  while IFS= read -r -t 5 line <&4; do
+    read -r -a f <<<"${line%$'\r'}"
+    [ "${f[0]}" = MSG ] || continue
+    IFS= read -r -N $((f[-1] + 2)) -t 5 payload <&4
+    printf '%s\n' "${payload%$'\r\n'}"
+    exec 4>&-
+    return 0
+  done
+  exec 4>&-
+  return 1
+}
+
 # Progress comes from ingest's own counter of committed batches, read every
 # 0.1 s (about 2 ms of CPU each): polling PostgreSQL instead (a psql
 # connection and a count(*) each time) took about 9 % of the machine's CPU
@@ -96,33 +116,43 @@ stored() { # sets n to tally_ingest_messages_total{outcome="stored"}
   exec 3<&-
   case $out in *"$key"*) n=${out#*"$key"} && n=${n%%$'\n'*} ;; esac
 }
-last=-1
-still=0
-while :; do
-  stored 2>/dev/null
-  [ "$n" -ge "$unique" ] && break
-  if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
-  last=$n
-  [ "$still" -lt 200 ] || die "ingest made no progress for 20 s: $n of $unique batches"
-  sleep 0.1
-done
-drain_s=$(elapsed "$drain_start" "$(now)")
-reports=$(rows_of inventory_reports)
-[ "$reports" -eq "$unique" ] || die "ingest counted $n batches stored, inventory_reports has $reports"
-ingest_cpu=$(cpu_s "$ingest_pid")
-ingest_rss=$(hwm_mib "$ingest_pid")
-stop_pid "$ingest_pid"
-ingest_pid=""
 
-counts="{}"
-total=0
-for t in "${tables[@]}"; do
-  c=$(rows_of "$t")
-  total=$((total + c))
-  counts=$(jq -c --arg t "$t" --argjson c "$c" '. + {($t): $c}' <<<"$counts")
-done
-rows_s=$(awk -v r="$total" -v s="$drain_s" 'BEGIN { printf "%.0f\n", r / s }')
-say "  ingest: $total rows ($unique batches) in ${drain_s}s: $rows_s rows/s; $counts"
+# 2. Drain: sets drain_s, ingest_cpu, ingest_rss, counts, total, rows_s. The
+# backlog is on disk first, as one left by an outage would be: the
+# writeback of the fill (gigabytes the stream and serve's logs left in the
+# page cache) is not the drain's.
+drain() {
+  local last=-1 still=0 reports t c
+  sync
+  "$build/tally" ingest >>"$work/ingest.log" 2>&1 &
+  ingest_pid=$!
+  local drain_start
+  drain_start=$(now)
+  while :; do
+    stored 2>/dev/null
+    [ "$n" -ge "$unique" ] && break
+    if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
+    last=$n
+    [ "$still" -lt 200 ] || die "ingest made no progress for 20 s: $n of $unique batches"
+    sleep 0.1
+  done
+  drain_s=$(elapsed "$drain_start" "$(now)")
+  reports=$(rows_of inventory_reports)
+  [ "$reports" -eq "$unique" ] || die "ingest counted $n batches stored, inventory_reports has $reports"
+  ingest_cpu=$(cpu_s "$ingest_pid")
+  ingest_rss=$(hwm_mib "$ingest_pid")
+  stop_pid "$ingest_pid"
+  ingest_pid=""
+  counts="{}"
+  total=0
+  for t in "${tables[@]}"; do
+    c=$(rows_of "$t")
+    total=$((total + c))
+    counts=$(jq -c --arg t "$t" --argjson c "$c" '. + {($t): $c}' <<<"$counts")
+  done
+  rows_s=$(awk -v r="$total" -v s="$drain_s" 'BEGIN { printf "%.0f\n", r / s }')
+  say "  ingest: $total rows ($unique batches) in ${drain_s}s: $rows_s rows/s; $counts"
+}
 
 # 3. Raw COPY of the same rows into the same tables, in each of COPY's
 # formats: text, and binary (what ingest writes the event tables in; the
@@ -147,21 +177,42 @@ raw_copy() { # text|binary: prints "seconds rows/s"
   rm -f "$work"/*."$format"
   awk -v r="$total" -v s="$s" 'BEGIN { printf "%s %.0f\n", s, r / s }'
 }
-read -r text_s text_rows_s < <(raw_copy text)
-say "  raw COPY, text format: the same $total rows in ${text_s}s: $text_rows_s rows/s"
-read -r copy_s copy_rows_s < <(raw_copy binary)
-say "  raw COPY, binary format: the same $total rows in ${copy_s}s: $copy_rows_s rows/s"
 
-jq -n --argjson fill "$(cat "$work/fill.json")" --argjson fill_s "$fill_s" \
-  --argjson batches "$unique" --argjson rows "$total" --argjson tables "$counts" \
-  --argjson drain_s "$drain_s" --argjson rows_s "$rows_s" --argjson cpu "$ingest_cpu" \
-  --argjson rss "$ingest_rss" --argjson copy_s "$copy_s" --argjson copy_rows_s "$copy_rows_s" \
-  --argjson text_s "$text_s" --argjson text_rows_s "$text_rows_s" \
-  '{backlog_batches: $batches, fill: {seconds: $fill_s, accepted_per_s: $fill.accepted_per_s},
-    ingest: {seconds: $drain_s, rows: $rows, rows_per_s: $rows_s,
-             batches_per_s: (($batches / $drain_s) | floor), cpu_s: $cpu, peak_rss_mib: $rss,
-             rows_by_table: $tables},
-    raw_copy: {format: "binary", seconds: $copy_s, rows_per_s: $copy_rows_s},
-    raw_copy_text: {format: "text", seconds: $text_s, rows_per_s: $text_rows_s},
-    ratio: (($rows_s / $copy_rows_s * 1000 | round) / 1000),
-    ratio_text: (($rows_s / $text_rows_s * 1000 | round) / 1000)}' >"$out"
+for ((round = 1; round <= rounds; round++)); do
+  if [ "$round" -gt 1 ]; then
+    say "  round $round: the tables emptied, ingest's consumer deleted"
+    sql "TRUNCATE $all_tables"
+    nats_request "\$JS.API.CONSUMER.DELETE.$TALLY_STREAM_NAME.tally-ingest" |
+      jq -e '.success == true' >/dev/null || die "could not delete ingest's consumer"
+  fi
+  drain
+  read -r text_s text_rows_s < <(raw_copy text)
+  say "  raw COPY, text format: the same $total rows in ${text_s}s: $text_rows_s rows/s"
+  read -r copy_s copy_rows_s < <(raw_copy binary)
+  say "  raw COPY, binary format: the same $total rows in ${copy_s}s: $copy_rows_s rows/s"
+  jq -n --argjson drain_s "$drain_s" --argjson rows_s "$rows_s" --argjson cpu "$ingest_cpu" \
+    --argjson rss "$ingest_rss" --argjson copy_s "$copy_s" --argjson copy_rows_s "$copy_rows_s" \
+    --argjson text_s "$text_s" --argjson text_rows_s "$text_rows_s" \
+    '{seconds: $drain_s, rows_per_s: $rows_s, cpu_s: $cpu, peak_rss_mib: $rss,
+      raw_copy_seconds: $copy_s, raw_copy_rows_per_s: $copy_rows_s,
+      raw_copy_text_seconds: $text_s, raw_copy_text_rows_per_s: $text_rows_s,
+      ratio: (($rows_s / $copy_rows_s * 1000 | round) / 1000),
+      ratio_text: (($rows_s / $text_rows_s * 1000 | round) / 1000)}' >>"$work/rounds.jsonl"
+done
+
+# Each figure's median over the rounds (of an even count, the mean of the
+# middle two).
+jq -s --argjson fill "$(cat "$work/fill.json")" --argjson fill_s "$fill_s" \
+  --argjson batches "$unique" --argjson rows "$total" --argjson tables "$counts" '
+  def median(f): map(f) | sort | (.[(length - 1) / 2 | floor] + .[length / 2 | floor]) / 2;
+  . as $r
+  | {backlog_batches: $batches, fill: {seconds: $fill_s, accepted_per_s: $fill.accepted_per_s},
+     ingest: {seconds: median(.seconds), rows: $rows, rows_per_s: (median(.rows_per_s) | round),
+              batches_per_s: (($batches / median(.seconds)) | floor), cpu_s: median(.cpu_s),
+              peak_rss_mib: median(.peak_rss_mib), rows_by_table: $tables},
+     raw_copy: {format: "binary", seconds: median(.raw_copy_seconds),
+                rows_per_s: (median(.raw_copy_rows_per_s) | round)},
+     raw_copy_text: {format: "text", seconds: median(.raw_copy_text_seconds),
+                     rows_per_s: (median(.raw_copy_text_rows_per_s) | round)},
+     ratio: median(.ratio), ratio_text: median(.ratio_text), rounds: $r}' \
+  "$work/rounds.jsonl" >"$out"
