@@ -24,7 +24,7 @@
 # Needs build/tally and build/tally-fleet (TALLY_BENCH_BUILD), a keys file
 # (TALLY_BENCH_KEYS: agent keys, one per line) and the stack's environment
 # (TALLY_DATABASE_URL, TALLY_INGEST_DATABASE_URL, TALLY_OWNER_DATABASE_URL,
-# TALLY_NATS_URL). Writes the figures as JSON to OUT.json; progress on stderr.
+# TALLY_PG_SUPER_URL for CHECKPOINT, TALLY_NATS_URL). Writes the figures as JSON to OUT.json; progress on stderr.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/lib.sh"
@@ -84,6 +84,17 @@ serve_pid=""
 unique=$(jq '.accepted - .duplicates' "$work/fill.json")
 say "  $unique batches in the stream after ${fill_s}s ($(jq .accepted_per_s "$work/fill.json")/s)"
 
+# settle: what one phase left behind is not the next one's to pay. The OS
+# writes back its dirty pages, and PostgreSQL checkpoints: a round writes
+# about 2 GB of WAL, which starts a checkpoint (max_wal_size 4GB) in the
+# middle of whichever phase comes then, slowing it with the checkpoint's
+# writes and the full-page images that follow it. Every measured phase
+# starts right after one.
+settle() {
+  sync
+  "$bench_psql" "$TALLY_PG_SUPER_URL/postgres" -qAt -v ON_ERROR_STOP=1 -c CHECKPOINT >/dev/null
+}
+
 # nats_request SUBJECT: an empty request over the NATS protocol (bash's
 # /dev/tcp; the machine has no NATS client); prints the reply's payload.
 nats_request() {
@@ -123,7 +134,7 @@ stored() { # sets n to tally_ingest_messages_total{outcome="stored"}
 # page cache) is not the drain's.
 drain() {
   local last=-1 still=0 reports t c
-  sync
+  settle
   "$build/tally" ingest >>"$work/ingest.log" 2>&1 &
   ingest_pid=$!
   local drain_start
@@ -167,7 +178,7 @@ raw_copy() { # text|binary: prints "seconds rows/s"
   done
   echo "COMMIT;" >>"$script"
   sql "TRUNCATE $all_tables"
-  sync # the drain's writeback is not the raw COPY's either
+  settle
   start=$(now)
   "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -f "$script" >/dev/null
   s=$(elapsed "$start" "$(now)")
