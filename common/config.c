@@ -140,7 +140,8 @@ static const param_t params[] = {
     {"TALLY_INGEST_MAX_ACK_PENDING", PARAM_INT, OFF(ingest_max_ack_pending), "4096", 1, 1000000,
      ING, 0,
      "messages delivered and not yet acknowledged, across all ingest processes (the shared"
-     " consumer's limit; keep it >= processes x workers x fetch batch)"},
+     " consumer's limit; keep it >= processes x workers x 2 x fetch batch: a worker holds the"
+     " fetch it stores and the next)"},
     {"TALLY_INGEST_METRICS_ADDR", PARAM_STRING, OFF(ingest_metrics_addr), "0.0.0.0", 1, 64, ING, 0,
      "IPv4 address of ingest's /metrics and /healthz"},
     {"TALLY_INGEST_METRICS_PORT", PARAM_INT, OFF(ingest_metrics_port), "8081", 0, 65535, ING, 0,

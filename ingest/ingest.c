@@ -8,6 +8,7 @@
 #include "ingest/store.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,19 +217,50 @@ static natsStatus fetch(natsMsgList *list, natsSubscription *sub, const tly_conf
     return s;
 }
 
-static void *worker_main(void *arg)
+/* A worker's next fetch, pulled from JetStream while the worker stores the
+ * one before: a fetch waits about 30 ms for JetStream's answer (a tenth of
+ * a worker's round in a drain), during which the worker's PostgreSQL
+ * connection would otherwise idle. The puller thread owns the pull
+ * subscription (nats.c allows one fetcher per subscription); the worker
+ * acks what it stored (any thread may). At most one fetch waits here, and
+ * it stays assigned to the worker (InProgress each second) until taken. */
+typedef struct {
+    ingest_t *in;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* next filled or emptied; CLOCK_MONOTONIC */
+    natsMsgList next;  /* fetched, not yet taken; Count 0: none (under mu) */
+    int64_t next_ns;   /* when next was fetched (tly_now_monotonic_ns) */
+} puller_t;
+
+/* Waits on p->cv (p->mu held) for at most ms. */
+static void puller_wait(puller_t *p, int64_t ms)
 {
-    ingest_t *in = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    int64_t ns = until.tv_nsec + ms * 1000000;
+    until.tv_sec += ns / 1000000000;
+    until.tv_nsec = ns % 1000000000;
+    (void)pthread_cond_timedwait(&p->cv, &p->mu, &until);
+}
+
+static void *puller_main(void *arg)
+{
+    puller_t *p = arg;
+    ingest_t *in = p->in;
     const tly_config_t *cfg = in->cfg;
     natsSubscription *sub = NULL;
-    PGconn *conn = NULL;
-    tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
-    tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
-    tly_store_ctx_t ctx = {in->limits, tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
-                           tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets};
     bool alone = false; /* the next fetch takes one message, whatever its size */
 
     while (!atomic_load(&in->stop)) {
+        pthread_mutex_lock(&p->mu);
+        if (p->next.Count > 0) {
+            puller_wait(p, 1000);
+            if (p->next.Count > 0 && tly_now_monotonic_ns() - p->next_ns >= 1000000000)
+                hold(p->next.Msgs, p->next.Count); /* the worker is held up (PostgreSQL) */
+            pthread_mutex_unlock(&p->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&p->mu);
         if (sub == NULL) {
             jsSubOptions so;
             jsSubOptions_Init(&so);
@@ -264,7 +296,67 @@ static void *worker_main(void *arg)
                      "a message of %d bytes is larger than TALLY_INGEST_FETCH_MAX_BYTES (%lld): "
                      "fetched alone",
                      natsMsg_GetDataLength(list.Msgs[0]), (long long)cfg->ingest_fetch_max_bytes);
-        int64_t fetched_ns = tly_now_monotonic_ns();
+        pthread_mutex_lock(&p->mu);
+        p->next = list;
+        p->next_ns = tly_now_monotonic_ns();
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    /* Stopping: what the worker did not take goes back to the stream. */
+    pthread_mutex_lock(&p->mu);
+    release(p->next.Msgs, p->next.Count);
+    natsMsgList_Destroy(&p->next);
+    pthread_mutex_unlock(&p->mu);
+    natsSubscription_Destroy(sub);
+    nats_ReleaseThreadMemory();
+    return NULL;
+}
+
+/* Takes the puller's next fetch into list, waiting for it; false when
+ * ingest is stopping (the puller then releases what it holds). */
+static bool take(puller_t *p, natsMsgList *list, int64_t *fetched_ns)
+{
+    bool got = false;
+    pthread_mutex_lock(&p->mu);
+    while (!atomic_load(&p->in->stop) && !got) {
+        if (p->next.Count == 0) {
+            puller_wait(p, 100); /* a stop is not signalled: look again */
+            continue;
+        }
+        *list = p->next;
+        *fetched_ns = p->next_ns;
+        p->next = (natsMsgList){0};
+        pthread_cond_broadcast(&p->cv);
+        got = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return got;
+}
+
+static void *worker_main(void *arg)
+{
+    ingest_t *in = arg;
+    const tly_config_t *cfg = in->cfg;
+    PGconn *conn = NULL;
+    tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
+    tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
+    tly_store_ctx_t ctx = {in->limits, tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
+                           tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets};
+    puller_t p = {.in = in};
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_t puller;
+    bool pulling = pthread_create(&puller, NULL, puller_main, &p) == 0;
+    if (!pulling)
+        TLY_ERROR(NULL, "cannot start a worker's puller thread");
+
+    natsMsgList list = {0};
+    int64_t fetched_ns = 0;
+    while (pulling && take(&p, &list, &fetched_ns)) {
         count_redeliveries(in, list.Msgs, list.Count);
         /* Store, retrying on whole-transaction failures (PostgreSQL down or
          * restarting) for as long as it takes; nothing was written then. */
@@ -299,9 +391,12 @@ static void *worker_main(void *arg)
         }
         natsMsgList_Destroy(&list);
     }
+    if (pulling)
+        pthread_join(puller, NULL);
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
     TLY_INFO(NULL, "worker stopping: stored %lld batches, %lld dead letters",
              (long long)counts.batches, (long long)counts.dead_letters);
-    natsSubscription_Destroy(sub);
     PQfinish(conn);
     tly_catalog_free(ctx.catalog);
     tly_devids_free(ctx.devices);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Guarantees 1 and 2 under fire: while ~10,000 batches flow, `kill -9` the
-# ingest process at random moments 20+ times and restart it; then restart
-# nats-server once. Afterwards the database holds exactly what JetStream
+# ingest process at random moments 20+ times and restart it, stop it with
+# SIGTERM (it must exit 0, finishing its fetch and handing back the one its
+# puller holds) after every fourth restart; then restart nats-server once. Afterwards the database holds exactly what JetStream
 # accepted: one report row and one ledger row per stream message, no
 # duplicates, nothing missing.
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -24,6 +25,7 @@ wrk -t2 -c32 -d12s -s "$root/bench/batch.lua" "$TALLY_URL/v1/agent/inventory" \
 wrk_pid=$!
 
 kills=0
+terms=0
 while alive "$wrk_pid" || [ "$kills" -lt 20 ]; do
   sleep "0.$((RANDOM % 6 + 2))"
   kill -KILL "$ingest_pid"
@@ -31,6 +33,16 @@ while alive "$wrk_pid" || [ "$kills" -lt 20 ]; do
   kills=$((kills + 1))
   "$TALLY_BIN" ingest >>"$t_dir/ingest.log" 2>&1 &
   ingest_pid=$!
+  if [ $((kills % 4)) = 0 ]; then
+    sleep "0.$((RANDOM % 6 + 2))"
+    kill -TERM "$ingest_pid"
+    rc=0
+    wait "$ingest_pid" || rc=$?
+    [ "$rc" = 0 ] || fail "ingest exited $rc after SIGTERM during the load"
+    terms=$((terms + 1))
+    "$TALLY_BIN" ingest >>"$t_dir/ingest.log" 2>&1 &
+    ingest_pid=$!
+  fi
   if [ "$kills" = 10 ]; then # once, mid-stream: NATS itself restarts
     stop_private_nats
     sleep 1
@@ -40,7 +52,7 @@ done
 wait "$wrk_pid" || true
 t_pids+=("$ingest_pid")
 grep -E 'requests in|non2xx' "$t_dir/wrk.out" || true
-pass "$kills kill -9 of ingest and one nats-server restart during the load"
+pass "$kills kill -9 and $terms SIGTERM (exit 0) of ingest, and one nats-server restart, during the load"
 
 expected=$(stream_messages)
 [ "$expected" -gt 1000 ] || fail "only $expected messages reached the stream"
