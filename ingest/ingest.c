@@ -218,19 +218,34 @@ static natsStatus fetch(natsMsgList *list, natsSubscription *sub, const tly_conf
 }
 
 /* A worker's next fetch, pulled from JetStream while the worker stores the
- * one before: a fetch waits about 30 ms for JetStream's answer (a tenth of
- * a worker's round in a drain), during which the worker's PostgreSQL
- * connection would otherwise idle. The puller thread owns the pull
- * subscription (nats.c allows one fetcher per subscription); the worker
- * acks what it stored (any thread may). At most one fetch waits here, and
- * it stays assigned to the worker (InProgress each second) until taken. */
+ * one before when the stream holds more than the last fetch took (a
+ * backlog): a fetch waits about 30 ms for JetStream's answer (a tenth of a
+ * worker's round in a drain), during which the worker's PostgreSQL
+ * connection would otherwise idle. Otherwise the puller fetches when the
+ * worker asks, so that batches arriving while the worker stores go into
+ * the very next fetch (pulled ahead, they would wait a round more). The
+ * puller thread owns the pull subscription (nats.c allows one fetcher per
+ * subscription); the worker acks what it stored (any thread may). At most
+ * one fetch waits here, and it stays assigned to the worker (InProgress
+ * each second) until taken. */
 typedef struct {
     ingest_t *in;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* next filled or emptied; CLOCK_MONOTONIC */
+    pthread_cond_t cv; /* next filled or emptied, or wanted set; CLOCK_MONOTONIC */
     natsMsgList next;  /* fetched, not yet taken; Count 0: none (under mu) */
     int64_t next_ns;   /* when next was fetched (tly_now_monotonic_ns) */
+    bool wanted;       /* the worker waits for a fetch (under mu) */
 } puller_t;
+
+/* Whether the stream held more for the consumer after list's last message. */
+static bool more_pending(const natsMsgList *list)
+{
+    jsMsgMetaData *meta = NULL;
+    bool more =
+        natsMsg_GetMetaData(&meta, list->Msgs[list->Count - 1]) == NATS_OK && meta->NumPending > 0;
+    jsMsgMetaData_Destroy(meta);
+    return more;
+}
 
 /* Waits on p->cv (p->mu held) for at most ms. */
 static void puller_wait(puller_t *p, int64_t ms)
@@ -249,7 +264,8 @@ static void *puller_main(void *arg)
     ingest_t *in = p->in;
     const tly_config_t *cfg = in->cfg;
     natsSubscription *sub = NULL;
-    bool alone = false; /* the next fetch takes one message, whatever its size */
+    bool alone = false;   /* the next fetch takes one message, whatever its size */
+    bool backlog = false; /* the last fetch left more in the stream: pull ahead */
 
     while (!atomic_load(&in->stop)) {
         pthread_mutex_lock(&p->mu);
@@ -257,6 +273,11 @@ static void *puller_main(void *arg)
             puller_wait(p, 1000);
             if (p->next.Count > 0 && tly_now_monotonic_ns() - p->next_ns >= 1000000000)
                 hold(p->next.Msgs, p->next.Count); /* the worker is held up (PostgreSQL) */
+            pthread_mutex_unlock(&p->mu);
+            continue;
+        }
+        if (!backlog && !p->wanted) {
+            puller_wait(p, 1000);
             pthread_mutex_unlock(&p->mu);
             continue;
         }
@@ -279,6 +300,7 @@ static void *puller_main(void *arg)
         bool single = alone;
         natsStatus s = fetch(&list, sub, cfg, single);
         alone = false;
+        backlog = list.Count > 0 && more_pending(&list);
         if (list.Count == 0) {
             natsMsgList_Destroy(&list);
             if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
@@ -318,6 +340,8 @@ static bool take(puller_t *p, natsMsgList *list, int64_t *fetched_ns)
 {
     bool got = false;
     pthread_mutex_lock(&p->mu);
+    p->wanted = true;
+    pthread_cond_broadcast(&p->cv);
     while (!atomic_load(&p->in->stop) && !got) {
         if (p->next.Count == 0) {
             puller_wait(p, 100); /* a stop is not signalled: look again */
@@ -329,6 +353,7 @@ static bool take(puller_t *p, natsMsgList *list, int64_t *fetched_ns)
         pthread_cond_broadcast(&p->cv);
         got = true;
     }
+    p->wanted = false;
     pthread_mutex_unlock(&p->mu);
     return got;
 }

@@ -1,9 +1,10 @@
 /* `tally ingest`: JetStream pull-consumer workers writing to PostgreSQL.
  *
- * TALLY_INGEST_WORKERS threads each own a pull subscription bound to the one
- * durable consumer (any number of ingest processes share it) and one
- * PGconn. A worker fetches up to TALLY_INGEST_FETCH_BATCH messages, stores
- * them in one transaction (ingest/store.h), commits, and only then acks.
+ * TALLY_INGEST_WORKERS threads each own one PGconn and a puller thread,
+ * which owns a pull subscription bound to the one durable consumer (any
+ * number of ingest processes share it) and fetches the worker's next
+ * TALLY_INGEST_FETCH_BATCH messages while the worker stores the ones before
+ * in one transaction (ingest/store.h), commits, and only then acks.
  * A crash before the ack means redelivery, which the ledger absorbs. */
 #ifndef TLY_INGEST_INGEST_H
 #define TLY_INGEST_INGEST_H
