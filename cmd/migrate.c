@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Arbitrary constant naming Tally's migration lock in pg_advisory_lock. */
@@ -53,9 +54,38 @@ static const char *applied_checksum(PGresult *applied, int version)
     return "";
 }
 
-int tly_migrate_main(const tly_config_t *cfg)
+void tly_migrate_usage(FILE *out)
 {
-    int rc = 1, applied_now = 0;
+    fprintf(out,
+            "Options:\n"
+            "  --to N   apply the migrations up to N only (an upgrade in steps; none is undone)\n");
+}
+
+/* The version --to names (0: every migration); -1 for bad arguments. */
+static int target(int argc, char **argv)
+{
+    if (argc == 0)
+        return 0;
+    char *end = NULL;
+    long v = argc == 2 && strcmp(argv[0], "--to") == 0 ? strtol(argv[1], &end, 10) : -1;
+    if (end == NULL || end == argv[1] || *end != '\0' || v < 1) {
+        fprintf(stderr, "tally migrate: expected no arguments or --to N (a migration number)\n");
+        return -1;
+    }
+    for (size_t i = 0; i < tly_migrations_count; i++) {
+        if (tly_migrations[i].version == v)
+            return (int)v;
+    }
+    fprintf(stderr, "tally migrate: this binary has no migration %ld (its last is %d)\n", v,
+            tly_migrations[tly_migrations_count - 1].version);
+    return -1;
+}
+
+int tly_migrate_main(const tly_config_t *cfg, int argc, char **argv)
+{
+    int rc = 1, applied_now = 0, to = target(argc, argv);
+    if (to < 0)
+        return 2;
     PGresult *applied = NULL;
     PGconn *conn = tly_db_connect(cfg->owner_database_url, "tally-migrate");
     if (conn == NULL)
@@ -70,6 +100,9 @@ int tly_migrate_main(const tly_config_t *cfg)
     applied = PQexec(conn, "SELECT version, checksum FROM tally_schema_migrations");
     if (!tly_db_result_ok(applied, PGRES_TUPLES_OK, "read applied migrations"))
         goto failed;
+    size_t upto = 0; /* the migrations this run brings the schema to */
+    while (upto < tly_migrations_count && (to == 0 || tly_migrations[upto].version <= to))
+        upto++;
     for (size_t i = 0; i < tly_migrations_count; i++) {
         const tly_migration_t *m = &tly_migrations[i];
         char sum[65];
@@ -85,6 +118,8 @@ int tly_migrate_main(const tly_config_t *cfg)
             }
             continue;
         }
+        if (i >= upto)
+            continue; /* past --to: the text of an applied one is still checked */
         if (!apply(conn, m, sum))
             goto failed;
         applied_now++;
@@ -92,8 +127,12 @@ int tly_migrate_main(const tly_config_t *cfg)
     if (!tly_db_maintain_partitions(conn, cfg->partition_days_ahead, cfg->partition_retention_days,
                                     NULL, NULL))
         goto failed;
-    TLY_INFO(NULL, "schema up to date: %d applied now, %zu in total", applied_now,
-             tly_migrations_count);
+    if (to == 0)
+        TLY_INFO(NULL, "schema up to date: %d applied now, %zu in total", applied_now,
+                 tly_migrations_count);
+    else
+        TLY_INFO(NULL, "schema at %04d or later: %d applied now, %zu of %zu known", to, applied_now,
+                 upto, tly_migrations_count);
     rc = 0;
 failed:
     PQclear(applied);

@@ -6,6 +6,7 @@
 #include "common/config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     int version;
@@ -19,7 +20,13 @@ extern const size_t tly_migrations_count;
 /* Applies pending migrations in order, each once and in its own
  * transaction, under an advisory lock (safe from several replicas at once);
  * refuses to run if an applied migration's text changed. Then runs the
- * partition maintenance once. Returns the process exit code. */
-int tly_migrate_main(const tly_config_t *cfg);
+ * partition maintenance once. args (argc of them, after `migrate`):
+ * `--to N` stops after migration N (one the binary has), so that an
+ * upgrade can be staged; there is no going back. Returns the process exit
+ * code (2: bad arguments). */
+int tly_migrate_main(const tly_config_t *cfg, int argc, char **argv);
+
+/* Prints the arguments tly_migrate_main takes. */
+void tly_migrate_usage(FILE *out);
 
 #endif

@@ -36,9 +36,15 @@ static void usage(FILE *out)
 static void command_help(const subcommand_t *sc)
 {
     printf("Usage: tally %s%s\n%s\n\n", sc->name,
-           sc->cmd == TLY_CMD_ADMIN ? " COMMAND [OPTIONS]" : "", sc->summary);
+           sc->cmd == TLY_CMD_ADMIN     ? " COMMAND [OPTIONS]"
+           : sc->cmd == TLY_CMD_MIGRATE ? " [--to N]"
+                                        : "",
+           sc->summary);
     if (sc->cmd == TLY_CMD_ADMIN) {
         tly_admin_usage(stdout);
+        putchar('\n');
+    } else if (sc->cmd == TLY_CMD_MIGRATE) {
+        tly_migrate_usage(stdout);
         putchar('\n');
     }
     tly_config_print_help(stdout, sc->cmd);
@@ -93,7 +99,7 @@ int main(int argc, char **argv)
         rc = tly_ingest_main(&cfg);
         break;
     case TLY_CMD_MIGRATE:
-        rc = tly_migrate_main(&cfg);
+        rc = tly_migrate_main(&cfg, argc - 2, argv + 2);
         break;
     default:
         rc = tly_admin_main(&cfg, argc - 2, argv + 2);
