@@ -164,6 +164,30 @@ want="version_changed:14.38.33130>14.42.34433, 14.44.35211 version_changed:14.40
 [ "$multi_changes" = "$want" ] || fail "several versions side by side: $multi_changes"
 pass "several versions of one program: went and came listed in one row; the last one's removal is an uninstall"
 
+# A program and version listed twice in one list (two uninstall keys of one
+# program): stored once, with its first occurrence's attributes, and no
+# change event; the next list names the other occurrence first, and the row
+# takes its attributes in place, still with no event.
+agent=7e7e7e7e-0000-4000-8000-000000000005
+twice() { sw 'Notepad++ (64-bit x64)' 'Notepad++ Team' 8.6.9 | jq -c --arg d "$1" '.install_date = $d'; }
+for i in 1 2; do
+  if [ "$i" = 1 ]; then list="[$(twice 2026-01-01), $(sw Other Acme 1.0), $(twice 2026-02-02)]"; else
+    list="[$(twice 2026-02-02), $(sw Other Acme 1.0), $(twice 2026-01-01)]"; fi
+  jq --arg id "7e7e7e7e-0000-4000-8000-00000000050$i" --arg agent "$agent" --argjson sw "$list" \
+    '.batch_id = $id | .agent.id = $agent | .software = $sw | del(.patches)' "$base" >"$t_dir/t$i.json"
+  read -r status body < <(post_batch "$key" "$t_dir/t$i.json")
+  [ "$status" = 202 ] || fail "report $i with a program listed twice: $status $body"
+  wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.device_id WHERE d.agent_id = '$agent'" "$i" 30
+  rows=$(sql "SELECT string_agg(s.name || ' ' || ds.version || ' ' || coalesce(ds.install_date::text, '-'), ',' ORDER BY s.name)
+                FROM device_software ds JOIN software_catalog s ON s.id = ds.software_id
+                JOIN devices d ON d.id = ds.device_id WHERE d.agent_id = '$agent'")
+  want="Notepad++ (64-bit x64) 8.6.9 2026-0$i-0$i,Other 1.0 -"
+  [ "$rows" = "$want" ] || fail "list $i with a program listed twice: $rows"
+done
+[ "$(sql "SELECT count(*) FROM software_changes c JOIN devices d ON d.id = c.device_id WHERE d.agent_id = '$agent'")" = 0 ] ||
+  fail "a program listed twice recorded change events"
+pass "a program and version listed twice: one row, its first occurrence's attributes, no change event"
+
 # Ingest compares lists with its copy of the device's set only while the
 # device row holds the revision the copy was made at. Another writer (a
 # second ingest process) changed the set behind this one's back: ingest
