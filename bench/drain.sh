@@ -95,23 +95,14 @@ settle() {
   "$bench_psql" "$TALLY_PG_SUPER_URL/postgres" -qAt -v ON_ERROR_STOP=1 -c CHECKPOINT >/dev/null
 }
 
-# nats_request SUBJECT: an empty request over the NATS protocol (bash's
-# /dev/tcp; the machine has no NATS client); prints the reply's payload.
+# nats_request SUBJECT: an empty request; prints the reply's payload.
 nats_request() {
-  local LC_ALL=C hp=${TALLY_NATS_URL#nats://} line payload f
-  exec 4<>"/dev/tcp/${hp%:*}/${hp##*:}" || return 1
-  IFS= read -r -t 5 line <&4 || return 1 # INFO
-  printf 'CONNECT {"verbose":false}\r\nSUB _bench.reply 1\r\nPUB %s _bench.reply 0\r\n\r\n' "$1" >&4
-  while IFS= read -r -t 5 line <&4; do
-    read -r -a f <<<"${line%$'\r'}"
-    [ "${f[0]}" = MSG ] || continue
-    IFS= read -r -N $((f[-1] + 2)) -t 5 payload <&4
-    printf '%s\n' "${payload%$'\r\n'}"
-    exec 4>&-
-    return 0
-  done
-  exec 4>&-
-  return 1
+  nats_connect "$TALLY_NATS_URL" || return 1
+  printf 'SUB _bench.reply 1\r\nPUB %s _bench.reply 0\r\n\r\n' "$1" >&4
+  local rc=0
+  nats_next 5 && printf '%s\n' "$nats_payload" || rc=1
+  nats_close
+  return $rc
 }
 
 # Progress comes from ingest's own counter of committed batches, read every

@@ -46,3 +46,40 @@ as_pg=()
 pg_bin() {
   ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1
 }
+
+# A minimal NATS protocol client for scripts (the machine has no NATS CLI),
+# on file descriptor 4 over bash's /dev/tcp: nats_connect nats://HOST:PORT
+# (reads INFO, sends CONNECT with headers on), then PUB/SUB written to fd 4
+# by the caller, nats_next SECONDS for each message, nats_close.
+nats_connect() {
+  local hp=${1#nats://} info
+  exec 4<>"/dev/tcp/${hp%:*}/${hp##*:}" || return 1
+  IFS= read -r -t 5 info <&4 || return 1
+  printf 'CONNECT {"verbose":false,"headers":true}\r\n' >&4
+}
+# nats_next SECONDS: waits that long at most for the next MSG or HMSG
+# (answering PINGs); sets nats_subject, nats_reply ("" when none) and
+# nats_payload (an HMSG's headers dropped). False on timeout or -ERR.
+nats_next() {
+  local LC_ALL=C line body f hdr with_reply
+  while IFS= read -r -t "$1" line <&4; do
+    read -r -a f <<<"${line%$'\r'}"
+    case ${f[0]} in
+      PING) printf 'PONG\r\n' >&4 ;;
+      -ERR) echo "nats-server: ${line%$'\r'}" >&2 && return 1 ;;
+      MSG | HMSG)
+        # MSG subject sid [reply] bytes; HMSG subject sid [reply] header-bytes bytes
+        hdr=0 with_reply=5
+        [ "${f[0]}" = MSG ] || hdr=${f[-2]} with_reply=6
+        IFS= read -r -N $((f[-1] + 2)) -t 5 body <&4 || return 1
+        nats_subject=${f[1]}
+        nats_reply=""
+        [ "${#f[@]}" -lt "$with_reply" ] || nats_reply=${f[3]}
+        nats_payload=${body:hdr:f[-1]-hdr}
+        return 0
+        ;;
+    esac
+  done
+  return 1
+}
+nats_close() { exec 4>&-; }

@@ -37,40 +37,25 @@ pass "the consumer waits 1 s (the ack wait), then 3 s per redelivery; at most 10
 read -r status body < <(post_batch "$key" "$root/docs/examples/inventory-batch.json")
 [ "$status" = 202 ] || fail "POST: $status $body"
 
-# A minimal NATS client on fd 3: pull requests for one message, and the
-# deliveries' numbers (from their $JS.ACK reply subjects) and arrival times.
-export LC_ALL=C # read -N counts bytes
-exec 3<>"/dev/tcp/127.0.0.1/$t_nats_port"
-IFS= read -r -t 5 line <&3 || fail "no INFO from nats-server"
-printf 'CONNECT {"verbose":false,"headers":true}\r\nSUB _pull.backoff 1\r\n' >&3
+# The deliveries' numbers come from their $JS.ACK reply subjects; status
+# messages (a pull's timeout) carry no reply subject and are skipped.
+nats_connect "$TALLY_NATS_URL" || fail "cannot reach nats-server"
+printf 'SUB _pull.backoff 1\r\n' >&4
 pull() {
   local req='{"batch":1,"expires":15000000000}'
   printf 'PUB $JS.API.CONSUMER.MSG.NEXT.%s.tally-ingest _pull.backoff %d\r\n%s\r\n' \
-    "$TALLY_STREAM_NAME" "${#req}" "$req" >&3
+    "$TALLY_STREAM_NAME" "${#req}" "$req" >&4
 }
-# next_delivery: sets delivered and at_ms for the next message (status
-# messages, which carry no reply subject, are skipped).
+# next_delivery: sets delivered and at_ms for the next message.
 next_delivery() {
-  local line f payload
-  while IFS= read -r -t 20 line <&3; do
-    line=${line%$'\r'}
-    read -r -a f <<<"$line"
-    case ${f[0]} in
-      PING) printf 'PONG\r\n' >&3 ;;
-      -ERR) fail "nats-server: $line" ;;
-      MSG | HMSG)
-        at_ms=$(date +%s%3N)
-        IFS= read -r -N $((${f[-1]} + 2)) -t 5 payload <&3 || fail "short message"
-        # MSG subject sid [reply] bytes; HMSG subject sid [reply] hdr_bytes bytes
-        local with_reply=5
-        [ "${f[0]}" = MSG ] || with_reply=6
-        [ "${#f[@]}" -eq "$with_reply" ] || continue
-        IFS=. read -r -a f <<<"${f[3]}"
-        [ "${f[1]}" = ACK ] || fail "reply subject ${f[*]}"
-        delivered=${f[4]}
-        return 0
-        ;;
-    esac
+  local f
+  while nats_next 20; do
+    [ -n "$nats_reply" ] || continue
+    at_ms=$(date +%s%3N)
+    IFS=. read -r -a f <<<"$nats_reply"
+    [ "${f[1]}" = ACK ] || fail "reply subject $nats_reply"
+    delivered=${f[4]}
+    return 0
   done
   fail "no delivery within 20 s"
 }
@@ -82,7 +67,7 @@ for n in 1 2 3 4; do
   [ "$delivered" = "$n" ] || fail "delivery $delivered, expected $n"
   times+=("$at_ms")
 done
-exec 3>&-
+nats_close
 gaps=$(awk -v a="${times[0]}" -v b="${times[1]}" -v c="${times[2]}" -v d="${times[3]}" \
   'BEGIN { printf "%.1f %.1f %.1f", (b - a) / 1000, (c - b) / 1000, (d - c) / 1000 }')
 read -r g1 g2 g3 <<<"$gaps"
