@@ -8,9 +8,9 @@
 #include "ingest/store.h"
 
 #include <pthread.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     const tly_config_t *cfg;
