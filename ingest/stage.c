@@ -185,6 +185,30 @@ tly_stage_status_t tly_stage_failed(const PGresult *res, PGconn *conn, const cha
     return data ? TLY_STAGE_DATA_ERROR : TLY_STAGE_FAILED;
 }
 
+bool tly_stage_copy_result(PGconn *conn, const char *target, bool binary, const tly_strbuf_t *rows,
+                           PGresult **failed)
+{
+    *failed = NULL;
+    char sql[1024];
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN%s", target, binary ? " (FORMAT binary)" : "");
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        *failed = res;
+        return false;
+    }
+    PQclear(res);
+    bool sent = PQputCopyData(conn, rows->data, (int)rows->len) == 1;
+    if (PQputCopyEnd(conn, sent ? NULL : "client could not send the rows") != 1)
+        sent = false;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && *failed == NULL)
+            *failed = res;
+        else
+            PQclear(res);
+    }
+    return sent && *failed == NULL;
+}
+
 tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, bool binary,
                                   const tly_strbuf_t *rows, char *why, size_t why_len)
 {
@@ -193,25 +217,12 @@ tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, bool binary,
                  target);
         return TLY_STAGE_DATA_ERROR;
     }
-    char sql[1024];
-    snprintf(sql, sizeof sql, "COPY %s FROM STDIN%s", target, binary ? " (FORMAT binary)" : "");
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        tly_stage_status_t st = tly_stage_failed(res, conn, "COPY start", why, why_len);
-        PQclear(res);
-        return st;
-    }
-    PQclear(res);
-    bool sent = PQputCopyData(conn, rows->data, (int)rows->len) == 1;
-    if (PQputCopyEnd(conn, sent ? NULL : "client could not send the rows") != 1)
-        sent = false;
-    tly_stage_status_t st = TLY_STAGE_OK;
-    while ((res = PQgetResult(conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && st == TLY_STAGE_OK)
-            st = tly_stage_failed(res, conn, target, why, why_len);
-        PQclear(res);
-    }
-    return sent || st != TLY_STAGE_OK ? st : TLY_STAGE_FAILED;
+    PGresult *failed = NULL;
+    if (tly_stage_copy_result(conn, target, binary, rows, &failed))
+        return TLY_STAGE_OK;
+    tly_stage_status_t st = tly_stage_failed(failed, conn, target, why, why_len);
+    PQclear(failed);
+    return st;
 }
 
 /* COPYs rows (count of them; none: nothing to do) into spec's table with

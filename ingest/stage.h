@@ -117,6 +117,12 @@ bool tly_bin_json(tly_strbuf_t *b, tly_bin_kind_t kind, const tly_json_t *v, con
 tly_stage_status_t tly_stage_copy(PGconn *conn, const char *target, bool binary,
                                   const tly_strbuf_t *rows, char *why, size_t why_len);
 
+/* The same COPY, its failure neither logged nor classified: false, with
+ * the failed result in *failed (NULL: the connection's error, or rows that
+ * could not be sent), which the caller clears. rows must not be truncated. */
+bool tly_stage_copy_result(PGconn *conn, const char *target, bool binary, const tly_strbuf_t *rows,
+                           PGresult **failed);
+
 /* Stages the patch lists of docs[0..n), inside the caller's open
  * transaction. A document without the section contributes no rows. */
 tly_stage_status_t tly_stage_patches(PGconn *conn, const tly_stage_doc_t *docs, int n, char *why,

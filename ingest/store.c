@@ -403,12 +403,59 @@ static tly_stage_status_t begin(PGconn *conn, tly_stage_window_t windows[TLY_STA
     return st;
 }
 
-/* Enters the staged batches into the ledger (tally_ingest_ledger()):
- * stored[0..*stored_n) are those new to it, in staged's order, the others
- * duplicates. */
+/* The ledger's common case, in a savepoint: every staged batch is new to
+ * it, and a binary COPY of their keys (in staged's order, which is the
+ * key's, as tally_ingest_ledger() inserts them) enters them at the cost of a
+ * raw COPY. *all_new is false, the savepoint rolled back, when a key was
+ * there already: a redelivery of a committed batch, or an agent's re-send
+ * past serve's dedup window. */
+static tly_stage_status_t ledger_copy(PGconn *conn, batch_t **staged, int n, bool *all_new,
+                                      char *why, size_t why_len)
+{
+    *all_new = false;
+    PGresult *res = NULL;
+    tly_stage_status_t st = run(conn, "SAVEPOINT ledger", NULL, why, why_len);
+    if (st != TLY_STAGE_OK)
+        return st;
+    tly_strbuf_t rows;
+    tly_strbuf_init(&rows, (size_t)1 << 30);
+    tly_bin_start(&rows);
+    for (int k = 0; k < n; k++) {
+        tly_bin_row(&rows, 3);
+        tly_bin_uuid(&rows, staged[k]->tenant_id);
+        tly_bin_uuid(&rows, staged[k]->agent_id);
+        tly_bin_uuid(&rows, staged[k]->batch_id);
+    }
+    tly_bin_end(&rows);
+    bool copied = tly_stage_copy_result(conn, "ingested_batches (tenant_id, agent_id, batch_id)",
+                                        true, &rows, &res);
+    tly_strbuf_free(&rows);
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (copied) {
+        *all_new = true;
+        st = run(conn, "RELEASE SAVEPOINT ledger", NULL, why, why_len);
+    } else if (state != NULL && strcmp(state, "23505") == 0) { /* unique_violation */
+        st = run(conn, "ROLLBACK TO SAVEPOINT ledger", NULL, why, why_len);
+    } else {
+        st = tly_stage_failed(res, conn, "ingested_batches", why, why_len);
+    }
+    PQclear(res);
+    return st;
+}
+
+/* Enters the staged batches into the ledger (ledger_copy(), or when some
+ * were there, tally_ingest_ledger()): stored[0..*stored_n) are those new to
+ * it, in staged's order, the others duplicates. */
 static tly_stage_status_t ledger(PGconn *conn, batch_t **staged, int n, tly_msg_outcome_t *outcomes,
                                  batch_t **stored, int *stored_n, char *why, size_t why_len)
 {
+    bool all_new = false;
+    tly_stage_status_t st = ledger_copy(conn, staged, n, &all_new, why, why_len);
+    if (st != TLY_STAGE_OK || all_new) {
+        *stored_n = st == TLY_STAGE_OK ? n : 0;
+        memcpy(stored, staged, (size_t)*stored_n * sizeof *stored);
+        return st; /* outcomes stay TLY_MSG_STORED */
+    }
     tly_strbuf_t keys[3];
     uuid_arrays(keys, 3, (size_t)n);
     for (int k = 0; k < n; k++) {
@@ -417,9 +464,8 @@ static tly_stage_status_t ledger(PGconn *conn, batch_t **staged, int n, tly_msg_
         tly_bin_uuid(&keys[2], staged[k]->batch_id);
     }
     PGresult *res = NULL;
-    tly_stage_status_t st =
-        query_uuids(conn, "SELECT i FROM tally_ingest_ledger($1, $2, $3) AS i ORDER BY i", keys, 3,
-                    &res, why, why_len);
+    st = query_uuids(conn, "SELECT i FROM tally_ingest_ledger($1, $2, $3) AS i ORDER BY i", keys, 3,
+                     &res, why, why_len);
     *stored_n = 0;
     for (int k = 0; k < n; k++)
         outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;

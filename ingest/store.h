@@ -1,9 +1,10 @@
 /* Writes fetched JetStream messages to PostgreSQL in one transaction.
  *
  * The messages are decoded here. Their batches are entered into the ledger
- * ingested_batches(tenant, agent, batch) by tally_ingest_ledger()
- * (migrations/0017), which answers those new to it: a redelivered or
- * re-sent batch writes nothing twice. Of the new ones, the software lists
+ * ingested_batches(tenant, agent, batch): by a COPY of their keys when all
+ * are new to it, else by tally_ingest_ledger() (migrations/0017), which
+ * answers those that are: a redelivered or re-sent batch writes nothing
+ * twice. Of the new ones, the software lists
  * are compared with the devices' sets (ingest/softset.h) and what differs
  * written; the events, metrics and report rows COPYed into their tables
  * (ingest/stage.h); and last each device's facts and patch lists staged and

@@ -3,7 +3,9 @@
 # several batches in one fetch, the last received (ingest stages one row per
 # device); a batch received earlier that arrives late (a redelivery) stores
 # its report and events but leaves the facts alone; a newer one replaces
-# them. last_seen follows the facts' batch.
+# them. last_seen follows the facts' batch. A fetch that holds a batch
+# stored before next to a new one stores the new one once and the old one
+# not again (the ledger's path for keys it has).
 . "$(dirname "$0")/../lib/testlib.sh"
 
 start_private_nats # the late batch is published to it directly
@@ -47,17 +49,21 @@ pass "of two batches in one fetch, the device holds the later one's facts and re
 # time in the header serve sets.
 batch 3 FACTS-STALE
 old_us=$(sql "SELECT ((extract(epoch FROM min(received_at)) - 3600) * 1000000)::bigint FROM inventory_reports")
-hdr=$(printf 'NATS/1.0\r\nTally-Received-At: %s\r\n\r\n' "$old_us")
-size=$(wc -c <"$t_dir/b3.json")
-exec 3<>"/dev/tcp/127.0.0.1/$t_nats_port"
-{
-  printf 'CONNECT {"verbose":false,"headers":true}\r\nHPUB %s %d %d\r\n%s' \
-    "$TALLY_SUBJECT_PREFIX.$tenant" "${#hdr}" $((${#hdr} + size)) "$hdr"
-  cat "$t_dir/b3.json"
-  printf '\r\nPING\r\n'
-} >&3
-timeout 5 grep -q -m1 PONG <&3 || fail "nats-server did not answer the HPUB"
-exec 3>&-
+publish() { # N RECEIVED_US: batch N straight to the stream, received then
+  local hdr size
+  hdr=$(printf 'NATS/1.0\r\nTally-Received-At: %s\r\n\r\n' "$2")
+  size=$(wc -c <"$t_dir/b$1.json")
+  exec 3<>"/dev/tcp/127.0.0.1/$t_nats_port"
+  {
+    printf 'CONNECT {"verbose":false,"headers":true}\r\nHPUB %s %d %d\r\n%s' \
+      "$TALLY_SUBJECT_PREFIX.$tenant" "${#hdr}" $((${#hdr} + size)) "$hdr"
+    cat "$t_dir/b$1.json"
+    printf '\r\nPING\r\n'
+  } >&3
+  timeout 5 grep -q -m1 PONG <&3 || fail "nats-server did not answer the HPUB"
+  exec 3>&-
+}
+publish 3 "$old_us"
 wait_for "SELECT count(*) FROM inventory_reports" 3 30
 [ "$(sql "SELECT (extract(epoch FROM received_at) * 1000000)::bigint FROM inventory_reports
            WHERE batch_id = '$(id 3)'")" = "$old_us" ] ||
@@ -71,3 +77,31 @@ wait_for "SELECT count(*) FROM inventory_reports" 4 30
 [ "$(facts 4)" = "FACTS-FOURTH|t" ] || fail "a newer batch did not replace the facts: $(facts 4)"
 [ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "a batch was dead-lettered"
 pass "a newer batch replaces the facts"
+
+# A fetch that holds a batch stored before (as a redelivery after a crash,
+# or an agent's re-send past serve's dedup window, would bring it) next to
+# a new one: ingest's COPY into the ledger is refused, and the ledger's
+# per-key path stores the new batch and skips the old one.
+kill -TERM "${t_pids[1]}"
+wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
+t_pids=("${t_pids[0]}")
+publish 1 "$(sql "SELECT (extract(epoch FROM received_at) * 1000000)::bigint FROM inventory_reports
+                   WHERE batch_id = '$(id 1)'")"
+batch 5 FACTS-FIFTH
+post 5
+start_tally ingest
+wait_for "SELECT count(*) FROM inventory_reports" 5 30
+duplicates=""
+for ((i = 0; i < 50; i++)); do
+  duplicates=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
+    awk '$1 == "tally_ingest_messages_total{outcome=\"duplicate\"}" { print $2 }')
+  [ "$duplicates" = 1 ] && break
+  sleep 0.1
+done
+[ "$duplicates" = 1 ] || fail "ingest counted $duplicates duplicates, expected 1"
+[ "$(sql "SELECT count(*) FROM ingested_batches")" = 5 ] || fail "ledger rows: $(sql "SELECT count(*) FROM ingested_batches")"
+[ "$(sql "SELECT count(*) FROM inventory_reports WHERE batch_id = '$(id 1)'")" = 1 ] ||
+  fail "the batch stored before was stored again"
+[ "$(facts 5)" = "FACTS-FIFTH|t" ] || fail "the new batch's facts: $(facts 5)"
+[ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "a batch was dead-lettered"
+pass "a fetch with a batch stored before and a new one: the new one stored, the old one counted a duplicate"
