@@ -358,30 +358,21 @@ static bool take(puller_t *p, natsMsgList *list, int64_t *fetched_ns)
     return got;
 }
 
+/* A worker's loop; arg is its puller, whose thread runs beside it. */
 static void *worker_main(void *arg)
 {
-    ingest_t *in = arg;
+    puller_t *p = arg;
+    ingest_t *in = p->in;
     const tly_config_t *cfg = in->cfg;
     PGconn *conn = NULL;
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
     tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
     tly_store_ctx_t ctx = {in->limits, tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
                            tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets};
-    puller_t p = {.in = in};
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.cv, &attr);
-    pthread_condattr_destroy(&attr);
-    pthread_t puller;
-    bool pulling = pthread_create(&puller, NULL, puller_main, &p) == 0;
-    if (!pulling)
-        TLY_ERROR(NULL, "cannot start a worker's puller thread");
 
     natsMsgList list = {0};
     int64_t fetched_ns = 0;
-    while (pulling && take(&p, &list, &fetched_ns)) {
+    while (take(p, &list, &fetched_ns)) {
         count_redeliveries(in, list.Msgs, list.Count);
         /* Store, retrying on whole-transaction failures (PostgreSQL down or
          * restarting) for as long as it takes; nothing was written then. */
@@ -416,10 +407,6 @@ static void *worker_main(void *arg)
         }
         natsMsgList_Destroy(&list);
     }
-    if (pulling)
-        pthread_join(puller, NULL);
-    pthread_cond_destroy(&p.cv);
-    pthread_mutex_destroy(&p.mu);
     TLY_INFO(NULL, "worker stopping: stored %lld batches, %lld dead letters",
              (long long)counts.batches, (long long)counts.dead_letters);
     PQfinish(conn);
@@ -456,7 +443,21 @@ int tly_ingest_main(const tly_config_t *cfg)
 {
     ingest_t in = {.cfg = cfg,
                    .sets = tly_swcache_new((size_t)cfg->ingest_software_cache_mb << 20)};
-    pthread_t *threads = tly_xcalloc((size_t)cfg->ingest_workers, sizeof *threads);
+    int workers = cfg->ingest_workers;
+    /* pullers[i] is worker i's slot; threads[2i] runs its puller and
+     * threads[2i + 1] the worker. Both start here, so that ingest never
+     * runs a worker short: a thread that cannot start stops the process. */
+    puller_t *pullers = tly_xcalloc((size_t)workers, sizeof *pullers);
+    pthread_t *threads = tly_xcalloc(2 * (size_t)workers, sizeof *threads);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    for (int i = 0; i < workers; i++) {
+        pullers[i].in = &in;
+        pthread_mutex_init(&pullers[i].mu, NULL);
+        pthread_cond_init(&pullers[i].cv, &attr);
+    }
+    pthread_condattr_destroy(&attr);
     int started = 0, rc = 1;
     tly_ops_t *ops = NULL;
 
@@ -476,11 +477,14 @@ int tly_ingest_main(const tly_config_t *cfg)
         (ops = tly_ops_start(cfg->ingest_metrics_addr, cfg->ingest_metrics_port, render_metrics,
                              &in)) == NULL)
         goto failed;
-    for (; started < cfg->ingest_workers; started++) {
-        if (pthread_create(&threads[started], NULL, worker_main, &in) != 0)
+    for (; started < 2 * workers; started++) {
+        if (pthread_create(&threads[started], NULL, started % 2 ? worker_main : puller_main,
+                           &pullers[started / 2]) != 0) {
+            TLY_ERROR(NULL, "cannot start a %s thread", started % 2 ? "worker" : "puller");
             goto failed;
+        }
     }
-    TLY_INFO(NULL, "%d workers consuming %s", started, cfg->stream_name);
+    TLY_INFO(NULL, "%d workers consuming %s", workers, cfg->stream_name);
 
     int sig;
     while ((sig = tly_signals_wait_ms(3600 * 1000)) == 0)
@@ -491,6 +495,11 @@ failed:
     atomic_store(&in.stop, true);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
+    for (int i = 0; i < workers; i++) {
+        pthread_cond_destroy(&pullers[i].cv);
+        pthread_mutex_destroy(&pullers[i].mu);
+    }
+    free(pullers);
     free(threads);
     tly_ops_stop(ops);
     tly_bus_destroy(in.bus, cfg->shutdown_grace_ms);

@@ -1,7 +1,8 @@
 /* `tally ingest`: JetStream pull-consumer workers writing to PostgreSQL.
  *
- * TALLY_INGEST_WORKERS threads each own one PGconn and a puller thread,
- * which owns a pull subscription bound to the one durable consumer (any
+ * TALLY_INGEST_WORKERS threads each own one PGconn and have a puller
+ * thread (both started by tly_ingest_main, which exits 1 if one cannot
+ * be), which owns a pull subscription bound to the one durable consumer (any
  * number of ingest processes share it) and fetches the worker's next
  * TALLY_INGEST_FETCH_BATCH messages while the worker stores the ones before
  * in one transaction (ingest/store.h), commits, and only then acks.
