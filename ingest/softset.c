@@ -18,9 +18,13 @@ static int cmp_key(const tly_sw_item_t *x, const tly_sw_item_t *y)
     return strcmp(x->version, y->version);
 }
 
-static int by_key(const void *a, const void *b)
+/* Positions into the items of tly_swset_new: by key, then position. */
+static int by_key_then_position(const void *a, const void *b, void *items)
 {
-    return cmp_key(a, b);
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    const tly_sw_item_t *all = items;
+    int c = cmp_key(&all[i], &all[j]);
+    return c != 0 ? c : (i > j) - (i < j);
 }
 
 /* Copies s into *at (NULL stays NULL); advances *at. */
@@ -37,23 +41,32 @@ static const char *keep(char **at, const char *s)
 
 tly_swset_t *tly_swset_new(const tly_sw_item_t *items, size_t n)
 {
-    size_t strings = 0;
+    size_t *order = tly_xcalloc(n + 1, sizeof *order);
     for (size_t i = 0; i < n; i++)
-        strings += span(items[i].version) + span(items[i].install_date) +
-                   span(items[i].install_location) + span(items[i].source);
-    size_t bytes = sizeof(tly_swset_t) + n * sizeof(tly_sw_item_t) + strings;
+        order[i] = i;
+    qsort_r(order, n, sizeof *order, by_key_then_position, (void *)items);
+    size_t kept = 0, strings = 0;
+    for (size_t k = 0; k < n; k++) {
+        const tly_sw_item_t *it = &items[order[k]];
+        if (kept > 0 && cmp_key(&items[order[kept - 1]], it) == 0)
+            continue; /* a repeat: its first occurrence sorted before it */
+        order[kept++] = order[k];
+        strings += span(it->version) + span(it->install_date) + span(it->install_location) +
+                   span(it->source);
+    }
+    size_t bytes = sizeof(tly_swset_t) + kept * sizeof(tly_sw_item_t) + strings;
     tly_swset_t *s = tly_xcalloc(1, bytes);
     atomic_init(&s->refs, 1);
     s->bytes = bytes;
-    s->n = n;
-    char *at = (char *)&s->items[n];
-    for (size_t i = 0; i < n; i++) {
-        const char *version = items[i].version != NULL ? items[i].version : "";
-        s->items[i] = (tly_sw_item_t){
-            items[i].software_id, keep(&at, version), keep(&at, items[i].install_date),
-            keep(&at, items[i].install_location), keep(&at, items[i].source)};
+    s->n = kept;
+    char *at = (char *)&s->items[kept];
+    for (size_t k = 0; k < kept; k++) {
+        const tly_sw_item_t *it = &items[order[k]];
+        s->items[k] =
+            (tly_sw_item_t){it->software_id, keep(&at, it->version), keep(&at, it->install_date),
+                            keep(&at, it->install_location), keep(&at, it->source)};
     }
-    qsort(s->items, n, sizeof *s->items, by_key);
+    free(order);
     return s;
 }
 

@@ -49,8 +49,10 @@ struct tly_swset {
     tly_sw_item_t items[];
 };
 
-/* A set of items[0..n) (their strings copied), with one reference. The
- * (software_id, version) pairs must be distinct. */
+/* A set of items[0..n) (their strings copied), with one reference. Of
+ * items with the same (software_id, version), the first is kept: a program
+ * listed twice in one list is one row, with its first occurrence's
+ * attributes. */
 tly_swset_t *tly_swset_new(const tly_sw_item_t *items, size_t n);
 tly_swset_t *tly_swset_ref(tly_swset_t *s);
 void tly_swset_unref(tly_swset_t *s); /* NULL is a no-op */

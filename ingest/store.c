@@ -651,43 +651,8 @@ static void software_key(const tly_json_t *item, const char **name, size_t *name
     tly_stage_name(tly_json_get_from(item, "publisher", &hint), publisher, publisher_len);
 }
 
-typedef struct {
-    int64_t id;
-    const tly_json_t *version;
-    size_t item;
-} listed_t;
-
-static int by_id_version(const void *a, const void *b)
-{
-    const listed_t *x = a, *y = b;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
-    const char *xs = tly_json_string(x->version), *ys = tly_json_string(y->version);
-    int c = strcmp(xs ? xs : "", ys ? ys : "");
-    return c != 0 ? c : (x->item < y->item ? -1 : 1);
-}
-
-/* Marks each repeat of a (program, version) in one list with id 0: the
- * first occurrence is the one staged. */
-static void drop_repeats(int64_t *ids, const tly_json_t *items)
-{
-    size_t n = tly_json_size(items);
-    listed_t *l = tly_xcalloc(n + 1, sizeof *l);
-    for (size_t i = 0; i < n; i++)
-        l[i] =
-            (listed_t){ids[i], tly_json_get_from(&items->u.items[i], "version", &(uint32_t){1}), i};
-    qsort(l, n, sizeof *l, by_id_version);
-    for (size_t i = 1; i < n; i++) {
-        const char *a = tly_json_string(l[i - 1].version), *b = tly_json_string(l[i].version);
-        if (l[i].id == l[i - 1].id && strcmp(a ? a : "", b ? b : "") == 0)
-            ids[l[i].item] = 0;
-    }
-    free(l);
-}
-
 /* The catalog ids of the software items of batches[0..n) (one tenant):
- * from the cache, the missing ones through tally_catalog_ids(); repeats
- * within a list dropped. */
+ * from the cache, the missing ones through tally_catalog_ids(). */
 static tly_stage_status_t tenant_software_ids(tly_catalog_t *cat, PGconn *conn, batch_t **batches,
                                               int n, int64_t *created, char *why, size_t why_len)
 {
@@ -737,8 +702,6 @@ static tly_stage_status_t tenant_software_ids(tly_catalog_t *cat, PGconn *conn, 
                 st = TLY_STAGE_FAILED;
             }
         }
-        if (st == TLY_STAGE_OK && tly_json_size(items) > 0)
-            drop_repeats(batches[k]->software_ids, items);
     }
     for (size_t i = 0; i < missing; i++) {
         free(names[i]);
@@ -784,8 +747,8 @@ static void pendings_free(sw_pendings_t *p)
     *p = (sw_pendings_t){0};
 }
 
-/* The software list of b as a set: its items with catalog ids, repeats
- * (id 0) left out. */
+/* The software list of b as a set: its items with their catalog ids (a
+ * repeat of a program and version is left out by tly_swset_new). */
 static tly_swset_t *list_set(const batch_t *b)
 {
     const tly_json_t *items = b->software;
@@ -793,8 +756,6 @@ static tly_swset_t *list_set(const batch_t *b)
     size_t n = 0;
     for (size_t i = 0; i < tly_json_size(items); i++) {
         const tly_json_t *it = &items->u.items[i];
-        if (b->software_ids[i] <= 0)
-            continue;
         uint32_t hint = 1; /* name, version, publisher, ...: the schema's order */
         const char *version = tly_json_string(tly_json_get_from(it, "version", &hint));
         const char *date = tly_json_string(tly_json_get_from(it, "install_date", &hint));

@@ -82,6 +82,20 @@ int main(void)
     CHECK(r.out.came_n == 2 && r.out.ops_n == 0 && r.out.changes_n == 0);
     run_free(&r);
 
+    /* A program and version listed twice is one item, with its first
+     * occurrence's attributes, wherever the repeat falls in the order. */
+    tly_sw_item_t twice[] = {{7, "2.0", "2026-11-02", NULL, NULL},
+                             item(3, "1.10"),
+                             {7, "2.0", "2026-11-03", NULL, NULL},
+                             item(7, "1.0"),
+                             {7, "2.0", "2026-11-04", NULL, NULL}};
+    tly_swset_t *dup = tly_swset_new(twice, 5);
+    CHECK(dup->n == 3);
+    CHECK(dup->items[0].software_id == 3 && dup->items[1].software_id == 7 &&
+          strcmp(dup->items[1].version, "1.0") == 0 && dup->items[2].software_id == 7);
+    CHECK_STR(dup->items[2].install_date, "2026-11-02");
+    tly_swset_unref(dup);
+
     /* Against it: 3 upgraded, 7 moved (new location), 9 installed. */
     tly_sw_item_t second[] = {
         item(3, "1.11"), {7, "2.0", "2026-11-01", "D:\\Beta", NULL}, item(9, "")};
