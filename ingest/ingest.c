@@ -16,6 +16,7 @@ typedef struct {
     const tly_config_t *cfg;
     tly_bus_t *bus;
     tly_swcache_t *sets;      /* the software sets the workers wrote or read, shared */
+    tly_claims_t *claims;     /* the devices whose lists a worker is storing */
     tly_json_limits_t limits; /* a message's parse: serve's bounds */
     atomic_bool stop;
     tly_ingest_metrics_t metrics;
@@ -368,7 +369,7 @@ static void *worker_main(void *arg)
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
     tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
     tly_store_ctx_t ctx = {in->limits, tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
-                           tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets};
+                           tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets, in->claims};
 
     natsMsgList list = {0};
     int64_t fetched_ns = 0;
@@ -442,7 +443,8 @@ static bool parse_limits(const tly_config_t *cfg, tly_json_limits_t *limits)
 int tly_ingest_main(const tly_config_t *cfg)
 {
     ingest_t in = {.cfg = cfg,
-                   .sets = tly_swcache_new((size_t)cfg->ingest_software_cache_mb << 20)};
+                   .sets = tly_swcache_new((size_t)cfg->ingest_software_cache_mb << 20),
+                   .claims = tly_claims_new()};
     int workers = cfg->ingest_workers;
     /* pullers[i] is worker i's slot; threads[2i] runs its puller and
      * threads[2i + 1] the worker. Both start here, so that ingest never
@@ -504,6 +506,7 @@ failed:
     tly_ops_stop(ops);
     tly_bus_destroy(in.bus, cfg->shutdown_grace_ms);
     tly_swcache_free(in.sets);
+    tly_claims_free(in.claims);
     TLY_INFO(NULL, "stopped");
     return rc;
 }

@@ -1074,6 +1074,20 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
             staged[unique++] = staged[k];
     }
 
+    /* The devices of the fetch's software lists, claimed from here to the
+     * transaction's end (ingest/claims.h). */
+    tly_claim_key_t *keys = tly_xcalloc((size_t)unique + 1, sizeof *keys);
+    size_t nkeys = 0;
+    for (int k = 0; k < unique; k++) {
+        if (!tly_json_is(staged[k]->software, TLY_JSON_ARRAY))
+            continue;
+        tly_claim_key_t *key = &keys[nkeys++];
+        memcpy(key->tenant, staged[k]->tenant_id, sizeof key->tenant);
+        memcpy(key->agent, staged[k]->agent_id, sizeof key->agent);
+    }
+    uint64_t ticket = ctx->claims != NULL ? tly_claims_take(ctx->claims, keys, nkeys) : 0;
+    free(keys);
+
     char why[300] = "";
     /* New catalog names are committed on their own, first. */
     int64_t created = 0;
@@ -1133,6 +1147,8 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         }
     }
 done:
+    if (ctx->claims != NULL)
+        tly_claims_release(ctx->claims, ticket);
     pendings_free(&pending);
     free(devs);
     if (result == TLY_STORE_COMMITTED && counts != NULL) {

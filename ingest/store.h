@@ -20,6 +20,7 @@
 
 #include "common/config.h"
 #include "ingest/catalog.h"
+#include "ingest/claims.h"
 #include "ingest/devids.h"
 #include "ingest/softset.h"
 
@@ -55,12 +56,13 @@ typedef struct {
 /* What a worker brings to each fetch: the bounds of a message's parse (the
  * batch schema's, as serve's: a message that did not come through serve
  * may be anything), its own catalog ids and device ids, and the process's
- * software sets (shared). */
+ * software sets and claims on devices (shared; claims may be NULL). */
 typedef struct {
     tly_json_limits_t limits;
     tly_catalog_t *catalog;
     tly_devids_t *devices;
     tly_swcache_t *sets;
+    tly_claims_t *claims;
 } tly_store_ctx_t;
 
 /* Stores msgs[0..n) (borrowed) in one transaction, after adding new

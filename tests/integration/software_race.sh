@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Software lists of the same devices stored by concurrent transactions: two
-# ingest processes of two workers each, fetching two batches at a time, drain
-# a backlog of thirty lists for each of four devices. Ingest compares each
-# list with its copy of the device's set, made at a revision it read without
-# a lock; a transaction that compared against a set another one changed
-# meanwhile must notice (tally_ingest_devices() checks the revision under
-# the row lock; the staged deletes check their counts) and store its fetch
-# again. Afterwards each device's set is exactly its last list (the newest
-# report always applies; an older one that comes later is ignored), and its
+# Software lists of the same devices stored by concurrent transactions:
+# ingest drains a backlog of thirty lists for each of four devices,
+# fetching two batches at a time.
+#
+# First one process of two workers: its workers claim a fetch's devices
+# (ingest/claims.h), so one never compares a device's lists while the
+# other stores lists of that device, and no fetch has to be stored again.
+#
+# Then two processes of two workers each, on thirty more lists: across
+# processes, ingest compares each list with its copy of the device's set,
+# made at a revision it read without a lock; a transaction that compared
+# against a set another one changed meanwhile must notice
+# (tally_ingest_devices() checks the revision under the row lock; the
+# staged deletes check their counts) and store its fetch again.
+#
+# After each, each device's set is exactly its last list (the newest report
+# always applies; an older one that comes later is ignored), and its
 # revision counts at most its lists.
 . "$(dirname "$0")/../lib/testlib.sh"
 
@@ -24,58 +32,77 @@ programs=(Alpha Beta Gamma Delta Epsilon Zeta Eta Theta)
 # their own (nothing for the staged deletes or the key to catch), so only
 # the revision can tell that the older must not apply once the newer has.
 RANDOM=20261122
-for ((l = 1; l <= lists; l++)); do
-  for ((d = 1; d <= devices; d++)); do
-    items=()
-    for p in "${programs[@]}"; do
-      [ "$d" -le 2 ] || break
-      case $((RANDOM % 4)) in
-      0) ;; # not installed
-      1) items+=("{\"name\": \"$p\", \"publisher\": \"Acme\", \"version\": \"1.0\"}") ;;
-      2) items+=("{\"name\": \"$p\", \"publisher\": \"Acme\", \"version\": \"2.$((RANDOM % 3))\"}") ;;
-      3) items+=("{\"name\": \"$p\", \"publisher\": \"Acme\", \"version\": \"1.0\", \"install_location\": \"D:\\\\$p\"}") ;;
-      esac
+# post_lists ROUND: lists 1..$lists of round ROUND (its own batch ids) for
+# every device; the device's last list goes to $t_dir/want<device>.
+post_lists() {
+  for ((l = 1; l <= lists; l++)); do
+    for ((d = 1; d <= devices; d++)); do
+      items=()
+      for p in "${programs[@]}"; do
+        [ "$d" -le 2 ] || break
+        case $((RANDOM % 4)) in
+        0) ;; # not installed
+        1) items+=("{\"name\": \"$p\", \"publisher\": \"Acme\", \"version\": \"1.0\"}") ;;
+        2) items+=("{\"name\": \"$p\", \"publisher\": \"Acme\", \"version\": \"2.$((RANDOM % 3))\"}") ;;
+        3) items+=("{\"name\": \"$p\", \"publisher\": \"Acme\", \"version\": \"1.0\", \"install_location\": \"D:\\\\$p\"}") ;;
+        esac
+      done
+      [ "$d" -le 2 ] || items=("{\"name\": \"Base\", \"version\": \"1.0\"}")
+      [ "$d" -le 2 ] || [ $((l % 3)) = 1 ] || items+=("{\"name\": \"Extra $l\", \"version\": \"1.0\"}")
+      sw="[$(
+        IFS=,
+        echo "${items[*]}"
+      )]"
+      agent=$(printf '5a5a0000-0000-4000-8000-%012d' "$d")
+      jq --arg id "$(printf '5a5a0000-0000-4000-8%03d-%06d%06d' "$1" "$l" "$d")" --arg agent "$agent" \
+        --argjson sw "$sw" '.batch_id = $id | .agent.id = $agent | .software = $sw | del(.patches)' \
+        "$base" >"$t_dir/l$d.json"
+      read -r status body < <(post_batch "$key" "$t_dir/l$d.json")
+      [ "$status" = 202 ] || fail "list $l of device $d: $status $body"
+      # The device's last list, as "name version location" lines.
+      [ "$l" -lt "$lists" ] || jq -r '.software[] | "\(.name) \(.version) \(.install_location // "-")"' \
+        "$t_dir/l$d.json" | sort >"$t_dir/want$d"
     done
-    [ "$d" -le 2 ] || items=("{\"name\": \"Base\", \"version\": \"1.0\"}")
-    [ "$d" -le 2 ] || [ $((l % 3)) = 1 ] || items+=("{\"name\": \"Extra $l\", \"version\": \"1.0\"}")
-    sw="[$(
-      IFS=,
-      echo "${items[*]}"
-    )]"
-    agent=$(printf '5a5a0000-0000-4000-8000-%012d' "$d")
-    jq --arg id "$(printf '5a5a0000-0000-4000-8000-%06d%06d' "$l" "$d")" --arg agent "$agent" \
-      --argjson sw "$sw" '.batch_id = $id | .agent.id = $agent | .software = $sw | del(.patches)' \
-      "$base" >"$t_dir/l$d.json"
-    read -r status body < <(post_batch "$key" "$t_dir/l$d.json")
-    [ "$status" = 202 ] || fail "list $l of device $d: $status $body"
-    # The device's last list, as "name version location" lines.
-    [ "$l" -lt "$lists" ] || jq -r '.software[] | "\(.name) \(.version) \(.install_location // "-")"' \
-      "$t_dir/l$d.json" | sort >"$t_dir/want$d"
   done
-done
+}
+
+# check_sets ROUNDS: every device holds its last list, its revision is at
+# most its lists' count, nothing was dead-lettered.
+check_sets() {
+  for ((d = 1; d <= devices; d++)); do
+    agent=$(printf '5a5a0000-0000-4000-8000-%012d' "$d")
+    sql "SELECT s.name || ' ' || ds.version || ' ' || coalesce(ds.install_location, '-')
+           FROM device_software ds JOIN software_catalog s ON s.id = ds.software_id
+           JOIN devices dv ON dv.id = ds.device_id WHERE dv.agent_id = '$agent'" | sort >"$t_dir/got$d"
+    diff -u "$t_dir/want$d" "$t_dir/got$d" >&2 || fail "device $d: its set is not its last list"
+  done
+  revs=$(sql "SELECT min(software_rev) || ' ' || max(software_rev) || ' ' || count(*) FROM devices
+               WHERE tenant_id = '$tenant'")
+  read -r low high count <<<"$revs"
+  [ "$count" = "$devices" ] || fail "expected $devices devices, found $count"
+  [ "$low" -ge 1 ] && [ "$high" -le $(($1 * lists)) ] || fail "software_rev from $low to $high"
+  [ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "a list was dead-lettered"
+}
 
 export TALLY_INGEST_FETCH_BATCH=2 TALLY_INGEST_WORKERS=2
+post_lists 1
+start_tally ingest
+wait_for "SELECT count(*) FROM inventory_reports" $((devices * lists)) 60
+check_sets 1
+retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
+[ "$retried" = 0 ] || fail "one process stored $retried fetches again: its workers raced on a device"
+pass "one process, two workers: each device holds its last list, no fetch stored again"
+kill -TERM "${t_pids[1]}"
+wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
+t_pids=("${t_pids[0]}")
+
+post_lists 2
 start_tally ingest
 TALLY_INGEST_METRICS_PORT=0 start_tally ingest
-wait_for "SELECT count(*) FROM inventory_reports" $((devices * lists)) 60
-
-for ((d = 1; d <= devices; d++)); do
-  agent=$(printf '5a5a0000-0000-4000-8000-%012d' "$d")
-  sql "SELECT s.name || ' ' || ds.version || ' ' || coalesce(ds.install_location, '-')
-         FROM device_software ds JOIN software_catalog s ON s.id = ds.software_id
-         JOIN devices dv ON dv.id = ds.device_id WHERE dv.agent_id = '$agent'" | sort >"$t_dir/got$d"
-  diff -u "$t_dir/want$d" "$t_dir/got$d" >&2 || fail "device $d: its set is not its last list"
-done
-pass "each of $devices devices holds exactly its last list after $lists lists stored concurrently"
-
-revs=$(sql "SELECT min(software_rev) || ' ' || max(software_rev) || ' ' || count(*) FROM devices
-             WHERE tenant_id = '$tenant'")
-read -r low high count <<<"$revs"
-[ "$count" = "$devices" ] || fail "expected $devices devices, found $count"
-[ "$low" -ge 1 ] && [ "$high" -le "$lists" ] || fail "software_rev from $low to $high"
-[ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "a list was dead-lettered"
+wait_for "SELECT count(*) FROM inventory_reports" $((2 * devices * lists)) 60
+check_sets 2
 retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
-pass "revisions between 1 and $lists ($low..$high); no dead letters; $retried fetches stored again after a concurrent change"
+pass "two processes: each device holds its last list, revisions $low..$high, no dead letters; $retried fetches stored again after a concurrent change"
 
 # Whether a race shows up above depends on timing; the revision check itself
 # does not: a set compared at a revision the device no longer has is refused

@@ -1,0 +1,42 @@
+/* Devices whose software lists a worker of this process is storing.
+ *
+ * A worker compares a device's software lists with the set it reads at the
+ * device's revision, without a lock (ingest/softset.h); if another worker
+ * commits a list of the same device in between, the comparison is stale
+ * and the whole fetch is rolled back and stored again (TLY_STAGE_STALE).
+ * A device's lists come close together in a backlog (an agent's queue
+ * flushed, a full inventory after a restart), so two workers draining it
+ * raced that way about ten times a 100,000-batch drain, each time throwing
+ * a fetch's work away. A worker claims the (tenant, agent) keys of the
+ * lists in its fetch before reading their revisions, and waits while a
+ * worker that claimed earlier holds one of them; it releases them when its
+ * transaction has ended. An earlier claim never waits for a later one, so
+ * claims cannot deadlock. Workers of other processes still race, and the
+ * retry still handles that.
+ *
+ * Thread-safety: all calls may come from any thread. */
+#ifndef TLY_INGEST_CLAIMS_H
+#define TLY_INGEST_CLAIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tly_claims tly_claims_t;
+
+/* A device's key: its tenant and agent ids, lower-case UUIDs. */
+typedef struct {
+    char tenant[37];
+    char agent[37];
+} tly_claim_key_t;
+
+tly_claims_t *tly_claims_new(void);
+void tly_claims_free(tly_claims_t *c); /* no claim may be held */
+
+/* Claims keys[0..n) (copied; any order, repeats allowed) and returns when
+ * no earlier claim of another holder shares one of them. Returns the
+ * ticket to release them with; n == 0 claims nothing and returns 0. */
+uint64_t tly_claims_take(tly_claims_t *c, const tly_claim_key_t *keys, size_t n);
+/* Releases a ticket of tly_claims_take (0: nothing). */
+void tly_claims_release(tly_claims_t *c, uint64_t ticket);
+
+#endif
