@@ -323,7 +323,9 @@ static void parse_options(options_t *o, int argc, char **argv)
                      &o->seed, 0, UINT64_MAX),
         CLI_OPT_CUSTOM("run-id", "N", "mixed into batch ids (default: random; 0 with --dump)",
                        OPT_RUN_ID),
-        CLI_OPT_UINT("full-every", "K", "every Kth report carries the software list (default 12)",
+        CLI_OPT_UINT("full-every", "K",
+                     "the first report and every Kth after it (at the device's own phase) carry "
+                     "the software list (default 12)",
                      &o->full_every, 1, 1000000),
         CLI_OPT_UINT("events", "N", "mean process events per report (default 7)", &o->events, 0,
                      GEN_MAX_EVENTS / 2),
@@ -514,7 +516,7 @@ static void make_batch(fleet_t *f, uint32_t i, int64_t unix_ms, bool backlog)
     buf_init(&gz);
     buf_reset(&f->raw);
     b->seq = gen_device_reports(d->gen);
-    bool full = b->seq % f->gcfg.full_every == 0;
+    bool full = gen_device_is_full(d->gen, b->seq);
     if (!gen_device_report(d->gen, unix_ms, &f->raw, b->batch_id) ||
         !gen_gzip(f->raw.data, f->raw.len, f->opt.gzip_level, &gz))
         cli_die("out of memory while generating a batch");

@@ -560,6 +560,12 @@ uint32_t gen_device_reports(const gen_device_t *d)
     return d->reports;
 }
 
+bool gen_device_is_full(const gen_device_t *d, uint32_t seq)
+{
+    uint32_t k = d->cfg->full_every ? d->cfg->full_every : 1;
+    return seq == 0 || (seq + (uint32_t)(mix64(d->id_seed, 4) % k)) % k == 0;
+}
+
 const char *gen_device_agent_id(const gen_device_t *d)
 {
     return d->agent_id;
@@ -1085,7 +1091,7 @@ bool gen_device_report(gen_device_t *d, int64_t unix_ms, buf_t *out, char batch_
     const gen_config_t *cfg = d->cfg;
     uint32_t seq = d->reports++;
     int64_t today = unix_ms / MS_PER_DAY;
-    bool full = seq % (cfg->full_every ? cfg->full_every : 1) == 0;
+    bool full = gen_device_is_full(d, seq);
     if (seq == 0 && !choose_software(d, today))
         return false;
     if (full && seq > 0 && !drift(d, today))

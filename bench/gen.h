@@ -4,9 +4,11 @@
  * installed-software set drawn from catalog.h with its own random stream.
  * gen_device_report() writes the device's next batch document (schema
  * inventory-batch v1): a delta (device facts, process/network/file events,
- * metrics) or, every `full_every`th report, a full inventory (plus software
- * and patches). Between full reports the software set drifts: upgrades,
- * uninstalls, new installs, and monthly cumulative updates.
+ * metrics) or a full inventory (plus software and patches): the first
+ * report, then every `full_every`th at a phase of the device's own, so that
+ * a fleet's full inventories spread over `full_every` intervals instead of
+ * all falling into the same one (gen_device_is_full). Between full reports the software set drifts:
+ * upgrades, uninstalls, new installs, and monthly cumulative updates.
  *
  * Determinism: the bytes depend only on the config, the device index, the
  * order of that device's reports and the report times passed in. Devices
@@ -38,7 +40,7 @@ typedef struct {
     uint64_t run_id;         /* mixed into batch ids only */
     uint32_t tenants;        /* >= 1; device i belongs to tenant i % tenants */
     uint32_t interval_s;     /* the span a report covers (events, metrics) */
-    uint32_t full_every;     /* >= 1: reports 0, K, 2K, ... carry software and patches */
+    uint32_t full_every;     /* >= 1: report 0 and every Kth carry software and patches */
     uint32_t events;         /* mean process events per report; network ~0.8x, file ~0.4x */
     uint32_t clone_permille; /* devices that are re-images of another (same serial/MAC) */
 } gen_config_t;
@@ -63,6 +65,10 @@ bool gen_device_report(gen_device_t *d, int64_t unix_ms, buf_t *out, char batch_
 
 /* The number of reports generated so far. */
 uint32_t gen_device_reports(const gen_device_t *d);
+/* Whether the device's report number seq (from 0) is a full inventory:
+ * report 0 (a start), then those where seq plus the device's own phase in
+ * [0, full_every) is a multiple of full_every. */
+bool gen_device_is_full(const gen_device_t *d, uint32_t seq);
 /* The persistent agent id (36 chars, NUL-terminated); borrowed. */
 const char *gen_device_agent_id(const gen_device_t *d);
 /* A per-device value in [0, n) that does not depend on the report stream:
