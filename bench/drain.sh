@@ -24,7 +24,8 @@
 # Needs build/tally and build/tally-fleet (TALLY_BENCH_BUILD), a keys file
 # (TALLY_BENCH_KEYS: agent keys, one per line) and the stack's environment
 # (TALLY_DATABASE_URL, TALLY_INGEST_DATABASE_URL, TALLY_OWNER_DATABASE_URL,
-# TALLY_PG_SUPER_URL for CHECKPOINT, TALLY_NATS_URL). Writes the figures as JSON to OUT.json; progress on stderr.
+# TALLY_PG_SUPER_URL for CHECKPOINT, TALLY_NATS_URL). Writes the figures as
+# JSON to OUT.json; progress on stderr.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/lib.sh"
@@ -62,12 +63,7 @@ rows_of() { sql "SELECT count(*) FROM $1"; }
 
 export TALLY_STREAM_NAME=BENCH_DRAIN TALLY_SUBJECT_PREFIX=bench.drain
 export TALLY_HTTP_ADDR=127.0.0.1
-# Rate limits are for tenants sharing a server, not for the fill: with
-# serve's defaults (2,000 batches/s a key) the fleet's devices got 429s and
-# backed off unevenly, and the backlog held 20 to 793 reports a device
-# instead of about 50 each (as bench/run.sh, which sets these too, filled it).
-export TALLY_RATE_KEY_PER_S=10000000 TALLY_RATE_KEY_BURST=10000000
-export TALLY_RATE_TENANT_PER_S=10000000 TALLY_RATE_TENANT_BURST=10000000
+unlimited_rates # an even backlog: about 50 reports a device
 TALLY_HTTP_PORT=$(free_port)
 TALLY_INGEST_METRICS_PORT=$(free_port)
 export TALLY_HTTP_PORT TALLY_URL="http://127.0.0.1:$TALLY_HTTP_PORT"

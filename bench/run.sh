@@ -274,9 +274,7 @@ TALLY_HTTP_PORT=$(free_port)
 TALLY_INGEST_METRICS_PORT=$(free_port)
 export TALLY_HTTP_PORT TALLY_INGEST_METRICS_PORT TALLY_INGEST_METRICS_ADDR=127.0.0.1
 export TALLY_URL="http://127.0.0.1:$TALLY_HTTP_PORT"
-# Rate limits are for tenants sharing a server, not for a benchmark.
-export TALLY_RATE_KEY_PER_S=10000000 TALLY_RATE_KEY_BURST=10000000
-export TALLY_RATE_TENANT_PER_S=10000000 TALLY_RATE_TENANT_BURST=10000000
+unlimited_rates
 
 "$tally" migrate 2>>"$work/migrate.log" || die "migrate failed; see $work/migrate.log"
 : >"$work/keys"

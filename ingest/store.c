@@ -1085,7 +1085,7 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         memcpy(key->tenant, staged[k]->tenant_id, sizeof key->tenant);
         memcpy(key->agent, staged[k]->agent_id, sizeof key->agent);
     }
-    uint64_t ticket = ctx->claims != NULL ? tly_claims_take(ctx->claims, keys, nkeys) : 0;
+    uint64_t ticket = tly_claims_take(ctx->claims, keys, nkeys);
     free(keys);
 
     char why[300] = "";
@@ -1147,8 +1147,7 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         }
     }
 done:
-    if (ctx->claims != NULL)
-        tly_claims_release(ctx->claims, ticket);
+    tly_claims_release(ctx->claims, ticket);
     pendings_free(&pending);
     free(devs);
     if (result == TLY_STORE_COMMITTED && counts != NULL) {

@@ -56,7 +56,7 @@ typedef struct {
 /* What a worker brings to each fetch: the bounds of a message's parse (the
  * batch schema's, as serve's: a message that did not come through serve
  * may be anything), its own catalog ids and device ids, and the process's
- * software sets and claims on devices (shared; claims may be NULL). */
+ * software sets and claims on devices (shared). */
 typedef struct {
     tly_json_limits_t limits;
     tly_catalog_t *catalog;

@@ -82,4 +82,30 @@ nats_next() {
   done
   return 1
 }
+# nats_pub SUBJECT FILE [HEADER...]: publishes FILE's bytes on SUBJECT, with
+# the headers given ("Name: value" each; an HPUB then, a PUB without), and
+# returns once nats-server has read it (PING answered by PONG). False on
+# -ERR or no PONG within 5 s.
+nats_pub() {
+  local LC_ALL=C subject=$1 file=$2 size hdr="" h line
+  shift 2
+  size=$(wc -c <"$file")
+  if [ $# -gt 0 ]; then
+    hdr=$'NATS/1.0\r\n'
+    for h; do hdr+="$h"$'\r\n'; done
+    hdr+=$'\r\n'
+    printf 'HPUB %s %d %d\r\n%s' "$subject" "${#hdr}" $((${#hdr} + size)) "$hdr" >&4
+  else
+    printf 'PUB %s %d\r\n' "$subject" "$size" >&4
+  fi
+  cat "$file" >&4
+  printf '\r\nPING\r\n' >&4
+  while IFS= read -r -t 5 line <&4; do
+    case ${line%$'\r'} in
+      PONG) return 0 ;;
+      -ERR*) echo "nats-server: ${line%$'\r'}" >&2 && return 1 ;;
+    esac
+  done
+  return 1
+}
 nats_close() { exec 4>&-; }

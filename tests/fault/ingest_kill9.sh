@@ -2,9 +2,9 @@
 # Guarantees 1 and 2 under fire: while ~10,000 batches flow, `kill -9` the
 # ingest process at random moments 20+ times and restart it, stop it with
 # SIGTERM (it must exit 0, finishing its fetch and handing back the one its
-# puller holds) after every fourth restart; then restart nats-server once. Afterwards the database holds exactly what JetStream
-# accepted: one report row and one ledger row per stream message, no
-# duplicates, nothing missing.
+# puller holds) after every fourth restart; then restart nats-server once.
+# Afterwards the database holds exactly what JetStream accepted: one report
+# row and one ledger row per stream message, no duplicates, nothing missing.
 . "$(dirname "$0")/../lib/testlib.sh"
 
 ulimit -n 8192

@@ -73,12 +73,9 @@ pass "a poison event in a shared fetch: the batch is retried message by message,
 # stream, bypassing serve; each is dead-lettered with the column named, and
 # the good batch sent with them is stored.
 publish_raw() { # subject file: a plain NATS PUB (JetStream stores it)
-  local n
-  n=$(wc -c <"$2")
-  exec 3<>"/dev/tcp/127.0.0.1/$t_nats_port"
-  { printf 'CONNECT {"verbose":false}\r\nPUB %s %d\r\n' "$1" "$n"; cat "$2"; printf '\r\nPING\r\n'; } >&3
-  timeout 5 grep -q -m1 PONG <&3 || fail "nats-server did not answer the PUB"
-  exec 3>&-
+  nats_connect "nats://127.0.0.1:$t_nats_port" && nats_pub "$1" "$2" ||
+    fail "nats-server did not take $2"
+  nats_close
 }
 for n in 7 8 9; do
   jq -c --arg now "$now" --arg id "4444444${n}-4444-4444-8444-444444444444" \

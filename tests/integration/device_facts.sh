@@ -50,18 +50,10 @@ pass "of two batches in one fetch, the device holds the later one's facts and re
 batch 3 FACTS-STALE
 old_us=$(sql "SELECT ((extract(epoch FROM min(received_at)) - 3600) * 1000000)::bigint FROM inventory_reports")
 publish() { # N RECEIVED_US: batch N straight to the stream, received then
-  local hdr size
-  hdr=$(printf 'NATS/1.0\r\nTally-Received-At: %s\r\n\r\n' "$2")
-  size=$(wc -c <"$t_dir/b$1.json")
-  exec 3<>"/dev/tcp/127.0.0.1/$t_nats_port"
-  {
-    printf 'CONNECT {"verbose":false,"headers":true}\r\nHPUB %s %d %d\r\n%s' \
-      "$TALLY_SUBJECT_PREFIX.$tenant" "${#hdr}" $((${#hdr} + size)) "$hdr"
-    cat "$t_dir/b$1.json"
-    printf '\r\nPING\r\n'
-  } >&3
-  timeout 5 grep -q -m1 PONG <&3 || fail "nats-server did not answer the HPUB"
-  exec 3>&-
+  nats_connect "nats://127.0.0.1:$t_nats_port" &&
+    nats_pub "$TALLY_SUBJECT_PREFIX.$tenant" "$t_dir/b$1.json" "Tally-Received-At: $2" ||
+    fail "nats-server did not take batch $1"
+  nats_close
 }
 publish 3 "$old_us"
 wait_for "SELECT count(*) FROM inventory_reports" 3 30
