@@ -69,7 +69,16 @@ void tly_claims_free(tly_claims_t *c)
     free(c);
 }
 
-uint64_t tly_claims_take(tly_claims_t *c, const tly_claim_key_t *keys, size_t n)
+/* Whether an earlier claim than mine (mu held) holds key. */
+static bool held_before(const tly_claims_t *c, const claim_t *mine, const tly_claim_key_t *key)
+{
+    for (const claim_t *h = c->held; h != NULL && h->ticket < mine->ticket; h = h->next)
+        if (bsearch(key, h->keys, h->n, sizeof *key, by_key) != NULL)
+            return true;
+    return false;
+}
+
+uint64_t tly_claims_take(tly_claims_t *c, const tly_claim_key_t *keys, size_t n, bool *held)
 {
     if (n == 0)
         return 0;
@@ -83,11 +92,23 @@ uint64_t tly_claims_take(tly_claims_t *c, const tly_claim_key_t *keys, size_t n)
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = mine;
-    uint64_t ticket = mine->ticket;
-    while (blocked(c, mine))
+    for (size_t i = 0; held != NULL && i < n; i++)
+        held[i] = held_before(c, mine, &keys[i]);
+    pthread_mutex_unlock(&c->mu);
+    return mine->ticket;
+}
+
+void tly_claims_wait(tly_claims_t *c, uint64_t ticket)
+{
+    if (ticket == 0)
+        return;
+    pthread_mutex_lock(&c->mu);
+    const claim_t *mine = c->held;
+    while (mine != NULL && mine->ticket != ticket)
+        mine = mine->next;
+    while (mine != NULL && blocked(c, mine))
         pthread_cond_wait(&c->released, &c->mu);
     pthread_mutex_unlock(&c->mu);
-    return ticket;
 }
 
 void tly_claims_release(tly_claims_t *c, uint64_t ticket)

@@ -394,6 +394,7 @@ static void *worker_main(void *arg)
                       (uint64_t)(counts.sets_cached - before.sets_cached));
                 count(&in->metrics.software_sets[1],
                       (uint64_t)(counts.sets_read - before.sets_read));
+                count(&in->metrics.deferred, (uint64_t)(counts.deferred - before.deferred));
                 tly_histogram_observe(&in->metrics.fetch_duration,
                                       tly_now_monotonic_ns() - fetched_ns);
                 break;

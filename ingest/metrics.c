@@ -51,6 +51,10 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
     counter(&b, "tally_ingest_isolations_total",
             "Fetches PostgreSQL refused as a whole, then stored one message at a time.",
             &m->isolations);
+    counter(&b, "tally_ingest_deferred_batches_total",
+            "Batches stored in a second transaction of their fetch, after another worker of the"
+            " process had stored lists of their device.",
+            &m->deferred);
     counter(&b, "tally_ingest_partitions_created_total", "Daily partitions created.",
             &m->partitions_created);
     counter(&b, "tally_ingest_partitions_dropped_total", "Daily partitions dropped (retention).",

@@ -19,6 +19,7 @@ typedef struct {
     _Atomic uint64_t redeliveries;           /* messages delivered more than once */
     _Atomic uint64_t store_retries;          /* fetches held and retried: PostgreSQL trouble */
     _Atomic uint64_t isolations;             /* fetches stored one message at a time */
+    _Atomic uint64_t deferred;               /* tly_store_counts_t.deferred */
     _Atomic uint64_t rows[TLY_STORE_TABLES]; /* rows written, by table */
     _Atomic uint64_t software_sets[2];       /* sets compared: as cached, read from PostgreSQL */
     _Atomic uint64_t partitions_created;

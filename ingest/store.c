@@ -176,6 +176,12 @@ static int by_key(const void *a, const void *b)
     return c != 0 ? c : x->index - y->index;
 }
 
+/* Whether two batches come from one device. */
+static bool same_device(const batch_t *a, const batch_t *b)
+{
+    return strcmp(a->tenant_id, b->tenant_id) == 0 && strcmp(a->agent_id, b->agent_id) == 0;
+}
+
 /* The device object's members, in stage_devices' column order
  * (migrations/0017_ingest_lean_transaction.sql). */
 static const struct {
@@ -297,9 +303,7 @@ static tly_stage_status_t device_rows(tly_devids_t *ids, PGconn *conn, batch_t *
     size_t m = 0, with_lists = 0;
     for (int g = 0, end; g < n; g = end) {
         device_group_t d = {g, g, false};
-        for (end = g; end < n && strcmp(staged[end]->tenant_id, staged[g]->tenant_id) == 0 &&
-                      strcmp(staged[end]->agent_id, staged[g]->agent_id) == 0;
-             end++)
+        for (end = g; end < n && same_device(staged[end], staged[g]); end++)
             d.lists |= tly_json_is(staged[end]->software, TLY_JSON_ARRAY);
         d.end = end;
         bool known =
@@ -1039,6 +1043,67 @@ static tly_stage_status_t apply(PGconn *conn, tly_swcache_t *cache, batch_t **st
     return st;
 }
 
+static void add_counts(tly_store_counts_t *to, const tly_store_counts_t *from)
+{
+    to->batches += from->batches;
+    to->dead_letters += from->dead_letters;
+    to->sets_cached += from->sets_cached;
+    to->sets_read += from->sets_read;
+    to->deferred += from->deferred;
+    for (size_t t = 0; t < TLY_STORE_TABLES; t++)
+        to->rows[t] += from->rows[t];
+}
+
+/* One transaction of a fetch: staged[0..n) (sorted by key, whole devices),
+ * and the poison messages among msgs[0..nmsgs) (outcomes[i] POISON) as
+ * dead letters. New catalog names are committed on their own, first. Adds
+ * what it wrote to counts (may be NULL) once committed; any failure leaves
+ * nothing of the transaction behind. */
+static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, batch_t **staged,
+                                     int n, natsMsg **msgs, const batch_t *batches, int nmsgs,
+                                     tly_msg_outcome_t *outcomes, tly_store_counts_t *counts,
+                                     char *why, size_t why_len)
+{
+    tly_store_counts_t now = {0};
+    sw_pendings_t pending = {0};
+    sw_device_t *devs = NULL;
+    size_t ndevs = 0;
+    int64_t created = 0;
+    tly_stage_status_t st = software_ids(ctx->catalog, conn, staged, n, &created, why, why_len);
+    if (counts != NULL)
+        counts->rows[table_index("software_catalog")] += created;
+    if (st == TLY_STAGE_OK)
+        st = device_rows(ctx->devices, conn, staged, n, &devs, &ndevs, why, why_len);
+    if (st == TLY_STAGE_OK && !tly_db_exec(conn, "BEGIN"))
+        st = TLY_STAGE_FAILED;
+    else if (st == TLY_STAGE_OK) {
+        for (int i = 0; st == TLY_STAGE_OK && i < nmsgs; i++) {
+            if (outcomes[i] != TLY_MSG_POISON)
+                continue;
+            if (!dead_letter(conn, msgs[i], &batches[i]))
+                st = TLY_STAGE_FAILED;
+            now.dead_letters++;
+        }
+        if (st == TLY_STAGE_OK && n > 0)
+            st = apply(conn, ctx->sets, staged, n, devs, ndevs, outcomes, &pending, &now, why,
+                       why_len);
+        if (st == TLY_STAGE_OK && !tly_db_exec(conn, "COMMIT"))
+            st = TLY_STAGE_FAILED;
+        if (st != TLY_STAGE_OK)
+            tly_db_rollback(conn);
+    }
+    if (st == TLY_STAGE_OK) {
+        for (size_t i = 0; i < pending.n; i++)
+            tly_swcache_put(ctx->sets, pending.items[i].device_id, pending.items[i].rev,
+                            pending.items[i].set);
+        if (counts != NULL)
+            add_counts(counts, &now);
+    }
+    pendings_free(&pending);
+    free(devs);
+    return st;
+}
+
 /* tly_store_batch once; *stale when a cache was stale (it is cleared then,
  * and RETRY returned). */
 static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
@@ -1048,10 +1113,8 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
 {
     batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
     batch_t **staged = tly_xcalloc((size_t)n, sizeof *staged);
-    int good = 0, dead = 0;
+    int good = 0;
     tly_store_status_t result = TLY_STORE_RETRY;
-    tly_store_counts_t now = {0};
-    sw_pendings_t pending = {0};
     for (int i = 0; i < n; i++) {
         batches[i].index = i;
         outcomes[i] = TLY_MSG_STORED; /* the caller's array may hold an earlier fetch's */
@@ -1060,14 +1123,12 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
             continue;
         }
         outcomes[i] = TLY_MSG_POISON;
-        dead++;
     }
     qsort(staged, (size_t)good, sizeof *staged, by_key);
     int unique = 0;
     for (int k = 0; k < good; k++) {
         const batch_t *prev = unique > 0 ? staged[unique - 1] : NULL;
-        if (prev != NULL && strcmp(prev->tenant_id, staged[k]->tenant_id) == 0 &&
-            strcmp(prev->agent_id, staged[k]->agent_id) == 0 &&
+        if (prev != NULL && same_device(prev, staged[k]) &&
             strcmp(prev->batch_id, staged[k]->batch_id) == 0)
             outcomes[staged[k]->index] = TLY_MSG_DUPLICATE;
         else
@@ -1075,7 +1136,9 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
     }
 
     /* The devices of the fetch's software lists, claimed from here to the
-     * transaction's end (ingest/claims.h). */
+     * fetch's end (ingest/claims.h). A device an earlier claim holds goes,
+     * with all its batches, into a second transaction, stored once that
+     * claim is released: the rest need not wait for it. */
     tly_claim_key_t *keys = tly_xcalloc((size_t)unique + 1, sizeof *keys);
     size_t nkeys = 0;
     for (int k = 0; k < unique; k++) {
@@ -1085,43 +1148,45 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         memcpy(key->tenant, staged[k]->tenant_id, sizeof key->tenant);
         memcpy(key->agent, staged[k]->agent_id, sizeof key->agent);
     }
-    uint64_t ticket = tly_claims_take(ctx->claims, keys, nkeys);
+    bool *held = tly_xcalloc(nkeys + 1, sizeof *held);
+    uint64_t ticket = tly_claims_take(ctx->claims, keys, nkeys, held);
+    batch_t **later = tly_xcalloc((size_t)unique + 1, sizeof *later);
+    int nnow = 0, nlater = 0;
+    for (int g = 0, end, k = 0; g < unique; g = end) {
+        bool wait = false;
+        for (end = g; end < unique && same_device(staged[end], staged[g]); end++)
+            if (tly_json_is(staged[end]->software, TLY_JSON_ARRAY))
+                wait |= held[k++];
+        for (int i = g; i < end; i++) {
+            if (wait)
+                later[nlater++] = staged[i];
+            else
+                staged[nnow++] = staged[i]; /* nnow <= i: in place, in order */
+        }
+    }
+    memcpy(staged + nnow, later, (size_t)nlater * sizeof *later);
+    free(later);
+    free(held);
     free(keys);
 
+    /* The dead letters go with the last transaction: a failure of an
+     * earlier one retries the whole fetch, whose committed batches the
+     * ledger then skips. */
     char why[300] = "";
-    /* New catalog names are committed on their own, first. */
-    int64_t created = 0;
-    tly_stage_status_t st =
-        software_ids(ctx->catalog, conn, staged, unique, &created, why, sizeof why);
-    if (counts != NULL)
-        counts->rows[table_index("software_catalog")] += created;
-    sw_device_t *devs = NULL;
-    size_t ndevs = 0;
-    if (st == TLY_STAGE_OK)
-        st = device_rows(ctx->devices, conn, staged, unique, &devs, &ndevs, why, sizeof why);
-    if (st == TLY_STAGE_OK) {
-        if (!tly_db_exec(conn, "BEGIN"))
-            goto done;
-        for (int i = 0; i < n; i++) {
-            if (outcomes[i] == TLY_MSG_POISON && !dead_letter(conn, msgs[i], &batches[i])) {
-                tly_db_rollback(conn);
-                goto done;
-            }
-        }
-        if (unique > 0)
-            st = apply(conn, ctx->sets, staged, unique, devs, ndevs, outcomes, &pending, &now, why,
-                       sizeof why);
-        if (st == TLY_STAGE_OK && tly_db_exec(conn, "COMMIT")) {
-            result = TLY_STORE_COMMITTED;
-            now.dead_letters = dead;
-            for (size_t i = 0; i < pending.n; i++)
-                tly_swcache_put(ctx->sets, pending.items[i].device_id, pending.items[i].rev,
-                                pending.items[i].set);
-            goto done;
-        }
-        tly_db_rollback(conn);
+    tly_stage_status_t st = TLY_STAGE_OK;
+    if (nnow > 0 || nlater == 0)
+        st = store_part(conn, ctx, staged, nnow, msgs, batches, nlater == 0 ? n : 0, outcomes,
+                        counts, why, sizeof why);
+    if (st == TLY_STAGE_OK && nlater > 0) {
+        tly_claims_wait(ctx->claims, ticket);
+        st = store_part(conn, ctx, staged + nnow, nlater, msgs, batches, n, outcomes, counts, why,
+                        sizeof why);
+        if (st == TLY_STAGE_OK && counts != NULL)
+            counts->deferred += nlater;
     }
-    if (st == TLY_STAGE_STALE) {
+    if (st == TLY_STAGE_OK) {
+        result = TLY_STORE_COMMITTED;
+    } else if (st == TLY_STAGE_STALE) {
         /* The catalog and device ids are cheap to learn again (a query a
          * fetch); of the software sets, only this fetch's devices' can have
          * been the cause. */
@@ -1143,21 +1208,11 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         if (dead_letter_alone(conn, msgs[0], staged[0])) {
             outcomes[0] = TLY_MSG_POISON;
             result = TLY_STORE_COMMITTED;
-            now = (tly_store_counts_t){.dead_letters = 1};
+            if (counts != NULL)
+                counts->dead_letters++;
         }
     }
-done:
     tly_claims_release(ctx->claims, ticket);
-    pendings_free(&pending);
-    free(devs);
-    if (result == TLY_STORE_COMMITTED && counts != NULL) {
-        counts->batches += now.batches;
-        counts->dead_letters += now.dead_letters;
-        counts->sets_cached += now.sets_cached;
-        counts->sets_read += now.sets_read;
-        for (size_t t = 0; t < TLY_STORE_TABLES; t++)
-            counts->rows[t] += now.rows[t];
-    }
     for (int i = 0; i < n; i++)
         batch_free(&batches[i]);
     free(batches);

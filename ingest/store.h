@@ -51,6 +51,8 @@ typedef struct {
     int64_t rows[TLY_STORE_TABLES]; /* rows inserted (or, for devices, upserted) */
     int64_t sets_cached;            /* software sets compared as cached (ingest/softset.h) */
     int64_t sets_read;              /* software sets read from PostgreSQL to compare */
+    int64_t deferred; /* batches stored in their fetch's second transaction, after waiting
+                         for another worker's claim on their device (ingest/claims.h) */
 } tly_store_counts_t;
 
 /* What a worker brings to each fetch: the bounds of a message's parse (the

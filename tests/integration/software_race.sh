@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Software lists of the same devices stored by concurrent transactions:
 # ingest drains a backlog of thirty lists for each of four devices,
-# fetching two batches at a time.
+# fetching a few batches at a time.
 #
-# First one process of two workers: its workers claim a fetch's devices
-# (ingest/claims.h), so one never compares a device's lists while the
-# other stores lists of that device, and no fetch has to be stored again.
+# First one process of two workers, fetching three batches at a time (two
+# fetches of four devices always share one): its workers claim a fetch's
+# devices (ingest/claims.h), so one never compares a device's lists while
+# the other stores lists of that device, and no fetch has to be stored
+# again; the batches of a device the other worker holds wait for a second
+# transaction, the rest of the fetch does not.
 #
 # Then two processes of two workers each, on thirty more lists: across
 # processes, ingest compares each list with its copy of the device's set,
@@ -84,18 +87,22 @@ check_sets() {
   [ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "a list was dead-lettered"
 }
 
-export TALLY_INGEST_FETCH_BATCH=2 TALLY_INGEST_WORKERS=2
+export TALLY_INGEST_WORKERS=2
 post_lists 1
-start_tally ingest
+TALLY_INGEST_FETCH_BATCH=3 start_tally ingest
 wait_for "SELECT count(*) FROM inventory_reports" $((devices * lists)) 60
 check_sets 1
 retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
 [ "$retried" = 0 ] || fail "one process stored $retried fetches again: its workers raced on a device"
-pass "one process, two workers: each device holds its last list, no fetch stored again"
+deferred=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
+  awk '$1 == "tally_ingest_deferred_batches_total" { print $2 }')
+[ "${deferred:-0}" -gt 0 ] || fail "no batch waited for the other worker's claim: the split went untried"
+pass "one process, two workers: each device holds its last list, no fetch stored again ($deferred batches waited for the other worker's claim)"
 kill -TERM "${t_pids[1]}"
 wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
 t_pids=("${t_pids[0]}")
 
+export TALLY_INGEST_FETCH_BATCH=2
 post_lists 2
 start_tally ingest
 TALLY_INGEST_METRICS_PORT=0 start_tally ingest

@@ -1,6 +1,7 @@
-/* ingest/claims.c: a claim waits for an earlier one that shares a key, and
- * only for that; an earlier claim never waits for a later one; repeats and
- * order within a claim do not matter. */
+/* ingest/claims.c: a claim says which of its keys earlier claims hold, and
+ * waits for an earlier one that shares a key, and only for that; an earlier
+ * claim never waits for a later one; repeats and order within a claim do
+ * not matter. */
 #include "ingest/claims.h"
 #include "tests/unit/check.h"
 
@@ -35,7 +36,8 @@ typedef struct {
 static void *take(void *arg)
 {
     taker_t *t = arg;
-    t->ticket = tly_claims_take(t->claims, t->keys, t->n);
+    t->ticket = tly_claims_take(t->claims, t->keys, t->n, NULL);
+    tly_claims_wait(t->claims, t->ticket);
     atomic_store(&t->taken, true);
     return NULL;
 }
@@ -59,15 +61,27 @@ int main(void)
     tly_claims_t *c = tly_claims_new();
 
     /* Nothing to claim: no ticket. */
-    CHECK(tly_claims_take(c, NULL, 0) == 0);
+    CHECK(tly_claims_take(c, NULL, 0, NULL) == 0);
+    tly_claims_wait(c, 0);
     tly_claims_release(c, 0);
 
     /* Claims without a shared key do not wait; a repeat within one is fine. */
     tly_claim_key_t first[] = {key(T1, A2), key(T1, A1), key(T1, A2)};
-    uint64_t t1 = tly_claims_take(c, first, 3);
+    bool held[3] = {true, true, true};
+    uint64_t t1 = tly_claims_take(c, first, 3, held);
+    CHECK(!held[0] && !held[1] && !held[2]);
     tly_claim_key_t other[] = {key(T1, A3), key(T2, A1)}; /* A1 of another tenant */
-    uint64_t t2 = tly_claims_take(c, other, 2);
+    uint64_t t2 = tly_claims_take(c, other, 2, held);
     CHECK(t1 != 0 && t2 != 0 && t1 != t2);
+    CHECK(!held[0] && !held[1]);
+
+    /* A claim answers, key by key, which ones earlier claims hold, and
+     * returns at once. */
+    tly_claim_key_t mixed[] = {key(T2, A2), key(T1, A2), key(T2, A1), key(T2, A3)};
+    bool mixed_held[4] = {true, false, false, true};
+    uint64_t t3 = tly_claims_take(c, mixed, 4, mixed_held);
+    CHECK(!mixed_held[0] && mixed_held[1] && mixed_held[2] && !mixed_held[3]);
+    tly_claims_release(c, t3);
 
     /* A claim sharing a key with an earlier one waits for that one's
      * release, not another's. */
@@ -86,7 +100,7 @@ int main(void)
      * K1 and K2 and waits for W; L claims K2 after E, and waits for E
      * (which holds its keys while it waits), while E, once W is released,
      * goes ahead of L. */
-    uint64_t w = tly_claims_take(c, (tly_claim_key_t[]){key(T2, A1)}, 1);
+    uint64_t w = tly_claims_take(c, (tly_claim_key_t[]){key(T2, A1)}, 1, NULL);
     taker_t e = {.claims = c, .keys = {key(T2, A1), key(T2, A3)}, .n = 2};
     pthread_t te, tl;
     CHECK(pthread_create(&te, NULL, take, &e) == 0);
@@ -95,8 +109,10 @@ int main(void)
     CHECK(pthread_create(&tl, NULL, take, &l) == 0);
     CHECK(!taken_within(&l, 100));
     /* A claim without a shared key goes ahead of both. */
-    uint64_t free_key = tly_claims_take(c, (tly_claim_key_t[]){key(T1, A3)}, 1);
-    CHECK(free_key != 0);
+    bool free_held = true;
+    uint64_t free_key = tly_claims_take(c, (tly_claim_key_t[]){key(T1, A3)}, 1, &free_held);
+    CHECK(free_key != 0 && !free_held);
+    tly_claims_wait(c, free_key);
     tly_claims_release(c, free_key);
     tly_claims_release(c, w);
     CHECK(taken_within(&e, 2000));
