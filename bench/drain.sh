@@ -21,6 +21,17 @@
 # two loads taken a minute apart. The figures are the rounds' medians (the
 # ratios: the median of the rounds' ratios), each round's in "rounds".
 #
+# Before the rounds, a warm-up drain (TALLY_BENCH_WARMUP=0 leaves it out;
+# its figures are in "warmup"): the raw COPYs always run on a PostgreSQL
+# that has just taken a drain, and the first drain on a new stack pays
+# what a running PostgreSQL paid long ago. On five fresh stacks the first
+# drain took 9.8-11.3 s, the second 8.4-9.5 s (bench/README.md): the first
+# created 42 new 16 MB WAL segments, each zero-filled and synced while the
+# other backend waited for the WAL (the machine idled 1.9 s against
+# 0.7 s), and with the segments made beforehand it still took the
+# backends 1 s more system CPU and 2 s more in all. A second fill on a
+# stack that had drained before drained as fast as the drain after it.
+#
 # Needs build/tally and build/tally-fleet (TALLY_BENCH_BUILD), a keys file
 # (TALLY_BENCH_KEYS: agent keys, one per line) and the stack's environment
 # (TALLY_DATABASE_URL, TALLY_INGEST_DATABASE_URL, TALLY_OWNER_DATABASE_URL,
@@ -37,6 +48,7 @@ keys=${TALLY_BENCH_KEYS:?TALLY_BENCH_KEYS: a file of agent keys}
 backlog=${TALLY_BENCH_BACKLOG:-100000}
 conns=${TALLY_BENCH_CONNECTIONS:-64}
 rounds=${TALLY_BENCH_ROUNDS:-1}
+warmup=${TALLY_BENCH_WARMUP:-1}
 work=$(mktemp -d /tmp/tally-drain.XXXXXX)
 serve_pid=""
 ingest_pid=""
@@ -182,13 +194,25 @@ raw_copy() { # text|binary: prints "seconds rows/s"
   awk -v r="$total" -v s="$s" 'BEGIN { printf "%s %.0f\n", s, r / s }'
 }
 
+# The stream delivered again from its start: the tables emptied, ingest's
+# consumer deleted.
+again() {
+  say "  $1: the tables emptied, ingest's consumer deleted"
+  sql "TRUNCATE $all_tables"
+  nats_request "\$JS.API.CONSUMER.DELETE.$TALLY_STREAM_NAME.tally-ingest" |
+    jq -e '.success == true' >/dev/null || die "could not delete ingest's consumer"
+}
+
+warm_json=null
+if [ "$warmup" = 1 ]; then
+  say "  warm-up drain (not compared)"
+  drain
+  warm_json=$(jq -nc --argjson s "$drain_s" --argjson r "$rows_s" --argjson c "$ingest_cpu" \
+    '{seconds: $s, rows_per_s: $r, cpu_s: $c}')
+  again "round 1"
+fi
 for ((round = 1; round <= rounds; round++)); do
-  if [ "$round" -gt 1 ]; then
-    say "  round $round: the tables emptied, ingest's consumer deleted"
-    sql "TRUNCATE $all_tables"
-    nats_request "\$JS.API.CONSUMER.DELETE.$TALLY_STREAM_NAME.tally-ingest" |
-      jq -e '.success == true' >/dev/null || die "could not delete ingest's consumer"
-  fi
+  [ "$round" = 1 ] || again "round $round"
   drain
   read -r text_s text_rows_s < <(raw_copy text)
   say "  raw COPY, text format: the same $total rows in ${text_s}s: $text_rows_s rows/s"
@@ -207,7 +231,8 @@ done
 # Each figure's median over the rounds (of an even count, the mean of the
 # middle two).
 jq -s --argjson fill "$(cat "$work/fill.json")" --argjson fill_s "$fill_s" \
-  --argjson batches "$unique" --argjson rows "$total" --argjson tables "$counts" '
+  --argjson batches "$unique" --argjson rows "$total" --argjson tables "$counts" \
+  --argjson warmup "$warm_json" '
   def median(f): map(f) | sort | (.[(length - 1) / 2 | floor] + .[length / 2 | floor]) / 2;
   . as $r
   | {backlog_batches: $batches, fill: {seconds: $fill_s, accepted_per_s: $fill.accepted_per_s},
@@ -218,5 +243,5 @@ jq -s --argjson fill "$(cat "$work/fill.json")" --argjson fill_s "$fill_s" \
                 rows_per_s: (median(.raw_copy_rows_per_s) | round)},
      raw_copy_text: {format: "text", seconds: median(.raw_copy_text_seconds),
                      rows_per_s: (median(.raw_copy_text_rows_per_s) | round)},
-     ratio: median(.ratio), ratio_text: median(.ratio_text), rounds: $r}' \
+     ratio: median(.ratio), ratio_text: median(.ratio_text), rounds: $r, warmup: $warmup}' \
   "$work/rounds.jsonl" >"$out"

@@ -666,6 +666,8 @@ row "  every accepted batch in PostgreSQL after" "$f_stored s (run: $((2 * dur))
 row "  latency p50 / p99 during the storm" "$(ms "$(j .storm.latency_ms.p50)") / $(ms "$(j .storm.latency_ms.p99)")" "-" "-"
 row "ingest drain: backlog batches (serve filled it at)" "$(thousands "$(j .ingest_drain.backlog_batches)") ($(thousands "$(j .ingest_drain.fill.accepted_per_s)")/s)" "-" "-"
 row "  drained in / batches/s" "$(j .ingest_drain.ingest.seconds) s / $(thousands "$(j .ingest_drain.ingest.batches_per_s)")" "-" "-"
+[ "$(j .ingest_drain.warmup)" = null ] ||
+  row "  warm-up drain before it (not compared)" "$(j .ingest_drain.warmup.seconds) s" "-" "-"
 row "  rows/s into PostgreSQL (all tables)" "$(thousands "$(j .ingest_drain.ingest.rows_per_s)")" "$(thousands "$(j .ingest_drain.raw_copy.rows_per_s)") (raw binary COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ingest.rows_per_s)" "$(j .ingest_drain.raw_copy.rows_per_s)")"
 row "  the same, against a raw text COPY" "-" "$(thousands "$(j .ingest_drain.raw_copy_text.rows_per_s)") (raw text COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ingest.rows_per_s)" "$(j .ingest_drain.raw_copy_text.rows_per_s)")"
 row "  ingest CPU s / peak RSS MiB" "$(j .ingest_drain.ingest.cpu_s) / $(j .ingest_drain.ingest.peak_rss_mib)" "-" "-"

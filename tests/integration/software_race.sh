@@ -8,7 +8,11 @@
 # devices (ingest/claims.h), so one never compares a device's lists while
 # the other stores lists of that device, and no fetch has to be stored
 # again; the batches of a device the other worker holds wait for a second
-# transaction, the rest of the fetch does not.
+# transaction, the rest of the fetch does not. Halfway, a list with a day
+# that is no date (published straight to the stream: serve would refuse
+# it) makes its fetch fail, whichever of its transactions it is in: the
+# fetch is stored one message at a time, and that one alone is
+# dead-lettered; nothing is stored twice.
 #
 # Then two processes of two workers each, on thirty more lists: across
 # processes, ingest compares each list with its copy of the device's set,
@@ -66,11 +70,25 @@ post_lists() {
       [ "$l" -lt "$lists" ] || jq -r '.software[] | "\(.name) \(.version) \(.install_location // "-")"' \
         "$t_dir/l$d.json" | sort >"$t_dir/want$d"
     done
+    [ "$1" != 1 ] || [ "$l" != $((lists / 2)) ] || post_bad_list
   done
 }
 
+# post_bad_list: device 2's list with an install_date that is no day,
+# straight to the stream.
+post_bad_list() {
+  jq --arg id "$(printf '5a5a0000-0000-4000-8999-%012d' 2)" \
+    --arg agent "$(printf '5a5a0000-0000-4000-8000-%012d' 2)" \
+    '.batch_id = $id | .agent.id = $agent | del(.patches)
+     | .software = [{"name": "Alpha", "publisher": "Acme", "version": "9.9", "install_date": "2026-02-30"}]' \
+    "$base" >"$t_dir/bad.json"
+  nats_connect "$TALLY_NATS_URL" && nats_pub "$TALLY_SUBJECT_PREFIX.$tenant" "$t_dir/bad.json" ||
+    fail "nats-server did not take the bad list"
+  nats_close
+}
+
 # check_sets ROUNDS: every device holds its last list, its revision is at
-# most its lists' count, nothing was dead-lettered.
+# most its lists' count, only the bad list was dead-lettered.
 check_sets() {
   for ((d = 1; d <= devices; d++)); do
     agent=$(printf '5a5a0000-0000-4000-8000-%012d' "$d")
@@ -84,20 +102,27 @@ check_sets() {
   read -r low high count <<<"$revs"
   [ "$count" = "$devices" ] || fail "expected $devices devices, found $count"
   [ "$low" -ge 1 ] && [ "$high" -le $(($1 * lists)) ] || fail "software_rev from $low to $high"
-  [ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "a list was dead-lettered"
+  [ "$(sql "SELECT count(*) || ' ' || bool_and(reason LIKE '%install_date%') FROM dead_letters
+             WHERE tenant_id = '$tenant'")" = "1 true" ] ||
+    fail "dead letters: $(sql "SELECT reason FROM dead_letters WHERE tenant_id = '$tenant'")"
 }
 
 export TALLY_INGEST_WORKERS=2
 post_lists 1
 TALLY_INGEST_FETCH_BATCH=3 start_tally ingest
 wait_for "SELECT count(*) FROM inventory_reports" $((devices * lists)) 60
+wait_for "SELECT count(*) FROM dead_letters WHERE tenant_id = '$tenant'" 1 30
 check_sets 1
 retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
 [ "$retried" = 0 ] || fail "one process stored $retried fetches again: its workers raced on a device"
-deferred=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
-  awk '$1 == "tally_ingest_deferred_batches_total" { print $2 }')
+metrics=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics")
+metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$metrics"; }
+deferred=$(metric tally_ingest_deferred_batches_total)
 [ "${deferred:-0}" -gt 0 ] || fail "no batch waited for the other worker's claim: the split went untried"
-pass "one process, two workers: each device holds its last list, no fetch stored again ($deferred batches waited for the other worker's claim)"
+[ "$(metric tally_ingest_isolations_total)" = 1 ] || fail "isolations: $(metric tally_ingest_isolations_total)"
+ledger=$(sql "SELECT count(*) FROM ingested_batches WHERE tenant_id = '$tenant'")
+[ "$ledger" = $((devices * lists)) ] || fail "ledger: $ledger rows for $((devices * lists)) lists"
+pass "one process, two workers: each device holds its last list, the bad one alone dead-lettered, no fetch stored again ($deferred batches waited for the other worker's claim)"
 kill -TERM "${t_pids[1]}"
 wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
 t_pids=("${t_pids[0]}")
@@ -109,7 +134,7 @@ TALLY_INGEST_METRICS_PORT=0 start_tally ingest
 wait_for "SELECT count(*) FROM inventory_reports" $((2 * devices * lists)) 60
 check_sets 2
 retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
-pass "two processes: each device holds its last list, revisions $low..$high, no dead letters; $retried fetches stored again after a concurrent change"
+pass "two processes: each device holds its last list, revisions $low..$high, no other dead letter; $retried fetches stored again after a concurrent change"
 
 # Whether a race shows up above depends on timing; the revision check itself
 # does not: a set compared at a revision the device no longer has is refused
