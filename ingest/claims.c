@@ -94,8 +94,9 @@ uint64_t tly_claims_take(tly_claims_t *c, const tly_claim_key_t *keys, size_t n,
     *tail = mine;
     for (size_t i = 0; held != NULL && i < n; i++)
         held[i] = held_before(c, mine, &keys[i]);
+    uint64_t ticket = mine->ticket;
     pthread_mutex_unlock(&c->mu);
-    return mine->ticket;
+    return ticket;
 }
 
 void tly_claims_wait(tly_claims_t *c, uint64_t ticket)
