@@ -61,4 +61,5 @@ got=$(sql "SELECT count(*), count(DISTINCT batch_id) FROM inventory_reports")
 ledger=$(sql "SELECT count(*) FROM ingested_batches")
 [ "$got" = "$expected|$expected" ] || fail "reports: $got, stream: $expected"
 [ "$ledger" = "$expected" ] || fail "ledger: $ledger, stream: $expected"
-pass "stream holds $expected batches; PostgreSQL has exactly $expected reports, all distinct, and $ledger ledger rows"
+check_delta_rows "$expected"
+pass "stream holds $expected batches; PostgreSQL has exactly $expected reports, all distinct, $ledger ledger rows, and every table's rows for them"

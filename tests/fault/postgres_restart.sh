@@ -37,4 +37,5 @@ wait_for "SELECT count(*) FROM inventory_reports" "$expected" 240
 [ "$(sql "SELECT count(*), count(DISTINCT batch_id) FROM inventory_reports")" = "$expected|$expected" ] ||
   fail "reports differ from the stream's $expected"
 [ "$(sql "SELECT count(*) FROM dead_letters")" = 0 ] || fail "an outage must not dead-letter anything"
-pass "stream holds $expected batches; PostgreSQL has exactly $expected distinct reports, no dead letters"
+check_delta_rows "$expected"
+pass "stream holds $expected batches; PostgreSQL has exactly $expected distinct reports, every table's rows for them, no dead letters"

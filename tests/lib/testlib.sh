@@ -242,3 +242,30 @@ make_delta_batch() {
                  "net_rx_bytes": 1048576, "net_tx_bytes": 262144}]' \
     "$root/docs/examples/inventory-batch.json" >"$1"
 }
+
+# check_delta_rows N: the test's database holds exactly what N distinct
+# batches of $TALLY_BATCH_FILE (make_delta_batch) write, table by table: a
+# report and a ledger row each, each one's events and metrics, a device per
+# agent the reports name, nothing outside the partitions' window, no dead
+# letter, no software or patch rows.
+check_delta_rows() {
+  local n=$1 section table want got
+  for section in process_events network_events file_events metrics; do
+    table=$section
+    [ "$section" != metrics ] || table=device_metrics
+    want=$((n * $(jq ".$section // [] | length" "$TALLY_BATCH_FILE")))
+    got=$(sql "SELECT count(*) FROM $table")
+    [ "$got" = "$want" ] || fail "$table: $got rows for $n batches, expected $want"
+  done
+  got=$(sql "SELECT count(*) FROM inventory_reports")
+  [ "$got" = "$n" ] || fail "inventory_reports: $got rows for $n batches"
+  got=$(sql "SELECT count(*) FROM ingested_batches")
+  [ "$got" = "$n" ] || fail "ingested_batches: $got rows for $n batches"
+  want=$(sql "SELECT count(DISTINCT device_id) FROM inventory_reports")
+  got=$(sql "SELECT count(*) FROM devices")
+  [ "$got" = "$want" ] || fail "devices: $got rows for $want devices reporting"
+  for table in out_of_window_events dead_letters device_software software_changes device_patches; do
+    got=$(sql "SELECT count(*) FROM $table")
+    [ "$got" = 0 ] || fail "$table: $got rows, expected none"
+  done
+}
