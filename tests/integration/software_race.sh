@@ -21,6 +21,9 @@
 # (tally_ingest_devices() checks the revision under the row lock; the
 # staged deletes check their counts) and store its fetch again.
 #
+# Last, one process again, killed (-9) five times in the middle of its
+# drain of fetches split that way: nothing is stored twice or lost.
+#
 # After each, each device's set is exactly its last list (the newest report
 # always applies; an older one that comes later is ignored), and its
 # revision counts at most its lists.
@@ -135,6 +138,44 @@ wait_for "SELECT count(*) FROM inventory_reports" $((2 * devices * lists)) 60
 check_sets 2
 retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
 pass "two processes: each device holds its last list, revisions $low..$high, no other dead letter; $retried fetches stored again after a concurrent change"
+kill -TERM "${t_pids[1]}" "${t_pids[2]}"
+wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
+wait "${t_pids[2]}" || fail "the second ingest did not stop cleanly"
+t_pids=("${t_pids[0]}")
+
+# Then one process again, fetching three at a time (fetches split), killed
+# (-9) as soon as it has stored something, again and again while thirty
+# more lists a device wait: a fetch whose first transaction committed and
+# whose second did not comes back whole once the ack wait is over, and the
+# ledger skips what was stored.
+export TALLY_INGEST_FETCH_BATCH=3 TALLY_INGEST_ACK_WAIT_S=2 TALLY_INGEST_REDELIVERY_BACKOFF_S=
+post_lists 3
+total=$((3 * devices * lists))
+stored() { sql "SELECT count(*) FROM inventory_reports WHERE tenant_id = '$tenant'"; }
+kills=0
+n=$(stored)
+while [ "$kills" -lt 5 ] && [ "$n" -lt "$total" ]; do
+  "$TALLY_BIN" ingest >>"$t_dir/ingest.log" 2>&1 &
+  pid=$!
+  n0=$n
+  for ((i = 0; i < 200 && n == n0; i++)); do
+    sleep 0.02
+    n=$(stored)
+  done
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
+  [ "$n" -ge "$total" ] || kills=$((kills + 1))
+done
+[ "$kills" -ge 1 ] || fail "no kill landed before the drain's end"
+start_tally ingest
+wait_for "SELECT count(*) FROM inventory_reports" "$total" 60
+check_sets 3
+sleep 3 # a redelivered duplicate would have come back by now (ack wait 2 s)
+got=$(sql "SELECT count(*) || ' ' || count(DISTINCT batch_id) || ' ' ||
+                  (SELECT count(*) FROM ingested_batches WHERE tenant_id = '$tenant')
+             FROM inventory_reports WHERE tenant_id = '$tenant'")
+[ "$got" = "$total $total $total" ] || fail "reports, distinct reports, ledger after the kills: $got"
+pass "kill -9 $kills times in the middle of a drain of split fetches: each device holds its last list, every batch stored once"
 
 # Whether a race shows up above depends on timing; the revision check itself
 # does not: a set compared at a revision the device no longer has is refused
