@@ -67,11 +67,15 @@ typedef struct {
     tly_claims_t *claims;
 } tly_store_ctx_t;
 
-/* Stores msgs[0..n) (borrowed) in one transaction, after adding new
- * software names to the catalog in a statement of their own and looking up
- * the devices its caches lack. With n == 1 a refused message is poison
- * (dead-lettered), so ISOLATE is only returned for n > 1. counts may be
- * NULL; catalog entries created count even when the fetch then fails. */
+/* Stores msgs[0..n) (borrowed) in one transaction, or two when another
+ * worker of the process holds a claim on some of their devices (those wait
+ * for the second: ingest/claims.h), after adding new software names to the
+ * catalog in a statement of their own and looking up the devices its caches
+ * lack. With n == 1 a refused message is poison (dead-lettered), so ISOLATE
+ * is only returned for n > 1. A result other than COMMITTED may follow a
+ * committed first transaction: its batches are in the ledger, and a retry
+ * finds them there. counts may be NULL; what a committed transaction wrote
+ * counts even when the fetch then fails, as do catalog entries created. */
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
                                    const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
                                    tly_msg_outcome_t *outcomes,
