@@ -5,7 +5,8 @@
  * be), which owns a pull subscription bound to the one durable consumer (any
  * number of ingest processes share it) and fetches the worker's next
  * TALLY_INGEST_FETCH_BATCH messages while the worker stores the ones before
- * in one transaction (ingest/store.h), commits, and only then acks.
+ * in one transaction (two when another worker holds some of their
+ * devices: ingest/store.h), commits, and only then acks.
  * A crash before the ack means redelivery, which the ledger absorbs. */
 #ifndef TLY_INGEST_INGEST_H
 #define TLY_INGEST_INGEST_H

@@ -37,8 +37,8 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
     for (size_t i = 0; i < TLY_ARRAY_LEN(sources); i++)
         tly_prom_sample(&b, "tally_ingest_software_sets_total", sources[i],
                         atomic_load_explicit(&m->software_sets[i], memory_order_relaxed));
-    counter(&b, "tally_ingest_fetches_total", "Fetches stored in one transaction each.",
-            &m->fetches);
+    counter(&b, "tally_ingest_fetches_total",
+            "Fetches stored, each in one transaction (or two: deferred batches).", &m->fetches);
     tly_prom_header(&b, "tally_ingest_fetch_duration_seconds", "histogram",
                     "Time from a fetch's arrival to its commit and acks.");
     tly_prom_histogram(&b, "tally_ingest_fetch_duration_seconds", "", &m->fetch_duration);

@@ -1,4 +1,5 @@
-/* Writes fetched JetStream messages to PostgreSQL in one transaction.
+/* Writes fetched JetStream messages to PostgreSQL in one transaction (two
+ * when another worker holds some of their devices: tly_store_batch).
  *
  * The messages are decoded here. Their batches are entered into the ledger
  * ingested_batches(tenant, agent, batch): by a COPY of their keys when all
