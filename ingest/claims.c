@@ -26,27 +26,20 @@ static int by_key(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->agent, y->agent);
 }
 
-/* Whether two claims share a key (both sorted). */
-static bool overlap(const claim_t *a, const claim_t *b)
+/* Whether a claim made before mine (mu held) holds key. */
+static bool held_before(const tly_claims_t *c, const claim_t *mine, const tly_claim_key_t *key)
 {
-    size_t i = 0, j = 0;
-    while (i < a->n && j < b->n) {
-        int c = by_key(&a->keys[i], &b->keys[j]);
-        if (c == 0)
+    for (const claim_t *h = c->held; h != NULL && h->ticket < mine->ticket; h = h->next)
+        if (bsearch(key, h->keys, h->n, sizeof *key, by_key) != NULL)
             return true;
-        if (c < 0)
-            i++;
-        else
-            j++;
-    }
     return false;
 }
 
-/* Whether a claim made before mine (mu held) shares a key with it. */
+/* Whether a claim made before mine (mu held) holds one of its keys. */
 static bool blocked(const tly_claims_t *c, const claim_t *mine)
 {
-    for (const claim_t *h = c->held; h != NULL && h->ticket < mine->ticket; h = h->next)
-        if (overlap(h, mine))
+    for (size_t i = 0; i < mine->n; i++)
+        if (held_before(c, mine, &mine->keys[i]))
             return true;
     return false;
 }
@@ -67,15 +60,6 @@ void tly_claims_free(tly_claims_t *c)
     pthread_cond_destroy(&c->released);
     pthread_mutex_destroy(&c->mu);
     free(c);
-}
-
-/* Whether an earlier claim than mine (mu held) holds key. */
-static bool held_before(const tly_claims_t *c, const claim_t *mine, const tly_claim_key_t *key)
-{
-    for (const claim_t *h = c->held; h != NULL && h->ticket < mine->ticket; h = h->next)
-        if (bsearch(key, h->keys, h->n, sizeof *key, by_key) != NULL)
-            return true;
-    return false;
 }
 
 uint64_t tly_claims_take(tly_claims_t *c, const tly_claim_key_t *keys, size_t n, bool *held)
