@@ -85,8 +85,7 @@ start_tally ingest
 wait_for "SELECT count(*) FROM inventory_reports" 5 30
 duplicates=""
 for ((i = 0; i < 50; i++)); do
-  duplicates=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
-    awk '$1 == "tally_ingest_messages_total{outcome=\"duplicate\"}" { print $2 }')
+  duplicates=$(ingest_metric 'tally_ingest_messages_total{outcome="duplicate"}')
   [ "$duplicates" = 1 ] && break
   sleep 0.1
 done

@@ -127,17 +127,15 @@ wait_for "SELECT count(*) FROM inventory_reports" 2 30
 pass "windows are per table: a file event without a partition is kept out of window, its batch stored"
 
 # Ingest's /metrics counts what it wrote, table by table, and the lag.
-metrics=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics")
-metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$metrics"; }
 for t in inventory_reports process_events network_events file_events device_metrics out_of_window_events; do
-  [ "$(metric "tally_ingest_rows_total{table=\"$t\"}")" = "$(sql "SELECT count(*) FROM $t")" ] ||
-    fail "rows_total for $t: $(metric "tally_ingest_rows_total{table=\"$t\"}")"
+  [ "$(ingest_metric "tally_ingest_rows_total{table=\"$t\"}")" = "$(sql "SELECT count(*) FROM $t")" ] ||
+    fail "rows_total for $t: $(ingest_metric "tally_ingest_rows_total{table=\"$t\"}")"
 done
-[ "$(metric 'tally_ingest_messages_total{outcome="stored"}')" = "$(sql "SELECT count(*) FROM inventory_reports")" ] ||
-  fail "messages stored: $(metric 'tally_ingest_messages_total{outcome="stored"}')"
-[ "$(metric tally_ingest_consumer_info_ok)" = 1 ] && [ "$(metric tally_ingest_consumer_pending)" = 0 ] ||
-  fail "consumer lag: $(grep consumer <<<"$metrics")"
-[ "$(metric tally_ingest_fetch_duration_seconds_count)" -ge 1 ] || fail "no fetch duration observed"
+[ "$(ingest_metric 'tally_ingest_messages_total{outcome="stored"}')" = "$(sql "SELECT count(*) FROM inventory_reports")" ] ||
+  fail "messages stored: $(ingest_metric 'tally_ingest_messages_total{outcome="stored"}')"
+[ "$(ingest_metric tally_ingest_consumer_info_ok)" = 1 ] && [ "$(ingest_metric tally_ingest_consumer_pending)" = 0 ] ||
+  fail "consumer lag: info_ok $(ingest_metric tally_ingest_consumer_info_ok), pending $(ingest_metric tally_ingest_consumer_pending)"
+[ "$(ingest_metric tally_ingest_fetch_duration_seconds_count)" -ge 1 ] || fail "no fetch duration observed"
 read -r code type < <(curl -sS -o /dev/null -w '%{http_code} %{content_type}\n' \
   "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/nope")
 [ "$code $type" = "404 application/problem+json" ] || fail "ingest /nope: $code $type"

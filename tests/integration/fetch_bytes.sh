@@ -36,8 +36,8 @@ wait_for "SELECT count(*) FROM inventory_reports" 7 30
 # made its rows visible: wait for the count to reach 4, then check it is 4.
 fetches=0
 for ((i = 0; i < 100 && fetches < 4; i++)); do
-  fetches=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
-    awk '$1 == "tally_ingest_fetch_duration_seconds_count" { print $2 + 0 }')
+  fetches=$(ingest_metric tally_ingest_fetch_duration_seconds_count)
+  fetches=${fetches:-0}
   [ "$fetches" -ge 4 ] || sleep 0.1
 done
 [ "$fetches" = 4 ] || fail "expected 4 fetches (2 + 2 + 2 batches of $size bytes, then the big one), ingest made $fetches"

@@ -22,8 +22,7 @@ TALLY_LEDGER_RETENTION_DAYS=30 TALLY_DEAD_LETTER_RETENTION_DAYS=90 start_tally i
 wait_for "SELECT count(*) FROM ingested_batches" 2 30
 [ "$(sql "SELECT string_agg(tenant_id || ':' || extract(day FROM now() - ingested_at), ',' ORDER BY ingested_at)
           FROM ingested_batches")" = "$b:29,$a:1" ] || fail "kept: $(sql "SELECT tenant_id, ingested_at FROM ingested_batches")"
-pruned=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
-  awk '$1 == "tally_ingest_ledger_pruned_total" { print $2 }')
+pruned=$(ingest_metric tally_ingest_ledger_pruned_total)
 [ "$pruned" = 12001 ] || fail "tally_ingest_ledger_pruned_total = $pruned"
 grep -q 'ledger: pruned 12001 rows older than 30 days' "$t_dir/ingest.log" || fail "no log line"
 pass "ledger: 12,001 rows past 30 days pruned in chunks (two tenants), the 29-day and 1-day rows kept"
@@ -31,8 +30,7 @@ pass "ledger: 12,001 rows past 30 days pruned in chunks (two tenants), the 29-da
 wait_for "SELECT count(*) FROM dead_letters" 2 30
 [ "$(sql "SELECT string_agg(extract(day FROM now() - created_at)::text, ',' ORDER BY created_at) FROM dead_letters")" = 89,0 ] ||
   fail "dead letters kept: $(sql "SELECT created_at FROM dead_letters")"
-pruned=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
-  awk '$1 == "tally_ingest_dead_letters_pruned_total" { print $2 }')
+pruned=$(ingest_metric tally_ingest_dead_letters_pruned_total)
 [ "$pruned" = 3 ] || fail "tally_ingest_dead_letters_pruned_total = $pruned"
 grep -q 'dead letters: pruned 3 rows older than 90 days' "$t_dir/ingest.log" || fail "no dead-letter log line"
 pass "dead letters: the 3 rows past 90 days pruned (with and without a tenant), the 89-day and new ones kept"

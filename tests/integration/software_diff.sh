@@ -119,7 +119,7 @@ for i in 0 1 2; do
 done
 start_tally ingest
 wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.device_id WHERE d.agent_id = '$agent'" 3 30
-fetches=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" | awk '$1 == "tally_ingest_fetches_total" { print $2 }')
+fetches=$(ingest_metric tally_ingest_fetches_total)
 [ "$fetches" = 1 ] || fail "expected the three reports in one fetch, ingest made $fetches"
 device_changes=$(sql "SELECT string_agg(c.change || ':' || s.name || ':' || coalesce(c.old_version, '-') || '>' ||
                                         coalesce(c.new_version, '-'), ' ' ORDER BY c.ts, c.change, s.name)
@@ -245,7 +245,6 @@ wait_for "SELECT count(*) FROM inventory_reports r JOIN devices d ON d.id = r.de
   fail "the list stored after the catalog was emptied: $(sql "SELECT software_id, version FROM device_software")"
 grep -q 'a cache was stale' "$t_dir/ingest.log" || fail "the stale cache went unnoticed"
 # ... at once: not the held-and-retried path of a database outage.
-retries=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" |
-  awk '$1 == "tally_ingest_store_retries_total" { print $2 }')
+retries=$(ingest_metric tally_ingest_store_retries_total)
 [ "$retries" = 0 ] || fail "a stale cache cost $retries store retries"
 pass "a stale catalog cache is noticed (TLY01), cleared, and the list stored at once under the new ids"

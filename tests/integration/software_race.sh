@@ -118,11 +118,10 @@ wait_for "SELECT count(*) FROM dead_letters WHERE tenant_id = '$tenant'" 1 30
 check_sets 1
 retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
 [ "$retried" = 0 ] || fail "one process stored $retried fetches again: its workers raced on a device"
-metrics=$(curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics")
-metric() { awk -v m="$1" '$1 == m { print $2 }' <<<"$metrics"; }
-deferred=$(metric tally_ingest_deferred_batches_total)
+deferred=$(ingest_metric tally_ingest_deferred_batches_total)
 [ "${deferred:-0}" -gt 0 ] || fail "no batch waited for the other worker's claim: the split went untried"
-[ "$(metric tally_ingest_isolations_total)" = 1 ] || fail "isolations: $(metric tally_ingest_isolations_total)"
+isolations=$(ingest_metric tally_ingest_isolations_total)
+[ "$isolations" = 1 ] || fail "isolations: $isolations"
 ledger=$(sql "SELECT count(*) FROM ingested_batches WHERE tenant_id = '$tenant'")
 [ "$ledger" = $((devices * lists)) ] || fail "ledger: $ledger rows for $((devices * lists)) lists"
 pass "one process, two workers: each device holds its last list, the bad one alone dead-lettered, no fetch stored again ($deferred batches waited for the other worker's claim)"

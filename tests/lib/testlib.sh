@@ -243,9 +243,16 @@ make_delta_batch() {
     "$root/docs/examples/inventory-batch.json" >"$1"
 }
 
+# ingest_metric SERIES: the value of that exact series (its name and labels
+# as ingest prints them) on the ingest of $TALLY_INGEST_METRICS_PORT; empty
+# when it has none.
+ingest_metric() {
+  curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+}
+
 # check_delta_rows N: the test's database holds exactly what N distinct
 # batches of $TALLY_BATCH_FILE (make_delta_batch) write, table by table: a
-# report and a ledger row each, each one's events and metrics, a device per
+# report (no two of one batch) and a ledger row each, each one's events and metrics, a device per
 # agent the reports name, nothing outside the partitions' window, no dead
 # letter, no software or patch rows.
 check_delta_rows() {
@@ -257,8 +264,8 @@ check_delta_rows() {
     got=$(sql "SELECT count(*) FROM $table")
     [ "$got" = "$want" ] || fail "$table: $got rows for $n batches, expected $want"
   done
-  got=$(sql "SELECT count(*) FROM inventory_reports")
-  [ "$got" = "$n" ] || fail "inventory_reports: $got rows for $n batches"
+  got=$(sql "SELECT count(*) || ' ' || count(DISTINCT batch_id) FROM inventory_reports")
+  [ "$got" = "$n $n" ] || fail "inventory_reports: $got rows (all, distinct batches) for $n batches"
   got=$(sql "SELECT count(*) FROM ingested_batches")
   [ "$got" = "$n" ] || fail "ingested_batches: $got rows for $n batches"
   want=$(sql "SELECT count(DISTINCT device_id) FROM inventory_reports")
