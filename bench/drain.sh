@@ -14,12 +14,14 @@
 #      one transaction (psql \copy): rows / COPY time; once in COPY's text
 #      format and once in its binary format (the faster: the raw limit).
 #
-# TALLY_BENCH_ROUNDS (default 1) repeats 2 and 3 on the same stream (the
+# TALLY_BENCH_ROUNDS (default 3) repeats 2 and 3 on the same stream (the
 # tables emptied, ingest's consumer deleted so that it delivers the stream
 # again), each drain right before its raw COPYs: the shared host's speed
 # drifts by tens of per cent within minutes, and a round's ratio compares
 # two loads taken a minute apart. The figures are the rounds' medians (the
-# ratios: the median of the rounds' ratios), each round's in "rounds".
+# ratios: the median of the rounds' ratios), each round's in "rounds":
+# single rounds of one code read 0.648-0.729 in three runs of make bench
+# within half an hour, so one round alone says little.
 #
 # Before the rounds, a warm-up drain (TALLY_BENCH_WARMUP=0 leaves it out;
 # its figures are in "warmup"): the raw COPYs always run on a PostgreSQL
@@ -47,7 +49,7 @@ build=$(cd "${TALLY_BENCH_BUILD:-$root/build}" && pwd)
 keys=${TALLY_BENCH_KEYS:?TALLY_BENCH_KEYS: a file of agent keys}
 backlog=${TALLY_BENCH_BACKLOG:-100000}
 conns=${TALLY_BENCH_CONNECTIONS:-64}
-rounds=${TALLY_BENCH_ROUNDS:-1}
+rounds=${TALLY_BENCH_ROUNDS:-3}
 warmup=${TALLY_BENCH_WARMUP:-1}
 work=$(mktemp -d /tmp/tally-drain.XXXXXX)
 serve_pid=""

@@ -668,8 +668,11 @@ row "ingest drain: backlog batches (serve filled it at)" "$(thousands "$(j .inge
 row "  drained in / batches/s" "$(j .ingest_drain.ingest.seconds) s / $(thousands "$(j .ingest_drain.ingest.batches_per_s)")" "-" "-"
 [ "$(j .ingest_drain.warmup)" = null ] ||
   row "  warm-up drain before it (not compared)" "$(j .ingest_drain.warmup.seconds) s" "-" "-"
-row "  rows/s into PostgreSQL (all tables)" "$(thousands "$(j .ingest_drain.ingest.rows_per_s)")" "$(thousands "$(j .ingest_drain.raw_copy.rows_per_s)") (raw binary COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ingest.rows_per_s)" "$(j .ingest_drain.raw_copy.rows_per_s)")"
-row "  the same, against a raw text COPY" "-" "$(thousands "$(j .ingest_drain.raw_copy_text.rows_per_s)") (raw text COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ingest.rows_per_s)" "$(j .ingest_drain.raw_copy_text.rows_per_s)")"
+# The ratios are the median of the rounds' (each a drain over the raw COPY
+# right after it), not the quotient of the two medians printed beside them.
+row "  rows/s into PostgreSQL (all tables)" "$(thousands "$(j .ingest_drain.ingest.rows_per_s)")" "$(thousands "$(j .ingest_drain.raw_copy.rows_per_s)") (raw binary COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ratio)" 1)"
+row "  each round's ratio to its raw binary COPY" "$(j '[.ingest_drain.rounds[].ratio | tostring] | join(", ")')" "-" "-"
+row "  the same, against a raw text COPY" "-" "$(thousands "$(j .ingest_drain.raw_copy_text.rows_per_s)") (raw text COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ratio_text)" 1)"
 row "  ingest CPU s / peak RSS MiB" "$(j .ingest_drain.ingest.cpu_s) / $(j .ingest_drain.ingest.peak_rss_mib)" "-" "-"
 row "freshness at half load (of e's end to end): batches/s" "$(thousands "$(j .freshness_half_load.accepted_per_s)")" "-" "-"
 row "  freshness p50 / p99, second half (steady)" "$(ms "$h_fresh_p50") / $(ms "$h_fresh_p99")" "-" "-"
