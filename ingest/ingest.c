@@ -170,16 +170,16 @@ static void release(natsMsg **msgs, int n)
  * messages one by one so only the guilty one is dead-lettered. True once
  * every message has an outcome. */
 static bool store(ingest_t *in, PGconn *conn, const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
-                  tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
+                  tly_msg_outcome_t *outcomes, bool *committed, tly_store_counts_t *counts)
 {
     const tly_config_t *cfg = in->cfg;
-    tly_store_status_t st = tly_store_batch(cfg, conn, ctx, msgs, n, outcomes, counts);
+    tly_store_status_t st = tly_store_batch(cfg, conn, ctx, msgs, n, outcomes, committed, counts);
     if (st != TLY_STORE_ISOLATE)
         return st == TLY_STORE_COMMITTED;
     TLY_WARN(NULL, "a batch of %d messages was refused as a whole; storing them one by one", n);
     count(&in->metrics.isolations, 1);
     for (int i = 0; i < n; i++) {
-        if (tly_store_batch(cfg, conn, ctx, &msgs[i], 1, &outcomes[i], counts) !=
+        if (tly_store_batch(cfg, conn, ctx, &msgs[i], 1, &outcomes[i], &committed[i], counts) !=
             TLY_STORE_COMMITTED)
             return false; /* the earlier ones are committed; the ledger skips them on retry */
     }
@@ -367,6 +367,7 @@ static void *worker_main(void *arg)
     const tly_config_t *cfg = in->cfg;
     PGconn *conn = NULL;
     tly_msg_outcome_t *outcomes = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *outcomes);
+    bool *committed = tly_xcalloc((size_t)cfg->ingest_fetch_batch, sizeof *committed);
     tly_store_counts_t counts = {0}; /* this worker's, logged when it stops */
     tly_store_ctx_t ctx = {in->limits, tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
                            tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets, in->claims};
@@ -375,6 +376,7 @@ static void *worker_main(void *arg)
     int64_t fetched_ns = 0;
     while (take(p, &list, &fetched_ns)) {
         count_redeliveries(in, list.Msgs, list.Count);
+        memset(committed, 0, (size_t)list.Count * sizeof *committed);
         /* Store, retrying on whole-transaction failures (PostgreSQL down or
          * restarting) for as long as it takes; nothing was written then. */
         tly_store_counts_t before = counts;
@@ -385,7 +387,8 @@ static void *worker_main(void *arg)
             }
             if (conn == NULL)
                 conn = tly_db_connect(cfg->ingest_database_url, "tally-ingest");
-            if (conn != NULL && store(in, conn, &ctx, list.Msgs, list.Count, outcomes, &counts)) {
+            if (conn != NULL &&
+                store(in, conn, &ctx, list.Msgs, list.Count, outcomes, committed, &counts)) {
                 settle(in, list.Msgs, list.Count, outcomes);
                 count(&in->metrics.fetches, 1);
                 for (size_t t = 0; t < TLY_STORE_TABLES; t++)
@@ -415,6 +418,7 @@ static void *worker_main(void *arg)
     tly_catalog_free(ctx.catalog);
     tly_devids_free(ctx.devices);
     free(outcomes);
+    free(committed);
     nats_ReleaseThreadMemory();
     return NULL;
 }

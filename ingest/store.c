@@ -1056,13 +1056,15 @@ static void add_counts(tly_store_counts_t *to, const tly_store_counts_t *from)
 
 /* One transaction of a fetch: staged[0..n) (sorted by key, whole devices),
  * and the poison messages among msgs[0..nmsgs) (outcomes[i] POISON) as
- * dead letters. New catalog names are committed on their own, first. Adds
- * what it wrote to counts (may be NULL) once committed; any failure leaves
- * nothing of the transaction behind. */
+ * dead letters. New catalog names are committed on their own, first. Once
+ * committed, marks what it stored or dead-lettered in committed[] and adds
+ * what it wrote to counts (may be NULL; a dead letter an earlier try of the
+ * fetch committed is not counted again); any failure leaves nothing of the
+ * transaction behind. */
 static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, batch_t **staged,
                                      int n, natsMsg **msgs, const batch_t *batches, int nmsgs,
-                                     tly_msg_outcome_t *outcomes, tly_store_counts_t *counts,
-                                     char *why, size_t why_len)
+                                     tly_msg_outcome_t *outcomes, bool *committed,
+                                     tly_store_counts_t *counts, char *why, size_t why_len)
 {
     tly_store_counts_t now = {0};
     sw_pendings_t pending = {0};
@@ -1082,7 +1084,7 @@ static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, b
                 continue;
             if (!dead_letter(conn, msgs[i], &batches[i]))
                 st = TLY_STAGE_FAILED;
-            now.dead_letters++;
+            now.dead_letters += !committed[i];
         }
         if (st == TLY_STAGE_OK && n > 0)
             st = apply(conn, ctx->sets, staged, n, devs, ndevs, outcomes, &pending, &now, why,
@@ -1093,6 +1095,10 @@ static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, b
             tly_db_rollback(conn);
     }
     if (st == TLY_STAGE_OK) {
+        for (int k = 0; k < n; k++)
+            committed[staged[k]->index] |= outcomes[staged[k]->index] == TLY_MSG_STORED;
+        for (int i = 0; i < nmsgs; i++)
+            committed[i] |= outcomes[i] == TLY_MSG_POISON;
         for (size_t i = 0; i < pending.n; i++)
             tly_swcache_put(ctx->sets, pending.items[i].device_id, pending.items[i].rev,
                             pending.items[i].set);
@@ -1108,8 +1114,8 @@ static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, b
  * and RETRY returned). */
 static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
                                      const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
-                                     tly_msg_outcome_t *outcomes, tly_store_counts_t *counts,
-                                     bool *stale)
+                                     tly_msg_outcome_t *outcomes, bool *committed,
+                                     tly_store_counts_t *counts, bool *stale)
 {
     batch_t *batches = tly_xcalloc((size_t)n, sizeof *batches);
     batch_t **staged = tly_xcalloc((size_t)n, sizeof *staged);
@@ -1176,11 +1182,11 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
     tly_stage_status_t st = TLY_STAGE_OK;
     if (nnow > 0 || nlater == 0)
         st = store_part(conn, ctx, staged, nnow, msgs, batches, nlater == 0 ? n : 0, outcomes,
-                        counts, why, sizeof why);
+                        committed, counts, why, sizeof why);
     if (st == TLY_STAGE_OK && nlater > 0) {
         tly_claims_wait(ctx->claims, ticket);
-        st = store_part(conn, ctx, staged + nnow, nlater, msgs, batches, n, outcomes, counts, why,
-                        sizeof why);
+        st = store_part(conn, ctx, staged + nnow, nlater, msgs, batches, n, outcomes, committed,
+                        counts, why, sizeof why);
         if (st == TLY_STAGE_OK && counts != NULL)
             counts->deferred += nlater;
     }
@@ -1209,9 +1215,15 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
             outcomes[0] = TLY_MSG_POISON;
             result = TLY_STORE_COMMITTED;
             if (counts != NULL)
-                counts->dead_letters++;
+                counts->dead_letters += !committed[0];
+            committed[0] = true;
         }
     }
+    /* A batch an earlier try of this fetch committed is in the ledger now:
+     * this worker stored it all the same. */
+    for (int i = 0; i < n; i++)
+        if (outcomes[i] == TLY_MSG_DUPLICATE && committed[i])
+            outcomes[i] = TLY_MSG_STORED;
     tly_claims_release(ctx->claims, ticket);
     for (int i = 0; i < n; i++)
         batch_free(&batches[i]);
@@ -1222,11 +1234,13 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
 
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
                                    const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
-                                   tly_msg_outcome_t *outcomes, tly_store_counts_t *counts)
+                                   tly_msg_outcome_t *outcomes, bool *committed,
+                                   tly_store_counts_t *counts)
 {
     bool stale = false;
-    tly_store_status_t st = store_once(cfg, conn, ctx, msgs, n, outcomes, counts, &stale);
+    tly_store_status_t st =
+        store_once(cfg, conn, ctx, msgs, n, outcomes, committed, counts, &stale);
     if (stale) /* at once, with ids and sets looked up afresh */
-        st = store_once(cfg, conn, ctx, msgs, n, outcomes, counts, &stale);
+        st = store_once(cfg, conn, ctx, msgs, n, outcomes, committed, counts, &stale);
     return st;
 }

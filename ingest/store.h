@@ -29,7 +29,7 @@
 #include <nats/nats.h>
 
 typedef enum {
-    TLY_MSG_STORED = 0, /* written now */
+    TLY_MSG_STORED = 0, /* written by this fetch (this call or an earlier try of it) */
     TLY_MSG_DUPLICATE,  /* already written by an earlier delivery */
     TLY_MSG_POISON,     /* never storable: now in dead_letters; copy to the DLQ, terminate */
 } tly_msg_outcome_t;
@@ -75,11 +75,15 @@ typedef struct {
  * lack. With n == 1 a refused message is poison (dead-lettered), so ISOLATE
  * is only returned for n > 1. A result other than COMMITTED may follow a
  * committed first transaction: its batches are in the ledger, and a retry
- * finds them there. counts may be NULL; what a committed transaction wrote
- * counts even when the fetch then fails, as do catalog entries created. */
+ * finds them there. committed[0..n) is the caller's, all false for a new
+ * fetch and kept across its tries: a message is marked once a transaction
+ * that stored or dead-lettered it committed, and a retry reports it STORED
+ * (not DUPLICATE) and does not count its dead letter again. counts may be
+ * NULL; what a committed transaction wrote counts even when the fetch then
+ * fails, as do catalog entries created. */
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
                                    const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
-                                   tly_msg_outcome_t *outcomes,
+                                   tly_msg_outcome_t *outcomes, bool *committed,
                                    tly_store_counts_t *counts) TLY_MUSTCHECK;
 
 #endif

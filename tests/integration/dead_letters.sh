@@ -8,10 +8,38 @@
 
 start_private_nats
 start_tally ingest
+ingest_pid=${t_pids[-1]}
 start_tally serve
 tenant=$(new_tenant "Poison Pen")
 key=$(new_agent_key "$tenant")
 batch="$root/docs/examples/inventory-batch.json"
+
+# stop_ingest: stops the ingest started last ($ingest_pid).
+stop_ingest() {
+  kill -TERM "$ingest_pid"
+  wait "$ingest_pid" || fail "ingest did not stop cleanly"
+  local keep=() p
+  for p in "${t_pids[@]}"; do [ "$p" = "$ingest_pid" ] || keep+=("$p"); done
+  t_pids=("${keep[@]}")
+}
+
+# post_trio NAME X Y Z: posts three batches with one process event each,
+# batch ids 4444444X-..., the middle one's event in the year 0000 (poison);
+# posted while ingest is stopped, they arrive in one fetch.
+post_trio() {
+  local name=$1 n f
+  shift
+  for n in "$@"; do
+    jq --arg now "$now" --arg id "4444444${n}-4444-4444-8444-444444444444" \
+      '.batch_id = $id | .process_events = [{"ts": $now, "op": "start", "pid": 1, "name": "a.exe"}]' \
+      "$batch" >"$t_dir/$name$n.json"
+  done
+  jq '.process_events[0].ts = "0000-01-01T00:00:00Z"' "$t_dir/$name$2.json" >"$t_dir/${name}p.json"
+  for f in "$name$1" "${name}p" "$name$3"; do
+    read -r status body < <(post_batch "$key" "$t_dir/$f.json")
+    [ "$status" = 202 ] || fail "$f: $status $body"
+  done
+}
 
 jq -c '.batch_id = "11111111-1111-4111-8111-111111111111"' "$batch" >"$t_dir/a.json"
 jq -c '.batch_id = "22222222-2222-4222-8222-222222222222" | .sent_at = "0000-01-01T10:00:00Z"' "$batch" >"$t_dir/poison.json"
@@ -43,21 +71,11 @@ pass "the dead-letter stream holds the poison message once"
 # refused as a whole, ingest retries the batch one message at a time, and
 # only the guilty message is dead-lettered. Ingest is stopped while the
 # three are sent so that they arrive in one fetch.
-kill -TERM "${t_pids[0]}"
-wait "${t_pids[0]}" || fail "ingest did not stop cleanly"
-t_pids=("${t_pids[@]:1}")
+stop_ingest
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-for n in 4 5 6; do
-  jq --arg now "$now" --arg id "4444444${n}-4444-4444-8444-444444444444" \
-    '.batch_id = $id | .process_events = [{"ts": $now, "op": "start", "pid": 1, "name": "a.exe"}]' \
-    "$batch" >"$t_dir/e$n.json"
-done
-jq '.process_events[0].ts = "0000-01-01T00:00:00Z"' "$t_dir/e5.json" >"$t_dir/e5p.json"
-for f in e4 e5p e6; do
-  read -r status body < <(post_batch "$key" "$t_dir/$f.json")
-  [ "$status" = 202 ] || fail "$f: $status $body"
-done
+post_trio e 4 5 6
 start_tally ingest
+ingest_pid=${t_pids[-1]}
 wait_for "SELECT count(*) FROM dead_letters" 2 30
 wait_for "SELECT count(*) FROM inventory_reports" 4 30
 [ "$(sql "SELECT count(*) FROM process_events")" = 2 ] || fail "the good batches' events are missing"
@@ -122,3 +140,50 @@ esac
 [ "$(sql "SELECT count(*) FROM dead_letters WHERE convert_from(payload, 'UTF8') = 'not json at all'")" = 1 ] ||
   fail "the text that is not JSON is not kept byte for byte"
 pass "text that is not JSON and a batch nested past TALLY_MAX_JSON_DEPTH are dead-lettered with the parser's reason; the batch behind them is stored"
+
+# A passing fault part-way through an isolation: a trigger fails the third
+# batch's report once with a serialization failure (SQLSTATE 40001, which
+# ingest retries). The first batch is committed by then and the poison one
+# dead-lettered; ingest holds the fetch, retries it whole and isolates it
+# again, and finds the first batch in the ledger. This worker stored it, so
+# it counts as stored, not as a duplicate, and the dead letter counts once.
+# Ingest is restarted for it: its counters start at zero.
+stop_ingest
+sql "CREATE SEQUENCE fail_once;
+     CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS \$\$
+     BEGIN
+       IF NEW.batch_id = '4444444e-4444-4444-8444-444444444444' THEN
+         IF nextval('fail_once') = 1 THEN
+           RAISE EXCEPTION 'injected passing fault' USING ERRCODE = '40001';
+         END IF;
+       END IF;
+       RETURN NEW;
+     END \$\$;
+     CREATE TRIGGER fail_once BEFORE INSERT ON inventory_reports
+       FOR EACH ROW EXECUTE FUNCTION fail_once();" >/dev/null
+post_trio i c d e
+log_lines=$(wc -l <"$t_dir/ingest.log")
+start_tally ingest
+ingest_pid=${t_pids[-1]}
+wait_for "SELECT count(*) FROM inventory_reports WHERE batch_id IN ('4444444c-4444-4444-8444-444444444444',
+                                                                    '4444444e-4444-4444-8444-444444444444')" 2 30
+wait_for "SELECT count(*) FROM dead_letters" 8 30
+[ "$(sql "SELECT last_value FROM fail_once")" = 2 ] || fail "the fault was not injected once and passed"
+m() { ingest_metric "$1"; }
+wait_until() { # metric value seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do [ "$(m "$1")" = "$2" ] && return 0; sleep 0.1; done
+  fail "$1 is '$(m "$1")', expected $2"
+}
+wait_until 'tally_ingest_messages_total{outcome="stored"}' 2 30
+[ "$(m 'tally_ingest_messages_total{outcome="duplicate"}')" = 0 ] ||
+  fail "a batch this worker stored before the fault counted as a duplicate"
+[ "$(m 'tally_ingest_messages_total{outcome="poison"}')" = 1 ] || fail "poison messages miscounted"
+[ "$(m tally_ingest_store_retries_total)" -ge 1 ] || fail "the fetch was not retried"
+[ "$(m tally_ingest_isolations_total)" = 2 ] || fail "isolations: $(m tally_ingest_isolations_total), expected 2"
+pass "a fault part-way through an isolation: the retried fetch counts 2 stored, 0 duplicates, 1 poison"
+stop_ingest
+dl=$(awk -F'stored [0-9]+ batches, ' '/worker stopping/ { split($2, a, " "); n += a[1] } END { print n + 0 }' \
+  <(tail -n +$((log_lines + 1)) "$t_dir/ingest.log"))
+[ "$dl" = 1 ] || fail "the restarted ingest's workers logged $dl dead letters, expected 1"
+pass "its workers log the dead letter once"
