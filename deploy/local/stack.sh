@@ -132,7 +132,10 @@ jetstream {
   store_dir: "$dir/nats"
 }
 CONF
-nats-server -c "$dir/nats.conf" >>"$dir/log/nats.log" 2>&1 &
+# One Go scheduler thread: nats-server shares this machine's cores with
+# PostgreSQL, serve and ingest, and with one per core its idle threads spin
+# and pass work between cores at their expense (docs/operations.md, NATS).
+GOMAXPROCS=1 nats-server -c "$dir/nats.conf" >>"$dir/log/nats.log" 2>&1 &
 nats_pid=$!
 pids+=("$nats_pid")
 wait_port "$nats_port" 30 || { say "nats-server failed to start; see $dir/log/nats.log"; stop_all; exit 1; }
