@@ -169,18 +169,18 @@ wait_for "SELECT count(*) FROM inventory_reports WHERE batch_id IN ('4444444c-44
                                                                     '4444444e-4444-4444-8444-444444444444')" 2 30
 wait_for "SELECT count(*) FROM dead_letters" 8 30
 [ "$(sql "SELECT last_value FROM fail_once")" = 2 ] || fail "the fault was not injected once and passed"
-m() { ingest_metric "$1"; }
-wait_until() { # metric value seconds
+wait_metric() { # series value seconds: settling follows the commit by a moment
   local i
-  for ((i = 0; i < $3 * 10; i++)); do [ "$(m "$1")" = "$2" ] && return 0; sleep 0.1; done
-  fail "$1 is '$(m "$1")', expected $2"
+  for ((i = 0; i < $3 * 10; i++)); do [ "$(ingest_metric "$1")" = "$2" ] && return 0; sleep 0.1; done
+  fail "$1 is '$(ingest_metric "$1")', expected $2"
 }
-wait_until 'tally_ingest_messages_total{outcome="stored"}' 2 30
-[ "$(m 'tally_ingest_messages_total{outcome="duplicate"}')" = 0 ] ||
+wait_metric 'tally_ingest_messages_total{outcome="stored"}' 2 30
+[ "$(ingest_metric 'tally_ingest_messages_total{outcome="duplicate"}')" = 0 ] ||
   fail "a batch this worker stored before the fault counted as a duplicate"
-[ "$(m 'tally_ingest_messages_total{outcome="poison"}')" = 1 ] || fail "poison messages miscounted"
-[ "$(m tally_ingest_store_retries_total)" -ge 1 ] || fail "the fetch was not retried"
-[ "$(m tally_ingest_isolations_total)" = 2 ] || fail "isolations: $(m tally_ingest_isolations_total), expected 2"
+[ "$(ingest_metric 'tally_ingest_messages_total{outcome="poison"}')" = 1 ] || fail "poison messages miscounted"
+[ "$(ingest_metric tally_ingest_store_retries_total)" -ge 1 ] || fail "the fetch was not retried"
+isolations=$(ingest_metric tally_ingest_isolations_total)
+[ "$isolations" = 2 ] || fail "isolations: $isolations, expected 2"
 pass "a fault part-way through an isolation: the retried fetch counts 2 stored, 0 duplicates, 1 poison"
 stop_ingest
 dl=$(awk -F'stored [0-9]+ batches, ' '/worker stopping/ { split($2, a, " "); n += a[1] } END { print n + 0 }' \
