@@ -34,6 +34,11 @@
 # backends 1 s more system CPU and 2 s more in all. A second fill on a
 # stack that had drained before drained as fast as the drain after it.
 #
+# CPU: ingest's, and with TALLY_BENCH_STACK (the directory of the stack,
+# deploy/local/stack.sh's DIR) PostgreSQL's (the postmaster and all its
+# children) and nats-server's, and the machine's idle time, per drain and
+# for PostgreSQL per raw binary COPY; null without it.
+#
 # Needs build/tally and build/tally-fleet (TALLY_BENCH_BUILD), a keys file
 # (TALLY_BENCH_KEYS: agent keys, one per line) and the stack's environment
 # (TALLY_DATABASE_URL, TALLY_INGEST_DATABASE_URL, TALLY_OWNER_DATABASE_URL,
@@ -50,6 +55,18 @@ keys=${TALLY_BENCH_KEYS:?TALLY_BENCH_KEYS: a file of agent keys}
 backlog=${TALLY_BENCH_BACKLOG:-100000}
 conns=${TALLY_BENCH_CONNECTIONS:-64}
 rounds=${TALLY_BENCH_ROUNDS:-3}
+stack=${TALLY_BENCH_STACK:-}
+pg_pid=""
+nats_pid=""
+if [ -n "$stack" ]; then
+  pg_pid=$(head -n 1 "$stack/pg/data/postmaster.pid")
+  nats_pid=$(pgrep -f -x "nats-server -c $stack/nats.conf")
+fi
+# pg_cpu / nats_cpu: the stack's CPU seconds so far ("null" without TALLY_BENCH_STACK)
+pg_cpu() { if [ -n "$pg_pid" ]; then tree_cpu "$pg_pid"; else echo null; fi; }
+nats_cpu() { if [ -n "$nats_pid" ]; then cpu_s "$nats_pid"; else echo null; fi; }
+# delta A B: B - A, or null
+delta() { if [ "$1" = null ]; then echo null; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; fi; }
 warmup=${TALLY_BENCH_WARMUP:-1}
 work=$(mktemp -d /tmp/tally-drain.XXXXXX)
 serve_pid=""
@@ -135,16 +152,20 @@ stored() { # sets n to tally_ingest_messages_total{outcome="stored"}
   case $out in *"$key"*) n=${out#*"$key"} && n=${n%%$'\n'*} ;; esac
 }
 
-# 2. Drain: sets drain_s, ingest_cpu, ingest_rss, counts, total, rows_s. The
+# 2. Drain: sets drain_s, ingest_cpu, pg_cpu_s, nats_cpu_s, idle, ingest_rss,
+# counts, total, rows_s. The
 # backlog is on disk first, as one left by an outage would be: the
 # writeback of the fill (gigabytes the stream and serve's logs left in the
 # page cache) is not the drain's.
 drain() {
   local last=-1 still=0 reports t c
   settle
+  local pg0 nats0 idle0 drain_start
+  pg0=$(pg_cpu)
+  nats0=$(nats_cpu)
+  idle0=$(idle_s)
   "$build/tally" ingest >>"$work/ingest.log" 2>&1 &
   ingest_pid=$!
-  local drain_start
   drain_start=$(now)
   while :; do
     stored 2>/dev/null
@@ -155,6 +176,9 @@ drain() {
     sleep 0.1
   done
   drain_s=$(elapsed "$drain_start" "$(now)")
+  pg_cpu_s=$(delta "$pg0" "$(pg_cpu)")
+  nats_cpu_s=$(delta "$nats0" "$(nats_cpu)")
+  idle=$(delta "$idle0" "$(idle_s)")
   reports=$(rows_of inventory_reports)
   [ "$reports" -eq "$unique" ] || die "ingest counted $n batches stored, inventory_reports has $reports"
   ingest_cpu=$(cpu_s "$ingest_pid")
@@ -170,13 +194,14 @@ drain() {
   done
   rows_s=$(awk -v r="$total" -v s="$drain_s" 'BEGIN { printf "%.0f\n", r / s }')
   say "  ingest: $total rows ($unique batches) in ${drain_s}s: $rows_s rows/s; $counts"
+  say "  CPU s: ingest $ingest_cpu, PostgreSQL $pg_cpu_s, nats-server $nats_cpu_s; the machine idled ${idle}s"
 }
 
 # 3. Raw COPY of the same rows into the same tables, in each of COPY's
 # formats: text, and binary (what ingest writes the event tables in; the
 # faster, so the limit the ratio is taken against).
-raw_copy() { # text|binary: prints "seconds rows/s"
-  local format=$1 script=$work/copy-$1.sql t start s copied
+raw_copy() { # text|binary: prints "seconds rows/s PostgreSQL-CPU-seconds"
+  local format=$1 script=$work/copy-$1.sql t start s copied pg0
   echo "BEGIN;" >"$script"
   for t in "${tables[@]}"; do
     "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 \
@@ -186,14 +211,16 @@ raw_copy() { # text|binary: prints "seconds rows/s"
   echo "COMMIT;" >>"$script"
   sql "TRUNCATE $all_tables"
   settle
+  pg0=$(pg_cpu)
   start=$(now)
   "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -f "$script" >/dev/null
   s=$(elapsed "$start" "$(now)")
+  pg0=$(delta "$pg0" "$(pg_cpu)")
   copied=0
   for t in "${tables[@]}"; do copied=$((copied + $(rows_of "$t"))); done
   [ "$copied" -eq "$total" ] || die "raw $format COPY wrote $copied rows, expected $total"
   rm -f "$work"/*."$format"
-  awk -v r="$total" -v s="$s" 'BEGIN { printf "%s %.0f\n", s, r / s }'
+  awk -v r="$total" -v s="$s" -v c="$pg0" 'BEGIN { printf "%s %.0f %s\n", s, r / s, c }'
 }
 
 # The stream delivered again from its start: the tables emptied, ingest's
@@ -216,15 +243,19 @@ fi
 for ((round = 1; round <= rounds; round++)); do
   [ "$round" = 1 ] || again "round $round"
   drain
-  read -r text_s text_rows_s < <(raw_copy text)
+  read -r text_s text_rows_s _ < <(raw_copy text)
   say "  raw COPY, text format: the same $total rows in ${text_s}s: $text_rows_s rows/s"
-  read -r copy_s copy_rows_s < <(raw_copy binary)
-  say "  raw COPY, binary format: the same $total rows in ${copy_s}s: $copy_rows_s rows/s"
+  read -r copy_s copy_rows_s copy_pg_cpu < <(raw_copy binary)
+  say "  raw COPY, binary format: the same $total rows in ${copy_s}s: $copy_rows_s rows/s; PostgreSQL CPU ${copy_pg_cpu}s"
   jq -n --argjson drain_s "$drain_s" --argjson rows_s "$rows_s" --argjson cpu "$ingest_cpu" \
+    --argjson pg_cpu "$pg_cpu_s" --argjson nats_cpu "$nats_cpu_s" --argjson idle "$idle" \
     --argjson rss "$ingest_rss" --argjson copy_s "$copy_s" --argjson copy_rows_s "$copy_rows_s" \
+    --argjson copy_pg_cpu "$copy_pg_cpu" \
     --argjson text_s "$text_s" --argjson text_rows_s "$text_rows_s" \
     '{seconds: $drain_s, rows_per_s: $rows_s, cpu_s: $cpu, peak_rss_mib: $rss,
+      postgres_cpu_s: $pg_cpu, nats_cpu_s: $nats_cpu, idle_s: $idle,
       raw_copy_seconds: $copy_s, raw_copy_rows_per_s: $copy_rows_s,
+      raw_copy_postgres_cpu_s: $copy_pg_cpu,
       raw_copy_text_seconds: $text_s, raw_copy_text_rows_per_s: $text_rows_s,
       ratio: (($rows_s / $copy_rows_s * 1000 | round) / 1000),
       ratio_text: (($rows_s / $text_rows_s * 1000 | round) / 1000)}' >>"$work/rounds.jsonl"
@@ -236,13 +267,17 @@ jq -s --argjson fill "$(cat "$work/fill.json")" --argjson fill_s "$fill_s" \
   --argjson batches "$unique" --argjson rows "$total" --argjson tables "$counts" \
   --argjson warmup "$warm_json" '
   def median(f): map(f) | sort | (.[(length - 1) / 2 | floor] + .[length / 2 | floor]) / 2;
+  def median_or_null(f): if any(.[]; f == null) then null else median(f) end;
   . as $r
   | {backlog_batches: $batches, fill: {seconds: $fill_s, accepted_per_s: $fill.accepted_per_s},
      ingest: {seconds: median(.seconds), rows: $rows, rows_per_s: (median(.rows_per_s) | round),
               batches_per_s: (($batches / median(.seconds)) | floor), cpu_s: median(.cpu_s),
+              postgres_cpu_s: median_or_null(.postgres_cpu_s),
+              nats_cpu_s: median_or_null(.nats_cpu_s), idle_s: median_or_null(.idle_s),
               peak_rss_mib: median(.peak_rss_mib), rows_by_table: $tables},
      raw_copy: {format: "binary", seconds: median(.raw_copy_seconds),
-                rows_per_s: (median(.raw_copy_rows_per_s) | round)},
+                rows_per_s: (median(.raw_copy_rows_per_s) | round),
+                postgres_cpu_s: median_or_null(.raw_copy_postgres_cpu_s)},
      raw_copy_text: {format: "text", seconds: median(.raw_copy_text_seconds),
                      rows_per_s: (median(.raw_copy_text_rows_per_s) | round)},
      ratio: median(.ratio), ratio_text: median(.ratio_text), rounds: $r, warmup: $warmup}' \

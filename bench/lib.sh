@@ -22,6 +22,20 @@ cpu_s() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
+# tree_cpu PID -> user+system CPU seconds of a process and of its children,
+# running and reaped: for a PostgreSQL postmaster, every backend's and
+# background process's
+tree_cpu() {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v p="$1" -v hz="$(getconf CLK_TCK)" \
+    '{ pid = $1; sub(/^.*\) /, ""); if (pid == p || $2 == p) s += $12 + $13 + $14 + $15 }
+     END { printf "%.2f\n", s / hz }'
+}
+
+# idle_s -> seconds the machine's CPUs have idled (idle and I/O wait) since boot
+idle_s() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f\n", ($5 + $6) / hz; exit }' /proc/stat
+}
+
 # hwm_mib PID -> peak resident set size (VmHWM) in MiB
 hwm_mib() {
   awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"

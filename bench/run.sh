@@ -461,7 +461,8 @@ serve_pid=""
 
 # --- g: ingest drain and raw COPY -------------------------------------------
 
-TALLY_BENCH_KEYS=$work/keys "$root/bench/drain.sh" "$work/g.json" || die "bench/drain.sh failed"
+TALLY_BENCH_KEYS=$work/keys TALLY_BENCH_STACK=$work/stack "$root/bench/drain.sh" "$work/g.json" ||
+  die "bench/drain.sh failed"
 
 # --- h: freshness at half load ---------------------------------------------
 
@@ -673,7 +674,8 @@ row "  drained in / batches/s" "$(j .ingest_drain.ingest.seconds) s / $(thousand
 row "  rows/s into PostgreSQL (all tables)" "$(thousands "$(j .ingest_drain.ingest.rows_per_s)")" "$(thousands "$(j .ingest_drain.raw_copy.rows_per_s)") (raw binary COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ratio)" 1)"
 row "  each round's ratio to its raw binary COPY" "$(j '[.ingest_drain.rounds[].ratio | tostring] | join(", ")')" "-" "-"
 row "  the same, against a raw text COPY" "-" "$(thousands "$(j .ingest_drain.raw_copy_text.rows_per_s)") (raw text COPY, same rows, 1 conn)" "$(percent "$(j .ingest_drain.ratio_text)" 1)"
-row "  ingest CPU s / peak RSS MiB" "$(j .ingest_drain.ingest.cpu_s) / $(j .ingest_drain.ingest.peak_rss_mib)" "-" "-"
+row "  CPU s: ingest / PostgreSQL / nats-server / idle" "$(j .ingest_drain.ingest.cpu_s) / $(j .ingest_drain.ingest.postgres_cpu_s) / $(j .ingest_drain.ingest.nats_cpu_s) / $(j .ingest_drain.ingest.idle_s)" "$(j .ingest_drain.raw_copy.postgres_cpu_s) (PostgreSQL, raw binary COPY)" "-"
+row "  ingest peak RSS MiB" "$(j .ingest_drain.ingest.peak_rss_mib)" "-" "-"
 row "freshness at half load (of e's end to end): batches/s" "$(thousands "$(j .freshness_half_load.accepted_per_s)")" "-" "-"
 row "  freshness p50 / p99, second half (steady)" "$(ms "$h_fresh_p50") / $(ms "$h_fresh_p99")" "-" "-"
 echo
