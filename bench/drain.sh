@@ -59,8 +59,9 @@ stack=${TALLY_BENCH_STACK:-}
 pg_pid=""
 nats_pid=""
 if [ -n "$stack" ]; then
-  pg_pid=$(head -n 1 "$stack/pg/data/postmaster.pid")
-  nats_pid=$(pgrep -f -x "nats-server -c $stack/nats.conf")
+  pg_pid=$(head -n 1 "$stack/pg/data/postmaster.pid") || die "TALLY_BENCH_STACK: no PostgreSQL in $stack"
+  nats_pid=$(pgrep -f -x "nats-server -c $stack/nats.conf") ||
+    die "TALLY_BENCH_STACK: no nats-server of $stack"
 fi
 # pg_cpu / nats_cpu: the stack's CPU seconds so far ("null" without TALLY_BENCH_STACK)
 pg_cpu() { if [ -n "$pg_pid" ]; then tree_cpu "$pg_pid"; else echo null; fi; }
