@@ -152,17 +152,6 @@ static bool dead_letter(PGconn *conn, natsMsg *msg, const batch_t *b)
     return ok;
 }
 
-/* One message's dead letter in a transaction of its own. */
-static bool dead_letter_alone(PGconn *conn, natsMsg *msg, const batch_t *b)
-{
-    if (!tly_db_exec(conn, "BEGIN"))
-        return false;
-    if (dead_letter(conn, msg, b) && tly_db_exec(conn, "COMMIT"))
-        return true;
-    tly_db_rollback(conn);
-    return false;
-}
-
 /* Orders decoded batches by key, so a batch repeated within the fetch
  * (a re-send racing its redelivery) follows its first copy. */
 static int by_key(const void *a, const void *b)
@@ -1058,8 +1047,8 @@ static void add_counts(tly_store_counts_t *to, const tly_store_counts_t *from)
  * and the poison messages among msgs[0..nmsgs) (outcomes[i] POISON) as
  * dead letters. New catalog names are committed on their own, first. Once
  * committed, marks what it stored or dead-lettered in committed[] and adds
- * what it wrote to counts (may be NULL; a dead letter an earlier try of the
- * fetch committed is not counted again); any failure leaves nothing of the
+ * what it wrote to counts (a dead letter an earlier try of the fetch
+ * committed is not counted again); any failure leaves nothing of the
  * transaction behind. */
 static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, batch_t **staged,
                                      int n, natsMsg **msgs, const batch_t *batches, int nmsgs,
@@ -1072,8 +1061,7 @@ static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, b
     size_t ndevs = 0;
     int64_t created = 0;
     tly_stage_status_t st = software_ids(ctx->catalog, conn, staged, n, &created, why, why_len);
-    if (counts != NULL)
-        counts->rows[table_index("software_catalog")] += created;
+    counts->rows[table_index("software_catalog")] += created;
     if (st == TLY_STAGE_OK)
         st = device_rows(ctx->devices, conn, staged, n, &devs, &ndevs, why, why_len);
     if (st == TLY_STAGE_OK && !tly_db_exec(conn, "BEGIN"))
@@ -1102,8 +1090,7 @@ static tly_stage_status_t store_part(PGconn *conn, const tly_store_ctx_t *ctx, b
         for (size_t i = 0; i < pending.n; i++)
             tly_swcache_put(ctx->sets, pending.items[i].device_id, pending.items[i].rev,
                             pending.items[i].set);
-        if (counts != NULL)
-            add_counts(counts, &now);
+        add_counts(counts, &now);
     }
     pendings_free(&pending);
     free(devs);
@@ -1187,7 +1174,7 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
         tly_claims_wait(ctx->claims, ticket);
         st = store_part(conn, ctx, staged + nnow, nlater, msgs, batches, n, outcomes, committed,
                         counts, why, sizeof why);
-        if (st == TLY_STAGE_OK && counts != NULL)
+        if (st == TLY_STAGE_OK)
             counts->deferred += nlater;
     }
     if (st == TLY_STAGE_OK) {
@@ -1209,15 +1196,13 @@ static tly_store_status_t store_once(const tly_config_t *cfg, PGconn *conn,
     } else if (st == TLY_STAGE_DATA_ERROR && n > 1) {
         result = TLY_STORE_ISOLATE; /* find the culprit one message at a time */
     } else if (st == TLY_STAGE_DATA_ERROR && unique == 1) {
-        /* This message can never be stored: dead-letter it. */
+        /* This message can never be stored: dead-letter it, in a
+         * transaction of its own. */
         snprintf(staged[0]->reason, sizeof staged[0]->reason, "%s", why);
-        if (dead_letter_alone(conn, msgs[0], staged[0])) {
-            outcomes[0] = TLY_MSG_POISON;
+        outcomes[0] = TLY_MSG_POISON;
+        if (store_part(conn, ctx, staged, 0, msgs, batches, 1, outcomes, committed, counts, why,
+                       sizeof why) == TLY_STAGE_OK)
             result = TLY_STORE_COMMITTED;
-            if (counts != NULL)
-                counts->dead_letters += !committed[0];
-            committed[0] = true;
-        }
     }
     /* A batch an earlier try of this fetch committed is in the ledger now:
      * this worker stored it all the same. */

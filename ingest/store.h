@@ -78,8 +78,8 @@ typedef struct {
  * finds them there. committed[0..n) is the caller's, all false for a new
  * fetch and kept across its tries: a message is marked once a transaction
  * that stored or dead-lettered it committed, and a retry reports it STORED
- * (not DUPLICATE) and does not count its dead letter again. counts may be
- * NULL; what a committed transaction wrote counts even when the fetch then
+ * (not DUPLICATE) and does not count its dead letter again. What a
+ * committed transaction wrote adds to counts even when the fetch then
  * fails, as do catalog entries created. */
 tly_store_status_t tly_store_batch(const tly_config_t *cfg, PGconn *conn,
                                    const tly_store_ctx_t *ctx, natsMsg **msgs, int n,
