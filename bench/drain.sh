@@ -55,6 +55,7 @@ keys=${TALLY_BENCH_KEYS:?TALLY_BENCH_KEYS: a file of agent keys}
 backlog=${TALLY_BENCH_BACKLOG:-100000}
 conns=${TALLY_BENCH_CONNECTIONS:-64}
 rounds=${TALLY_BENCH_ROUNDS:-3}
+warmup=${TALLY_BENCH_WARMUP:-1}
 stack=${TALLY_BENCH_STACK:-}
 pg_pid=""
 nats_pid=""
@@ -66,9 +67,8 @@ fi
 # pg_cpu / nats_cpu: the stack's CPU seconds so far ("null" without TALLY_BENCH_STACK)
 pg_cpu() { if [ -n "$pg_pid" ]; then tree_cpu "$pg_pid"; else echo null; fi; }
 nats_cpu() { if [ -n "$nats_pid" ]; then cpu_s "$nats_pid"; else echo null; fi; }
-# delta A B: B - A, or null
-delta() { if [ "$1" = null ]; then echo null; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; fi; }
-warmup=${TALLY_BENCH_WARMUP:-1}
+# delta A B: B - A, or null when A is
+delta() { if [ "$1" = null ]; then echo null; else elapsed "$1" "$2"; fi; }
 work=$(mktemp -d /tmp/tally-drain.XXXXXX)
 serve_pid=""
 ingest_pid=""
@@ -154,10 +154,9 @@ stored() { # sets n to tally_ingest_messages_total{outcome="stored"}
 }
 
 # 2. Drain: sets drain_s, ingest_cpu, pg_cpu_s, nats_cpu_s, idle, ingest_rss,
-# counts, total, rows_s. The
-# backlog is on disk first, as one left by an outage would be: the
-# writeback of the fill (gigabytes the stream and serve's logs left in the
-# page cache) is not the drain's.
+# counts, total, rows_s. The backlog is on disk first, as one left by an
+# outage would be: the writeback of the fill (gigabytes the stream and
+# serve's logs left in the page cache) is not the drain's.
 drain() {
   local last=-1 still=0 reports t c
   settle
@@ -202,7 +201,7 @@ drain() {
 # formats: text, and binary (what ingest writes the event tables in; the
 # faster, so the limit the ratio is taken against).
 raw_copy() { # text|binary: prints "seconds rows/s PostgreSQL-CPU-seconds"
-  local format=$1 script=$work/copy-$1.sql t start s copied pg0
+  local format=$1 script=$work/copy-$1.sql t start s copied pg0 pg_used
   echo "BEGIN;" >"$script"
   for t in "${tables[@]}"; do
     "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 \
@@ -216,12 +215,12 @@ raw_copy() { # text|binary: prints "seconds rows/s PostgreSQL-CPU-seconds"
   start=$(now)
   "$bench_psql" "$TALLY_OWNER_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -f "$script" >/dev/null
   s=$(elapsed "$start" "$(now)")
-  pg0=$(delta "$pg0" "$(pg_cpu)")
+  pg_used=$(delta "$pg0" "$(pg_cpu)")
   copied=0
   for t in "${tables[@]}"; do copied=$((copied + $(rows_of "$t"))); done
   [ "$copied" -eq "$total" ] || die "raw $format COPY wrote $copied rows, expected $total"
   rm -f "$work"/*."$format"
-  awk -v r="$total" -v s="$s" -v c="$pg0" 'BEGIN { printf "%s %.0f %s\n", s, r / s, c }'
+  awk -v r="$total" -v s="$s" -v c="$pg_used" 'BEGIN { printf "%s %.0f %s\n", s, r / s, c }'
 }
 
 # The stream delivered again from its start: the tables emptied, ingest's
