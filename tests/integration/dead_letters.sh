@@ -14,15 +14,6 @@ tenant=$(new_tenant "Poison Pen")
 key=$(new_agent_key "$tenant")
 batch="$root/docs/examples/inventory-batch.json"
 
-# stop_ingest: stops the ingest started last ($ingest_pid).
-stop_ingest() {
-  kill -TERM "$ingest_pid"
-  wait "$ingest_pid" || fail "ingest did not stop cleanly"
-  local keep=() p
-  for p in "${t_pids[@]}"; do [ "$p" = "$ingest_pid" ] || keep+=("$p"); done
-  t_pids=("${keep[@]}")
-}
-
 # post_trio NAME X Y Z: posts three batches with one process event each,
 # batch ids 4444444X-..., the middle one's event in the year 0000 (poison);
 # posted while ingest is stopped, they arrive in one fetch.
@@ -71,7 +62,7 @@ pass "the dead-letter stream holds the poison message once"
 # refused as a whole, ingest retries the batch one message at a time, and
 # only the guilty message is dead-lettered. Ingest is stopped while the
 # three are sent so that they arrive in one fetch.
-stop_ingest
+stop_tally "$ingest_pid"
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 post_trio e 4 5 6
 start_tally ingest
@@ -148,7 +139,7 @@ pass "text that is not JSON and a batch nested past TALLY_MAX_JSON_DEPTH are dea
 # again, and finds the first batch in the ledger. This worker stored it, so
 # it counts as stored, not as a duplicate, and the dead letter counts once.
 # Ingest is restarted for it: its counters start at zero.
-stop_ingest
+stop_tally "$ingest_pid"
 sql "CREATE SEQUENCE fail_once;
      CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS \$\$
      BEGIN
@@ -182,7 +173,7 @@ wait_metric 'tally_ingest_messages_total{outcome="stored"}' 2 30
 isolations=$(ingest_metric tally_ingest_isolations_total)
 [ "$isolations" = 2 ] || fail "isolations: $isolations, expected 2"
 pass "a fault part-way through an isolation: the retried fetch counts 2 stored, 0 duplicates, 1 poison"
-stop_ingest
+stop_tally "$ingest_pid"
 dl=$(awk -F'stored [0-9]+ batches, ' '/worker stopping/ { split($2, a, " "); n += a[1] } END { print n + 0 }' \
   <(tail -n +$((log_lines + 1)) "$t_dir/ingest.log"))
 [ "$dl" = 1 ] || fail "the restarted ingest's workers logged $dl dead letters, expected 1"

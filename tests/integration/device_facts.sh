@@ -74,9 +74,7 @@ pass "a newer batch replaces the facts"
 # or an agent's re-send past serve's dedup window, would bring it) next to
 # a new one: ingest's COPY into the ledger is refused, and the ledger's
 # per-key path stores the new batch and skips the old one.
-kill -TERM "${t_pids[1]}"
-wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
-t_pids=("${t_pids[0]}")
+stop_tally "${t_pids[1]}"
 publish 1 "$(sql "SELECT (extract(epoch FROM received_at) * 1000000)::bigint FROM inventory_reports
                    WHERE batch_id = '$(id 1)'")"
 batch 5 FACTS-FIFTH

@@ -102,9 +102,7 @@ pass "a second tenant's identical software is its own catalog entry and device r
 # Three lists of one device in one fetch (a store-and-forward backlog):
 # ingest applies them one round at a time, in receive order, so every
 # step's difference is recorded, not only first-to-last.
-kill -TERM "${t_pids[0]}"
-wait "${t_pids[0]}" || fail "ingest did not stop cleanly"
-t_pids=("${t_pids[@]:1}")
+stop_tally "${t_pids[0]}"
 agent=7e7e7e7e-0000-4000-8000-000000000001
 lists=("[$(sw Alpha Acme 1.0), $(sw Beta Acme 1.0)]"
   "[$(sw Alpha Acme 2.0), $(sw Beta Acme 1.0), $(sw Gamma Acme 1.0)]"

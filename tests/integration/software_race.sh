@@ -125,9 +125,7 @@ isolations=$(ingest_metric tally_ingest_isolations_total)
 ledger=$(sql "SELECT count(*) FROM ingested_batches WHERE tenant_id = '$tenant'")
 [ "$ledger" = $((devices * lists)) ] || fail "ledger: $ledger rows for $((devices * lists)) lists"
 pass "one process, two workers: each device holds its last list, the bad one alone dead-lettered, no fetch stored again ($deferred batches waited for the other worker's claim)"
-kill -TERM "${t_pids[1]}"
-wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
-t_pids=("${t_pids[0]}")
+stop_tally "${t_pids[1]}"
 
 export TALLY_INGEST_FETCH_BATCH=2
 post_lists 2
@@ -137,10 +135,7 @@ wait_for "SELECT count(*) FROM inventory_reports" $((2 * devices * lists)) 60
 check_sets 2
 retried=$(grep -c 'a cache was stale' "$t_dir/ingest.log" || true)
 pass "two processes: each device holds its last list, revisions $low..$high, no other dead letter; $retried fetches stored again after a concurrent change"
-kill -TERM "${t_pids[1]}" "${t_pids[2]}"
-wait "${t_pids[1]}" || fail "ingest did not stop cleanly"
-wait "${t_pids[2]}" || fail "the second ingest did not stop cleanly"
-t_pids=("${t_pids[0]}")
+stop_tally "${t_pids[1]}" "${t_pids[2]}"
 
 # Then one process again, fetching three at a time (fetches split), killed
 # (-9) as soon as it has stored something, again and again while thirty

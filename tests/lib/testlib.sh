@@ -35,6 +35,20 @@ stop_tallies() {
   return $rc
 }
 
+# stop_tally PID...: stops those of the test's tally processes (SIGTERM),
+# fails unless each exits 0, and forgets them.
+stop_tally() {
+  local pid keep=() p
+  kill -TERM "$@"
+  for pid in "$@"; do
+    wait "$pid" || fail "tally process $pid did not stop cleanly"
+  done
+  for p in "${t_pids[@]}"; do
+    [[ " $* " == *" $p "* ]] || keep+=("$p")
+  done
+  t_pids=("${keep[@]}")
+}
+
 t_cleanup() {
   local rc=$?
   stop_tallies || rc=1
