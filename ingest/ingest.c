@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/ops.h"
 #include "ingest/metrics.h"
+#include "ingest/pull.h"
 #include "ingest/store.h"
 
 #include <pthread.h>
@@ -141,9 +142,9 @@ static void settle(ingest_t *in, natsMsg **msgs, int n, const tly_msg_outcome_t 
         count(&in->metrics.messages[outcomes[i]], 1);
         if (outcomes[i] == TLY_MSG_POISON) {
             copy_to_dlq(in, msgs[i]);
-            s = natsMsg_Term(msgs[i], NULL);
+            s = tly_ack(in->bus->nc, msgs[i], TLY_ACK_TERM);
         } else {
-            s = natsMsg_Ack(msgs[i], NULL);
+            s = tly_ack(in->bus->nc, msgs[i], TLY_ACK);
         }
         if (s != NATS_OK) /* harmless: the message comes back and the ledger skips it */
             TLY_WARN(NULL, "ack failed: %s", natsStatus_GetText(s));
@@ -153,17 +154,17 @@ static void settle(ingest_t *in, natsMsg **msgs, int n, const tly_msg_outcome_t 
 /* Keeps fetched messages assigned to this worker while PostgreSQL is away:
  * InProgress resets their ack timer without counting a delivery (a NAK or a
  * redelivery would, and MaxDeliver would eventually strand them). */
-static void hold(natsMsg **msgs, int n)
+static void hold(ingest_t *in, natsMsg **msgs, int n)
 {
     for (int i = 0; i < n; i++)
-        (void)natsMsg_InProgress(msgs[i], NULL);
+        (void)tly_ack(in->bus->nc, msgs[i], TLY_ACK_PROGRESS);
 }
 
 /* Hands messages back when shutting down with them unstored. */
-static void release(natsMsg **msgs, int n)
+static void release(ingest_t *in, natsMsg **msgs, int n)
 {
     for (int i = 0; i < n; i++)
-        (void)natsMsg_Nak(msgs[i], NULL);
+        (void)tly_ack(in->bus->nc, msgs[i], TLY_ACK_NAK);
 }
 
 /* Stores a fetched batch; when a bulk-loaded section is refused, stores its
@@ -199,23 +200,13 @@ static void count_redeliveries(ingest_t *in, natsMsg **msgs, int n)
 /* Fetches what the stream holds now, up to TALLY_INGEST_FETCH_BATCH messages
  * and TALLY_INGEST_FETCH_MAX_BYTES (so that a fetch of large batches cannot
  * take the worker's memory), or one message however large (single); if it
- * holds nothing, waits up to TALLY_INGEST_FETCH_WAIT_MS for more, as
- * natsSubscription_Fetch does (which has no byte bound). */
-static natsStatus fetch(natsMsgList *list, natsSubscription *sub, const tly_config_t *cfg,
-                        bool single)
+ * holds nothing, waits up to TALLY_INGEST_FETCH_WAIT_MS for more. */
+static natsStatus fetch(tly_msgs_t *list, tly_pull_t *pull, const tly_config_t *cfg, bool single,
+                        char *why, size_t why_len)
 {
-    natsStatus s = NATS_NOT_FOUND;
-    for (int wait = 0; wait < 2 && s == NATS_NOT_FOUND && list->Count == 0; wait++) {
-        natsMsgList_Destroy(list);
-        jsFetchRequest req; /* the call rewrites it */
-        jsFetchRequest_Init(&req);
-        req.Batch = single ? 1 : (int)cfg->ingest_fetch_batch;
-        req.MaxBytes = single ? 0 : cfg->ingest_fetch_max_bytes;
-        req.Expires = cfg->ingest_fetch_wait_ms * 1000000; /* ns */
-        req.NoWait = !wait;
-        s = natsSubscription_FetchRequest(list, sub, &req);
-    }
-    return s;
+    return tly_pull_fetch(pull, single ? 1 : (int)cfg->ingest_fetch_batch,
+                          single ? 0 : cfg->ingest_fetch_max_bytes, cfg->ingest_fetch_wait_ms, list,
+                          why, why_len);
 }
 
 /* A worker's next fetch, pulled from JetStream while the worker stores the
@@ -233,17 +224,17 @@ typedef struct {
     ingest_t *in;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* next filled or emptied, or wanted set; CLOCK_MONOTONIC */
-    natsMsgList next;  /* fetched, not yet taken; Count 0: none (under mu) */
+    tly_msgs_t next;   /* fetched, not yet taken; count 0: none (under mu) */
     int64_t next_ns;   /* when next was fetched (tly_now_monotonic_ns) */
     bool wanted;       /* the worker waits for a fetch (under mu) */
 } puller_t;
 
 /* Whether the stream held more for the consumer after list's last message. */
-static bool more_pending(const natsMsgList *list)
+static bool more_pending(const tly_msgs_t *list)
 {
     jsMsgMetaData *meta = NULL;
     bool more =
-        natsMsg_GetMetaData(&meta, list->Msgs[list->Count - 1]) == NATS_OK && meta->NumPending > 0;
+        natsMsg_GetMetaData(&meta, list->msgs[list->count - 1]) == NATS_OK && meta->NumPending > 0;
     jsMsgMetaData_Destroy(meta);
     return more;
 }
@@ -264,16 +255,16 @@ static void *puller_main(void *arg)
     puller_t *p = arg;
     ingest_t *in = p->in;
     const tly_config_t *cfg = in->cfg;
-    natsSubscription *sub = NULL;
+    tly_pull_t *pull = NULL;
     bool alone = false;   /* the next fetch takes one message, whatever its size */
     bool backlog = false; /* the last fetch left more in the stream: pull ahead */
 
     while (!atomic_load(&in->stop)) {
         pthread_mutex_lock(&p->mu);
-        if (p->next.Count > 0) {
+        if (p->next.count > 0) {
             puller_wait(p, 1000);
-            if (p->next.Count > 0 && tly_now_monotonic_ns() - p->next_ns >= 1000000000)
-                hold(p->next.Msgs, p->next.Count); /* the worker is held up (PostgreSQL) */
+            if (p->next.count > 0 && tly_now_monotonic_ns() - p->next_ns >= 1000000000)
+                hold(in, p->next.msgs, p->next.count); /* the worker is held up (PostgreSQL) */
             pthread_mutex_unlock(&p->mu);
             continue;
         }
@@ -283,42 +274,36 @@ static void *puller_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&p->mu);
-        if (sub == NULL) {
-            jsSubOptions so;
-            jsSubOptions_Init(&so);
-            so.Stream = cfg->stream_name;
-            so.Consumer = TLY_INGEST_CONSUMER;
-            jsErrCode jerr = 0;
-            natsStatus s = js_PullSubscribe(&sub, in->bus->js, NULL, NULL, NULL, &so, &jerr);
-            if (s != NATS_OK) {
-                TLY_WARN(NULL, "pull subscribe failed: %s", natsStatus_GetText(s));
-                sub = NULL;
-                tly_sleep_unless(1000, &in->stop);
-                continue;
-            }
+        if (pull == NULL &&
+            (pull = tly_pull_new(in->bus->nc, cfg->stream_name, TLY_INGEST_CONSUMER)) == NULL) {
+            tly_sleep_unless(1000, &in->stop);
+            continue;
         }
-        natsMsgList list = {0};
+        tly_msgs_t list = {0};
         bool single = alone;
-        natsStatus s = fetch(&list, sub, cfg, single);
+        char why[200];
+        natsStatus s = fetch(&list, pull, cfg, single, why, sizeof why);
         alone = false;
-        backlog = list.Count > 0 && more_pending(&list);
-        if (list.Count == 0) {
-            natsMsgList_Destroy(&list);
-            if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
+        backlog = list.count > 0 && more_pending(&list);
+        if (list.count == 0) {
+            if (s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
                 /* JetStream refuses the request (409) when the next message
                  * alone is larger than MaxBytes: ask for that one by itself.
                  * If that fails too, something else is wrong: wait. */
                 alone = !single;
-                if (single)
+                if (single) {
+                    TLY_WARN(NULL, "fetch failed: %s%s%s", natsStatus_GetText(s),
+                             why[0] != '\0' ? ": " : "", why);
                     tly_sleep_unless(500, &in->stop);
+                }
             }
             continue;
         }
-        if (single && natsMsg_GetDataLength(list.Msgs[0]) > cfg->ingest_fetch_max_bytes)
+        if (single && natsMsg_GetDataLength(list.msgs[0]) > cfg->ingest_fetch_max_bytes)
             TLY_WARN(NULL,
                      "a message of %d bytes is larger than TALLY_INGEST_FETCH_MAX_BYTES (%lld): "
                      "fetched alone",
-                     natsMsg_GetDataLength(list.Msgs[0]), (long long)cfg->ingest_fetch_max_bytes);
+                     natsMsg_GetDataLength(list.msgs[0]), (long long)cfg->ingest_fetch_max_bytes);
         pthread_mutex_lock(&p->mu);
         p->next = list;
         p->next_ns = tly_now_monotonic_ns();
@@ -327,30 +312,30 @@ static void *puller_main(void *arg)
     }
     /* Stopping: what the worker did not take goes back to the stream. */
     pthread_mutex_lock(&p->mu);
-    release(p->next.Msgs, p->next.Count);
-    natsMsgList_Destroy(&p->next);
+    release(in, p->next.msgs, p->next.count);
+    tly_msgs_free(&p->next);
     pthread_mutex_unlock(&p->mu);
-    natsSubscription_Destroy(sub);
+    tly_pull_free(pull);
     nats_ReleaseThreadMemory();
     return NULL;
 }
 
 /* Takes the puller's next fetch into list, waiting for it; false when
  * ingest is stopping (the puller then releases what it holds). */
-static bool take(puller_t *p, natsMsgList *list, int64_t *fetched_ns)
+static bool take(puller_t *p, tly_msgs_t *list, int64_t *fetched_ns)
 {
     bool got = false;
     pthread_mutex_lock(&p->mu);
     p->wanted = true;
     pthread_cond_broadcast(&p->cv);
     while (!atomic_load(&p->in->stop) && !got) {
-        if (p->next.Count == 0) {
+        if (p->next.count == 0) {
             puller_wait(p, 100); /* a stop is not signalled: look again */
             continue;
         }
         *list = p->next;
         *fetched_ns = p->next_ns;
-        p->next = (natsMsgList){0};
+        p->next = (tly_msgs_t){0};
         pthread_cond_broadcast(&p->cv);
         got = true;
     }
@@ -372,11 +357,11 @@ static void *worker_main(void *arg)
     tly_store_ctx_t ctx = {in->limits, tly_catalog_new(TLY_INGEST_CATALOG_CACHE),
                            tly_devids_new(TLY_INGEST_DEVICE_CACHE), in->sets, in->claims};
 
-    natsMsgList list = {0};
+    tly_msgs_t list = {0};
     int64_t fetched_ns = 0;
     while (take(p, &list, &fetched_ns)) {
-        count_redeliveries(in, list.Msgs, list.Count);
-        memset(committed, 0, (size_t)list.Count * sizeof *committed);
+        count_redeliveries(in, list.msgs, list.count);
+        memset(committed, 0, (size_t)list.count * sizeof *committed);
         /* Store, retrying on whole-transaction failures (PostgreSQL down or
          * restarting) for as long as it takes; nothing was written then. */
         tly_store_counts_t before = counts;
@@ -388,8 +373,8 @@ static void *worker_main(void *arg)
             if (conn == NULL)
                 conn = tly_db_connect(cfg->ingest_database_url, "tally-ingest");
             if (conn != NULL &&
-                store(in, conn, &ctx, list.Msgs, list.Count, outcomes, committed, &counts)) {
-                settle(in, list.Msgs, list.Count, outcomes);
+                store(in, conn, &ctx, list.msgs, list.count, outcomes, committed, &counts)) {
+                settle(in, list.msgs, list.count, outcomes);
                 count(&in->metrics.fetches, 1);
                 for (size_t t = 0; t < TLY_STORE_TABLES; t++)
                     count(&in->metrics.rows[t], (uint64_t)(counts.rows[t] - before.rows[t]));
@@ -403,14 +388,14 @@ static void *worker_main(void *arg)
                 break;
             }
             if (atomic_load(&in->stop)) {
-                release(list.Msgs, list.Count);
+                release(in, list.msgs, list.count);
                 break;
             }
-            hold(list.Msgs, list.Count);
+            hold(in, list.msgs, list.count);
             count(&in->metrics.store_retries, 1);
             tly_sleep_unless(1000, &in->stop);
         }
-        natsMsgList_Destroy(&list);
+        tly_msgs_free(&list);
     }
     TLY_INFO(NULL, "worker stopping: stored %lld batches, %lld dead letters",
              (long long)counts.batches, (long long)counts.dead_letters);
