@@ -15,6 +15,12 @@ static void on_reconnected(natsConnection *nc, void *closure)
     TLY_INFO(NULL, "NATS reconnected");
 }
 
+/* Called only when the first connection comes from the background retry. */
+static void on_connected(natsConnection *nc, void *closure)
+{
+    TLY_INFO(NULL, "NATS connected");
+}
+
 bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo, tly_bus_t **out)
 {
     natsOptions *opts = NULL;
@@ -34,17 +40,23 @@ bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo, tl
      * then time out at the PubAck wait; they are never assumed delivered. */
     if (s == NATS_OK)
         s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
+    /* With a connected callback, a first connect that fails returns at once
+     * and is retried in the background. Without one, libnats 3.4.1 retries
+     * inside natsConnection_Connect, forever (MaxReconnect -1): serve and
+     * ingest started before NATS hung there, silent, not listening, deaf
+     * to SIGTERM (integration.nats_late). */
     if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(opts, true, NULL, NULL);
+        s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, NULL);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
     if (s == NATS_OK)
         s = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
     if (s == NATS_OK) {
         s = natsConnection_Connect(&bus->nc, opts);
-        /* With retry-on-failed-connect, "not yet connected" is success. */
-        if (s == NATS_NOT_YET_CONNECTED)
+        if (s == NATS_NOT_YET_CONNECTED) {
+            TLY_WARN(NULL, "NATS at %s is not reachable yet; retrying in the background", url);
             s = NATS_OK;
+        }
     }
     if (s == NATS_OK)
         s = natsConnection_JetStream(&bus->js, bus->nc, jo);

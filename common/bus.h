@@ -30,9 +30,11 @@ typedef struct {
     jsCtx *js;
 } tly_bus_t;
 
-/* Connects (retrying in the background if NATS is not up yet, reconnecting
- * forever) and creates the JetStream context with `jo` (may be NULL). On
- * success *out is owned by the caller: tly_bus_destroy. */
+/* Connects and creates the JetStream context with `jo` (may be NULL). If
+ * NATS is not reachable yet, returns at once (a warning logged) and keeps
+ * connecting in the background (tly_bus_connected says when it is up);
+ * reconnects forever. On success *out is owned by the caller:
+ * tly_bus_destroy. */
 bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo,
                      tly_bus_t **out) TLY_MUSTCHECK;
 

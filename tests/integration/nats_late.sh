@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# serve and ingest started before nats-server: both come up at once (serve
+# listens, /healthz 200, /readyz 503, a batch 503 queue-unavailable) and say
+# in their logs that NATS is not reachable yet; SIGTERM stops them cleanly
+# while they wait; once nats-server starts, a batch goes end to end without
+# restarting either. (libnats 3.4.1 retried the first connect inside the
+# call, forever: both hung there, silent and deaf to SIGTERM.)
+. "$(dirname "$0")/../lib/testlib.sh"
+
+t_nats_port=$(free_port) # start_private_nats will use it; nothing listens yet
+export TALLY_NATS_URL="nats://127.0.0.1:$t_nats_port" TALLY_PUBLISH_TIMEOUT_MS=1000
+tenant=$(new_tenant "Early Birds")
+key=$(new_agent_key "$tenant")
+batch="$root/docs/examples/inventory-batch.json"
+start_tally serve
+start_tally ingest
+
+code() { curl -sS -o /dev/null -w '%{http_code}' "$TALLY_URL$1"; }
+[ "$(code /healthz)" = 200 ] || fail "/healthz without NATS: $(code /healthz)"
+[ "$(code /readyz)" = 503 ] || fail "/readyz without NATS: $(code /readyz)"
+read -r status body < <(post_batch "$key" "$batch")
+[ "$status" = 503 ] && [ "$(jq -r .type <<<"$body")" = urn:tally:problem:queue-unavailable ] ||
+  fail "a batch without NATS: $status $body"
+for p in serve ingest; do
+  for ((i = 0; i < 50; i++)); do
+    grep -q 'not reachable yet; retrying in the background' "$t_dir/$p.log" && break
+    sleep 0.1
+  done
+  [ "$i" -lt 50 ] || fail "$p did not log that NATS is not reachable: $(cat "$t_dir/$p.log")"
+done
+pass "serve and ingest up without NATS: /healthz 200, /readyz 503, a batch 503; both logged it"
+
+# stops PID within 10 s of SIGTERM, exit status 0.
+stops_on_term() {
+  local i rc=0
+  kill -TERM "$1"
+  for ((i = 0; i < 100; i++)); do
+    alive "$1" || break
+    sleep 0.1
+  done
+  if alive "$1"; then
+    kill -KILL "$1"
+    fail "$2 waiting for NATS ignored SIGTERM for 10 s"
+  fi
+  wait "$1" || rc=$?
+  [ "$rc" = 0 ] || fail "$2 waiting for NATS exited $rc after SIGTERM"
+}
+"$TALLY_BIN" ingest >>"$t_dir/ingest2.log" 2>&1 &
+second=$!
+TALLY_HTTP_PORT=$(free_port) "$TALLY_BIN" serve >>"$t_dir/serve2.log" 2>&1 &
+third=$!
+sleep 1
+stops_on_term "$second" ingest
+stops_on_term "$third" serve
+pass "SIGTERM stops ingest and serve while they wait for NATS (exit 0)"
+
+start_private_nats
+for ((i = 0; i < 300; i++)); do
+  [ "$(code /readyz)" = 200 ] && break
+  sleep 0.1
+done
+[ "$i" -lt 300 ] || fail "/readyz not 200 within 30 s of nats-server starting"
+read -r status body < <(post_batch "$key" "$batch")
+[ "$status" = 202 ] || fail "a batch once NATS is up: $status $body"
+wait_for "SELECT count(*) FROM inventory_reports" 1 30
+for p in serve ingest; do
+  grep -q '"NATS connected"' "$t_dir/$p.log" || fail "$p did not log 'NATS connected'"
+done
+pass "nats-server started: /readyz 200 after $((i / 10)).$((i % 10)) s, the batch stored, neither restarted"
