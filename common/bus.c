@@ -84,6 +84,15 @@ void tly_bus_destroy(tly_bus_t *bus, int64_t timeout_ms)
     free(bus);
 }
 
+void tly_bus_unsubscribe(natsConnection *nc, natsSubscription *sub)
+{
+    if (sub == NULL)
+        return;
+    (void)natsSubscription_Unsubscribe(sub);
+    (void)natsConnection_FlushTimeout(nc, 1000); /* disconnected: nothing is being read */
+    natsSubscription_Destroy(sub);
+}
+
 bool tly_bus_connected(const tly_bus_t *bus)
 {
     return natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;

@@ -57,6 +57,14 @@ bool tly_bus_ensure_dlq_stream(tly_bus_t *bus, const tly_config_t *cfg) TLY_MUST
 void tly_bus_dlq(const tly_config_t *cfg, char stream[TLY_SUBJECT_MAX],
                  char subject[TLY_SUBJECT_MAX]);
 
+/* Unsubscribes and frees sub (NULL: no-op). libnats before 3.6.1 looks up
+ * the subscription of an inbound message and locks it only after letting
+ * go of the table's lock, so freeing it in between frees what the reader
+ * thread is about to lock (nats-io/nats.c#637). Here it is unsubscribed
+ * first, and freed only after a round trip to the server (up to 1 s),
+ * when the reader has processed everything it had read before. */
+void tly_bus_unsubscribe(natsConnection *nc, natsSubscription *sub);
+
 /* The stream sequence of a message delivered by a consumer (0 if unknown). */
 uint64_t tly_bus_stream_seq(natsMsg *msg);
 

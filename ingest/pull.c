@@ -1,4 +1,5 @@
 #include "ingest/pull.h"
+#include "common/bus.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -53,7 +54,7 @@ void tly_pull_free(tly_pull_t *p)
         (void)tly_ack(p->nc, m, TLY_ACK_NAK); /* a status message has no reply: refused */
         natsMsg_Destroy(m);
     }
-    natsSubscription_Destroy(p->sub);
+    tly_bus_unsubscribe(p->nc, p->sub);
     free(p);
 }
 

@@ -121,7 +121,8 @@ failed:
     tly_jobs_destroy(srv.jobs);
     if (keeper_started)
         pthread_join(keeper, NULL);
-    natsSubscription_Destroy(srv.control_sub);
+    if (srv.control_sub != NULL)
+        tly_bus_unsubscribe(tly_publisher_bus(srv.publisher)->nc, srv.control_sub);
     tly_publisher_destroy(srv.publisher, cfg->shutdown_grace_ms);
     tly_schema_destroy(srv.batch_schema);
     tly_keycache_destroy(srv.keys);
