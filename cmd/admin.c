@@ -50,7 +50,7 @@ static bool broadcast(const tly_config_t *cfg, const char *what, const char *pay
     char subject[TLY_SUBJECT_MAX];
     tly_bus_control_subject(cfg, what, subject);
     tly_bus_t *bus = NULL;
-    bool ok = tly_bus_connect(cfg->nats_url, "tally-admin", NULL, &bus) &&
+    bool ok = tly_bus_connect(cfg->nats_url, "tally-admin", NULL, &bus) && tly_bus_up(bus) &&
               natsConnection_PublishString(bus->nc, subject, payload) == NATS_OK &&
               natsConnection_FlushTimeout(bus->nc, 3000) == NATS_OK;
     tly_bus_destroy(bus, 0);

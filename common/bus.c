@@ -15,56 +15,80 @@ static void on_reconnected(natsConnection *nc, void *closure)
     TLY_INFO(NULL, "NATS reconnected");
 }
 
-/* Called only when the first connection comes from the background retry. */
-static void on_connected(natsConnection *nc, void *closure)
+/* One attempt at the first connection (each server once); on success nc
+ * and js are set and up becomes true. */
+static bool connect_once(tly_bus_t *bus, natsStatus *why)
 {
-    TLY_INFO(NULL, "NATS connected");
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    natsStatus s = natsConnection_Connect(&nc, bus->opts);
+    if (s == NATS_OK)
+        s = natsConnection_JetStream(&js, nc, bus->has_jo ? &bus->jo : NULL);
+    *why = s;
+    if (s != NATS_OK) {
+        natsConnection_Destroy(nc);
+        return false;
+    }
+    bus->nc = nc;
+    bus->js = js;
+    atomic_store(&bus->up, true); /* publishes nc and js to the other threads */
+    return true;
+}
+
+static void *connector_main(void *arg)
+{
+    tly_bus_t *bus = arg;
+    natsStatus why;
+    do
+        tly_sleep_unless(500, &bus->stop);
+    while (!atomic_load(&bus->stop) && !connect_once(bus, &why));
+    if (atomic_load(&bus->up))
+        TLY_INFO(NULL, "NATS connected");
+    nats_ReleaseThreadMemory();
+    return NULL;
 }
 
 bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo, tly_bus_t **out)
 {
-    natsOptions *opts = NULL;
     tly_bus_t *bus = tly_xcalloc(1, sizeof *bus);
-    natsStatus s = natsOptions_Create(&opts);
+    if (jo != NULL) {
+        bus->jo = *jo;
+        bus->has_jo = true;
+    }
+    natsStatus s = natsOptions_Create(&bus->opts);
     if (s == NATS_OK)
-        s = natsOptions_SetURL(opts, url);
+        s = natsOptions_SetURL(bus->opts, url);
     if (s == NATS_OK)
-        s = natsOptions_SetName(opts, client_name);
+        s = natsOptions_SetName(bus->opts, client_name);
     if (s == NATS_OK)
-        s = natsOptions_SetMaxReconnect(opts, -1);
+        s = natsOptions_SetMaxReconnect(bus->opts, -1);
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectWait(opts, 250);
+        s = natsOptions_SetReconnectWait(bus->opts, 250);
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectJitter(opts, 100, 1000);
+        s = natsOptions_SetReconnectJitter(bus->opts, 100, 1000);
     /* Publishes made while disconnected are buffered up to this size and
      * then time out at the PubAck wait; they are never assumed delivered. */
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
-    /* With a connected callback, a first connect that fails returns at once
-     * and is retried in the background. Without one, libnats 3.4.1 retries
-     * inside natsConnection_Connect, forever (MaxReconnect -1): serve and
-     * ingest started before NATS hung there, silent, not listening, deaf
-     * to SIGTERM (integration.nats_late). */
+        s = natsOptions_SetReconnectBufSize(bus->opts, 64 * 1024 * 1024);
     if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, NULL);
+        s = natsOptions_SetDisconnectedCB(bus->opts, on_disconnected, NULL);
     if (s == NATS_OK)
-        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
-    if (s == NATS_OK)
-        s = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
-    if (s == NATS_OK) {
-        s = natsConnection_Connect(&bus->nc, opts);
-        if (s == NATS_NOT_YET_CONNECTED) {
-            TLY_WARN(NULL, "NATS at %s is not reachable yet; retrying in the background", url);
-            s = NATS_OK;
-        }
-    }
-    if (s == NATS_OK)
-        s = natsConnection_JetStream(&bus->js, bus->nc, jo);
-    natsOptions_Destroy(opts);
+        s = natsOptions_SetReconnectedCB(bus->opts, on_reconnected, NULL);
     if (s != NATS_OK) {
-        TLY_ERROR(NULL, "NATS connect to %s failed: %s", url, natsStatus_GetText(s));
+        TLY_ERROR(NULL, "NATS options for %s refused: %s", url, natsStatus_GetText(s));
         tly_bus_destroy(bus, 0);
         return false;
+    }
+    natsStatus why;
+    if (!connect_once(bus, &why)) {
+        TLY_WARN(NULL, "NATS at %s is not reachable yet (%s); retrying in the background", url,
+                 natsStatus_GetText(why));
+        if (pthread_create(&bus->connector, NULL, connector_main, bus) != 0) {
+            TLY_ERROR(NULL, "cannot start a thread to connect to NATS");
+            tly_bus_destroy(bus, 0);
+            return false;
+        }
+        bus->connector_started = true;
     }
     *out = bus;
     return true;
@@ -74,6 +98,9 @@ void tly_bus_destroy(tly_bus_t *bus, int64_t timeout_ms)
 {
     if (bus == NULL)
         return;
+    atomic_store(&bus->stop, true);
+    if (bus->connector_started)
+        pthread_join(bus->connector, NULL); /* an attempt under way takes up to 2 s */
     jsCtx_Destroy(bus->js);
     if (bus->nc != NULL) {
         if (timeout_ms > 0 && tly_bus_connected(bus))
@@ -81,6 +108,7 @@ void tly_bus_destroy(tly_bus_t *bus, int64_t timeout_ms)
         natsConnection_Close(bus->nc);
         natsConnection_Destroy(bus->nc);
     }
+    natsOptions_Destroy(bus->opts);
     free(bus);
 }
 
@@ -93,9 +121,14 @@ void tly_bus_unsubscribe(natsConnection *nc, natsSubscription *sub)
     natsSubscription_Destroy(sub);
 }
 
+bool tly_bus_up(const tly_bus_t *bus)
+{
+    return atomic_load(&bus->up);
+}
+
 bool tly_bus_connected(const tly_bus_t *bus)
 {
-    return natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
+    return tly_bus_up(bus) && natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
 void tly_bus_subject(const tly_config_t *cfg, const char *tenant_id, char out[TLY_SUBJECT_MAX])

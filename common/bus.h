@@ -20,27 +20,50 @@
 #include "common/util.h"
 
 #include <nats/nats.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #define TLY_HDR_REQUEST_ID  "Tally-Request-Id"
 #define TLY_HDR_RECEIVED_AT "Tally-Received-At"
 #define TLY_INGEST_CONSUMER "tally-ingest"
 
+/* nc and js are NULL until the first connection, then fixed: use them only
+ * once tly_bus_up (or tly_bus_connected) has said true. The rest is the
+ * bus's own. */
 typedef struct {
     natsConnection *nc;
     jsCtx *js;
+    natsOptions *opts;
+    jsOptions jo;
+    bool has_jo;
+    pthread_t connector; /* retries the first connection; joined by tly_bus_destroy */
+    bool connector_started;
+    atomic_bool up, stop;
 } tly_bus_t;
 
-/* Connects and creates the JetStream context with `jo` (may be NULL). If
- * NATS is not reachable yet, returns at once (a warning logged) and keeps
- * connecting in the background (tly_bus_connected says when it is up);
- * reconnects forever. On success *out is owned by the caller:
- * tly_bus_destroy. */
+/* Connects and creates the JetStream context with `jo` (may be NULL, else
+ * copied). If NATS is not reachable yet, returns at once (a warning logged)
+ * and a thread of the bus tries again every half second until it is
+ * (tly_bus_up says when); once connected, reconnects forever. False only if
+ * the options are refused. On success *out is owned by the caller:
+ * tly_bus_destroy.
+ *
+ * Why not nats.c's retry-on-failed-connect: in libnats 3.4.1 it retries
+ * inside natsConnection_Connect, forever, without a connected callback
+ * (serve and ingest started before NATS hung there, silent and deaf to
+ * SIGTERM); with one, it retries in the background but gives up for good
+ * when the first attempt reached something that accepted the TCP
+ * connection and never spoke NATS (a mesh proxy with NATS down),
+ * nats-io/nats.c 77843e72, fixed in v3.12.0 (integration.nats_late). */
 bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo,
                      tly_bus_t **out) TLY_MUSTCHECK;
 
 /* Drains for up to timeout_ms, then closes and frees. NULL is a no-op. */
 void tly_bus_destroy(tly_bus_t *bus, int64_t timeout_ms);
 
+/* Connected once: nc and js may be used (they buffer while reconnecting). */
+bool tly_bus_up(const tly_bus_t *bus);
+/* Connected now. */
 bool tly_bus_connected(const tly_bus_t *bus);
 
 /* Creates the stream, or updates it to the configured limits; idempotent

@@ -68,8 +68,9 @@ char *tly_ingest_metrics_render(const tly_config_t *cfg, tly_ingest_metrics_t *m
     /* The shared consumer's view: what waits, what is out, what came back. */
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
-    bool have = bus != NULL && js_GetConsumerInfo(&ci, bus->js, cfg->stream_name,
-                                                  TLY_INGEST_CONSUMER, NULL, &jerr) == NATS_OK;
+    bool have = bus != NULL && tly_bus_up(bus) &&
+                js_GetConsumerInfo(&ci, bus->js, cfg->stream_name, TLY_INGEST_CONSUMER, NULL,
+                                   &jerr) == NATS_OK;
     tly_prom_header(&b, "tally_ingest_consumer_pending", "gauge",
                     "Messages in the stream not yet delivered to any ingest (the lag).");
     tly_prom_sample(&b, "tally_ingest_consumer_pending", NULL, have ? ci->NumPending : 0);

@@ -146,7 +146,7 @@ tly_publish_status_t tly_publisher_publish(tly_publisher_t *pub, const char *sub
                                            tly_publish_done_fn done, void *arg)
 {
     uint32_t idx, gen;
-    if (len > INT32_MAX)
+    if (len > INT32_MAX || !tly_bus_up(pub->bus)) /* never connected yet: nothing to buffer in */
         return TLY_PUBLISH_FAILED;
     if (!slot_acquire(pub, done, arg, &idx, &gen))
         return TLY_PUBLISH_BUSY;

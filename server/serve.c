@@ -9,23 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Creates the stream once NATS is reachable and re-checks it now and then,
- * so serve starts (and reports not ready) while NATS is still down. */
-static void *stream_keeper(void *arg)
-{
-    tly_server_t *srv = arg;
-    tly_bus_t *bus = tly_publisher_bus(srv->publisher);
-    while (!atomic_load(&srv->stopping)) {
-        bool ready = tly_bus_connected(bus) && tly_bus_ensure_stream(bus, srv->cfg);
-        if (ready && !atomic_load(&srv->stream_ready))
-            TLY_INFO(NULL, "JetStream stream %s ready", srv->cfg->stream_name);
-        atomic_store(&srv->stream_ready, ready);
-        tly_sleep_unless(ready ? 30000 : 1000, &srv->stopping);
-    }
-    nats_ReleaseThreadMemory();
-    return NULL;
-}
-
 /* Control broadcasts from `tally admin`: drop what they invalidate. Runs on
  * a nats.c thread; the cache operations are short and locked. */
 static void on_control(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -47,6 +30,43 @@ static void on_control(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
         TLY_INFO(NULL, "tenant change broadcast: API key cache cleared");
     }
     natsMsg_Destroy(msg);
+}
+
+/* Subscribes to the control broadcasts once NATS is up (false until it
+ * has); a failure is logged and tried again by the stream keeper. Caches
+ * still expire within TALLY_AUTH_CACHE_TTL_S without them. */
+static bool subscribe_control(tly_server_t *srv)
+{
+    tly_bus_t *bus = tly_publisher_bus(srv->publisher);
+    if (srv->control_sub != NULL || !tly_bus_up(bus))
+        return srv->control_sub != NULL;
+    char control[TLY_SUBJECT_MAX];
+    tly_bus_control_subject(srv->cfg, ">", control);
+    natsStatus s = natsConnection_Subscribe(&srv->control_sub, bus->nc, control, on_control, srv);
+    if (s != NATS_OK) {
+        TLY_ERROR(NULL, "cannot subscribe to %s: %s", control, natsStatus_GetText(s));
+        srv->control_sub = NULL;
+    }
+    return srv->control_sub != NULL;
+}
+
+/* Creates the stream once NATS is reachable and re-checks it now and then,
+ * so serve starts (and reports not ready) while NATS is still down; and
+ * subscribes to the control broadcasts then if serve could not at start. */
+static void *stream_keeper(void *arg)
+{
+    tly_server_t *srv = arg;
+    tly_bus_t *bus = tly_publisher_bus(srv->publisher);
+    while (!atomic_load(&srv->stopping)) {
+        bool ready = tly_bus_connected(bus) && subscribe_control(srv) &&
+                     tly_bus_ensure_stream(bus, srv->cfg);
+        if (ready && !atomic_load(&srv->stream_ready))
+            TLY_INFO(NULL, "JetStream stream %s ready", srv->cfg->stream_name);
+        atomic_store(&srv->stream_ready, ready);
+        tly_sleep_unless(ready ? 30000 : 1000, &srv->stopping);
+    }
+    nats_ReleaseThreadMemory();
+    return NULL;
 }
 
 static void wait_for_suspended(tly_server_t *srv, int64_t grace_ms)
@@ -86,14 +106,7 @@ int tly_serve_main(const tly_config_t *cfg)
     srv.metrics = tly_metrics_create(route_names, nroutes);
     if (!tly_publisher_create(cfg, srv.metrics, &srv.publisher))
         goto failed;
-    char control[TLY_SUBJECT_MAX];
-    tly_bus_control_subject(cfg, ">", control);
-    natsStatus ns = natsConnection_Subscribe(&srv.control_sub, tly_publisher_bus(srv.publisher)->nc,
-                                             control, on_control, &srv);
-    if (ns != NATS_OK) {
-        TLY_ERROR(NULL, "cannot subscribe to %s: %s", control, natsStatus_GetText(ns));
-        goto failed;
-    }
+    subscribe_control(&srv); /* or, NATS not up yet, the stream keeper once it is */
     if (!tly_jobs_create((int)cfg->db_workers, (int)cfg->db_queue_len, cfg->database_url,
                          &srv.jobs))
         goto failed;
