@@ -7,7 +7,8 @@
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
-    TLY_WARN(NULL, "NATS disconnected");
+    if (!natsConnection_IsClosed(nc)) /* closing it ourselves is no news */
+        TLY_WARN(NULL, "NATS disconnected");
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)

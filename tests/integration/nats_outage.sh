@@ -48,3 +48,9 @@ pass "NATS back: 202 again after $((i / 10)).$((i % 10)) s without restarting se
 read -r status body < <(post_batch "$key" "$t_dir/b2.json")
 [ "$status" = 202 ] && [ "$(jq -r .duplicate <<<"$body")" = true ] || fail "retry after recovery: $status $body"
 pass "retrying the refused batch after recovery is a duplicate, not a second copy"
+
+# The outage was logged once; serve's own clean shutdown is not a disconnection.
+stop_tally "${t_pids[@]}"
+n=$(grep -c '"NATS disconnected"' "$t_dir/serve.log" || true)
+[ "$n" = 1 ] || fail "serve logged 'NATS disconnected' $n times, expected 1 (the outage, not the shutdown)"
+pass "the outage logged as a disconnection once, the shutdown not"
