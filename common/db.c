@@ -6,8 +6,13 @@
 
 PGconn *tly_db_connect(const char *url, const char *application_name)
 {
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *values[] = {url, application_name, "5", NULL};
+    /* A later keyword overrides an earlier one, and the URL is expanded in
+     * dbname's place: the TCP settings before it are defaults the URL may
+     * override; the name and the connect timeout after it are ours. */
+    const char *keys[] = {"keepalives",       "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "tcp_user_timeout", "dbname",
+                          "application_name", "connect_timeout",  NULL};
+    const char *values[] = {"1", "10", "5", "3", "30000", url, application_name, "5", NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
         /* PQerrorMessage never contains the password. */

@@ -13,7 +13,15 @@
 
 /* Connects; application_name identifies the component in pg_stat_activity.
  * Returns NULL (and logs why, without the password) on failure. Caller owns
- * the result (PQfinish). */
+ * the result (PQfinish).
+ *
+ * Over TCP, a server that vanishes without a reset (its host down, a
+ * partition) is noticed within about 25 s: TCP keepalives after 10 s idle,
+ * every 5 s, 3 unanswered; and data unacknowledged for 30 s ends the
+ * connection. Without them, a query
+ * waiting for such a server waits for the kernel's defaults: over two
+ * hours. A live server's kernel answers keepalives, so a long query is not
+ * cut short. The URL may set other values (keepalives_idle=...). */
 PGconn *tly_db_connect(const char *url, const char *application_name) TLY_MUSTCHECK;
 
 /* Runs a statement without parameters expecting no rows; logs on failure. */
