@@ -129,16 +129,6 @@ settle() {
   "$bench_psql" "$TALLY_PG_SUPER_URL/postgres" -qAt -v ON_ERROR_STOP=1 -c CHECKPOINT >/dev/null
 }
 
-# nats_request SUBJECT: an empty request; prints the reply's payload.
-nats_request() {
-  nats_connect "$TALLY_NATS_URL" || return 1
-  printf 'SUB _bench.reply 1\r\nPUB %s _bench.reply 0\r\n\r\n' "$1" >&4
-  local rc=0
-  nats_next 5 && printf '%s\n' "$nats_payload" || rc=1
-  nats_close
-  return $rc
-}
-
 # Progress comes from ingest's own counter of committed batches, read every
 # 0.1 s (about 2 ms of CPU each): polling PostgreSQL instead (a psql
 # connection and a count(*) each time) took about 9 % of the machine's CPU
@@ -228,7 +218,7 @@ raw_copy() { # text|binary: prints "seconds rows/s PostgreSQL-CPU-seconds"
 again() {
   say "  $1: the tables emptied, ingest's consumer deleted"
   sql "TRUNCATE $all_tables"
-  nats_request "\$JS.API.CONSUMER.DELETE.$TALLY_STREAM_NAME.tally-ingest" |
+  nats_request "$TALLY_NATS_URL" "\$JS.API.CONSUMER.DELETE.$TALLY_STREAM_NAME.tally-ingest" |
     jq -e '.success == true' >/dev/null || die "could not delete ingest's consumer"
 }
 

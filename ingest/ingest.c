@@ -63,6 +63,33 @@ static bool ensure_consumer(ingest_t *in)
     return s == NATS_OK;
 }
 
+/* The stream, the dead-letter stream and the consumer, as at start-up. */
+static bool ensure_streams_and_consumer(ingest_t *in)
+{
+    return tly_bus_connected(in->bus) && tly_bus_ensure_stream(in->bus, in->cfg) &&
+           tly_bus_ensure_dlq_stream(in->bus, in->cfg) && ensure_consumer(in);
+}
+
+/* Creates the consumer (and the streams) again if they are gone: deleted
+ * by an operator, or the stream recreated. A pull request to a missing
+ * consumer gets no answer at all, so the workers would wait, silently,
+ * while the stream fills. Once again, the consumer delivers the stream
+ * from its start; the ledger skips what was stored. */
+static void check_consumer(ingest_t *in)
+{
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetConsumerInfo(&ci, in->bus->js, in->cfg->stream_name, TLY_INGEST_CONSUMER,
+                                      NULL, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    if (s == NATS_OK || (jerr != JSConsumerNotFoundErr && jerr != JSStreamNotFoundErr))
+        return; /* there, or NATS away (the workers wait for it anyway) */
+    TLY_WARN(NULL, "consumer %s of stream %s is gone (code %d); creating it again",
+             TLY_INGEST_CONSUMER, in->cfg->stream_name, (int)jerr);
+    if (ensure_streams_and_consumer(in))
+        TLY_INFO(NULL, "consumer %s created again", TLY_INGEST_CONSUMER);
+}
+
 /* Calls a pruning function, fn(keep_days, chunk), until a chunk comes back
  * short, so that no transaction grows large; returns how many rows went. */
 static uint64_t prune(PGconn *conn, const char *fn, const char *what, int64_t keep_days)
@@ -457,8 +484,7 @@ int tly_ingest_main(const tly_config_t *cfg)
         !tly_bus_connect(cfg->nats_url, "tally-ingest", NULL, &in.bus))
         goto failed;
     /* Wait for NATS (serve may not have created the stream yet either). */
-    while (!(tly_bus_connected(in.bus) && tly_bus_ensure_stream(in.bus, cfg) &&
-             tly_bus_ensure_dlq_stream(in.bus, cfg) && ensure_consumer(&in))) {
+    while (!ensure_streams_and_consumer(&in)) {
         if (tly_signals_wait_ms(1000) != 0) {
             rc = 0;
             goto failed;
@@ -478,9 +504,16 @@ int tly_ingest_main(const tly_config_t *cfg)
     }
     TLY_INFO(NULL, "%d workers consuming %s", workers, cfg->stream_name);
 
+    /* Maintenance hourly; the consumer checked every 10 s. */
     int sig;
-    while ((sig = tly_signals_wait_ms(3600 * 1000)) == 0)
-        maintain(&in);
+    int64_t maintained_ns = tly_now_monotonic_ns();
+    while ((sig = tly_signals_wait_ms(10 * 1000)) == 0) {
+        check_consumer(&in);
+        if (tly_now_monotonic_ns() - maintained_ns >= 3600 * INT64_C(1000000000)) {
+            maintain(&in);
+            maintained_ns = tly_now_monotonic_ns();
+        }
+    }
     TLY_INFO(NULL, "%s received, finishing the current batches", strsignal(sig));
     rc = 0;
 failed:

@@ -109,3 +109,13 @@ nats_pub() {
   return 1
 }
 nats_close() { exec 4>&-; }
+# nats_request URL SUBJECT: an empty request on its own connection; prints
+# the reply's payload. False if none came within 5 s.
+nats_request() {
+  nats_connect "$1" || return 1
+  printf 'SUB _script.reply 1\r\nPUB %s _script.reply 0\r\n\r\n' "$2" >&4
+  local rc=0
+  nats_next 5 && printf '%s\n' "$nats_payload" || rc=1
+  nats_close
+  return $rc
+}
