@@ -51,7 +51,7 @@ void tly_pull_free(tly_pull_t *p)
         return;
     natsMsg *m = NULL;
     while (p->sub != NULL && natsSubscription_NextMsg(&m, p->sub, 0) == NATS_OK) {
-        (void)tly_ack(p->nc, m, TLY_ACK_NAK); /* a status message has no reply: refused */
+        (void)tly_ack(p->nc, m, TLY_ACK_NAK); /* a status message has no reply: skipped */
         natsMsg_Destroy(m);
     }
     tly_bus_unsubscribe(p->nc, p->sub);
@@ -153,7 +153,10 @@ natsStatus tly_pull_fetch(tly_pull_t *p, int batch, int64_t max_bytes, int64_t w
         (void)take(&t, m, why, why_len); /* a stale status ends nothing now */
     why[0] = '\0';
     natsStatus s = NATS_OK;
-    /* Then what the stream holds now; only if it held nothing, a wait. */
+    /* Then what the stream holds: a no_wait request with an expiry, which
+     * nats-server 2.9 answers as soon as it has any message (408 once the
+     * stream runs dry, or at the expiry). A server that answers 404
+     * (nothing now) instead gets a second, waiting request. */
     for (int wait = 0; wait < 2 && !full(&t); wait++) {
         s = request(p, &t, wait_ms, !wait, why, why_len);
         if (out->count > 0 || s != NATS_NOT_FOUND)
