@@ -25,13 +25,11 @@ tly_pull_t *tly_pull_new(natsConnection *nc, const char *stream, const char *con
     if (s == NATS_OK) {
         snprintf(p->inbox, sizeof p->inbox, "%s", inbox);
         natsInbox_Destroy(inbox);
+        /* nats.c's pending limits bound the queue (65,536 messages, 64 MiB;
+         * several fetches at the default 16 MB): past them it drops what
+         * comes, which JetStream delivers again after the ack wait. */
         s = natsConnection_SubscribeSync(&p->sub, nc, p->inbox);
     }
-    /* What arrives is bounded by the requests (batch, max_bytes), not by
-     * nats.c's default pending limits, past which it would drop messages
-     * (they would come back only after the ack wait). */
-    if (s == NATS_OK)
-        s = natsSubscription_SetPendingLimits(p->sub, -1, -1);
     if (s != NATS_OK) {
         TLY_WARN(NULL, "cannot subscribe an inbox for %s: %s", p->next, natsStatus_GetText(s));
         tly_pull_free(p);
