@@ -36,21 +36,6 @@ for p in serve ingest; do
 done
 pass "serve and ingest up without NATS: /healthz 200, /readyz 503, a batch 503; both logged it"
 
-# stops PID within 10 s of SIGTERM, exit status 0.
-stops_on_term() {
-  local i rc=0
-  kill -TERM "$1"
-  for ((i = 0; i < 100; i++)); do
-    alive "$1" || break
-    sleep 0.1
-  done
-  if alive "$1"; then
-    kill -KILL "$1"
-    fail "$2 waiting for NATS ignored SIGTERM for 10 s"
-  fi
-  wait "$1" || rc=$?
-  [ "$rc" = 0 ] || fail "$2 waiting for NATS exited $rc after SIGTERM"
-}
 kill -TERM "$silent"
 wait "$silent" || true
 "$TALLY_BIN" ingest >>"$t_dir/ingest2.log" 2>&1 &
@@ -58,8 +43,7 @@ second=$!
 TALLY_HTTP_PORT=$(free_port) "$TALLY_BIN" serve >>"$t_dir/serve2.log" 2>&1 &
 third=$!
 sleep 1
-stops_on_term "$second" ingest
-stops_on_term "$third" serve
+stop_tally "$second" "$third"
 pass "SIGTERM stops ingest and serve while they wait for NATS (exit 0)"
 
 start_private_nats

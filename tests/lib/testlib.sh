@@ -35,13 +35,24 @@ stop_tallies() {
   return $rc
 }
 
-# stop_tally PID...: stops those of the test's tally processes (SIGTERM),
-# fails unless each exits 0, and forgets them.
+# stop_tally PID...: stops those tally processes of the test (SIGTERM),
+# fails unless each exits 0 within 30 s (one still running then is killed),
+# and forgets them.
 stop_tally() {
-  local pid keep=() p
+  local pid keep=() p i rc
   kill -TERM "$@"
   for pid in "$@"; do
-    wait "$pid" || fail "tally process $pid did not stop cleanly"
+    for ((i = 0; i < 300; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      kill -KILL "$pid"
+      fail "tally process $pid ignored SIGTERM for 30 s"
+    fi
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" = 0 ] || fail "tally process $pid exited $rc after SIGTERM"
   done
   for p in "${t_pids[@]}"; do
     [[ " $* " == *" $p "* ]] || keep+=("$p")
