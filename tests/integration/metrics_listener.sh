@@ -4,7 +4,7 @@
 # port answers 404 for it, and the counts are the API's.
 . "$(dirname "$0")/../lib/testlib.sh"
 
-mport=$(free_port)
+t_port mport
 TALLY_METRICS_ADDR=127.0.0.1 TALLY_METRICS_PORT=$mport start_tally serve
 tenant=$(new_tenant "Metrics Elsewhere")
 key=$(new_agent_key "$tenant")

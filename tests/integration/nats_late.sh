@@ -10,7 +10,7 @@
 # for good after the silent listener.)
 . "$(dirname "$0")/../lib/testlib.sh"
 
-t_nats_port=$(free_port) # start_private_nats will use it
+t_port t_nats_port # start_private_nats will use it
 export TALLY_NATS_URL="nats://127.0.0.1:$t_nats_port" TALLY_PUBLISH_TIMEOUT_MS=1000
 tenant=$(new_tenant "Early Birds")
 key=$(new_agent_key "$tenant")
@@ -40,7 +40,8 @@ kill -TERM "$silent"
 wait "$silent" || true
 "$TALLY_BIN" ingest >>"$t_dir/ingest2.log" 2>&1 &
 second=$!
-TALLY_HTTP_PORT=$(free_port) "$TALLY_BIN" serve >>"$t_dir/serve2.log" 2>&1 &
+t_port port2
+TALLY_HTTP_PORT=$port2 "$TALLY_BIN" serve >>"$t_dir/serve2.log" 2>&1 &
 third=$!
 sleep 1
 stop_tally "$second" "$third"

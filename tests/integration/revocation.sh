@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/testlib.sh"
 
 port_a=$TALLY_HTTP_PORT
-port_b=$(free_port)
+t_port port_b
 start_tally serve
 TALLY_HTTP_PORT=$port_b start_tally serve
 tenant=$(new_tenant "Revokers")

@@ -97,10 +97,26 @@ export TALLY_OWNER_DATABASE_URL=${TALLY_OWNER_DATABASE_URL%/*}/$t_db
 export TALLY_STREAM_NAME="T_${t_name^^}"
 export TALLY_SUBJECT_PREFIX="test.$t_name"
 export TALLY_HTTP_ADDR=127.0.0.1
-export TALLY_HTTP_PORT=$(free_port)
+# t_port NAME: sets NAME to a free port that no earlier t_port of this test
+# handed out (free_port alone may hand out again a port whose listener has
+# not started yet: ingest's metrics port once went to the test's own
+# nats-server).
+t_ports=()
+t_port() {
+  local p
+  while :; do
+    p=$(free_port)
+    [[ " ${t_ports[*]} " == *" $p "* ]] || break
+  done
+  t_ports+=("$p")
+  printf -v "$1" '%s' "$p"
+}
+t_port TALLY_HTTP_PORT
+export TALLY_HTTP_PORT
 export TALLY_URL="http://127.0.0.1:$TALLY_HTTP_PORT"
 export TALLY_INGEST_METRICS_ADDR=127.0.0.1
-export TALLY_INGEST_METRICS_PORT=$(free_port)
+t_port TALLY_INGEST_METRICS_PORT
+export TALLY_INGEST_METRICS_PORT
 export TALLY_LOG_LEVEL=${TALLY_LOG_LEVEL:-info}
 # Sanitizer reports must fail the test that caused them.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
@@ -160,8 +176,8 @@ t_nats_port=""
 t_nats_monitor=""
 t_nats_pid=""
 start_private_nats() {
-  [ -n "$t_nats_port" ] || t_nats_port=$(free_port)
-  [ -n "$t_nats_monitor" ] || t_nats_monitor=$(free_port)
+  [ -n "$t_nats_port" ] || t_port t_nats_port
+  [ -n "$t_nats_monitor" ] || t_port t_nats_monitor
   local attempt
   # A restart may find the port still held for a moment; try a few times.
   for attempt in 1 2 3 4 5; do
@@ -201,7 +217,7 @@ start_private_pg() {
   pgbin=$(pg_bin)
   if [ -z "$t_pg_port" ]; then
     fresh=1
-    t_pg_port=$(free_port)
+    t_port t_pg_port
     mkdir -p "$t_dir/pg"
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$t_dir/pg" && chmod 755 "$t_dir"
     echo secret >"$t_dir/pg.pw" && chmod 644 "$t_dir/pg.pw"
