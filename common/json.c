@@ -662,14 +662,20 @@ tly_json_doc_t *tly_json_parse(const char *text, size_t len, unsigned flags,
 
 /* ---- access ---- */
 
+/* The first byte tells most keys of one length apart without a call. */
+static inline bool key_is(const tly_json_member_t *m, const char *key, size_t key_len)
+{
+    return m->key_len == key_len &&
+           (key_len == 0 || (m->key[0] == key[0] && memcmp(m->key, key, key_len) == 0));
+}
+
 const tly_json_t *tly_json_getn(const tly_json_t *v, const char *key, size_t key_len)
 {
     if (v == NULL || v->type != TLY_JSON_OBJECT)
         return NULL;
     for (uint32_t i = 0; i < v->len; i++) {
         const tly_json_member_t *m = &v->u.members[i];
-        if (m->key_len == key_len &&
-            (key_len == 0 || (m->key[0] == key[0] && memcmp(m->key, key, key_len) == 0)))
+        if (key_is(m, key, key_len))
             return &m->value;
     }
     return NULL;
@@ -680,31 +686,19 @@ const tly_json_t *tly_json_get(const tly_json_t *v, const char *key)
     return tly_json_getn(v, key, strlen(key));
 }
 
-const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, uint32_t *hint)
+const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, size_t key_len,
+                                    uint32_t *hint)
 {
     if (v == NULL || v->type != TLY_JSON_OBJECT)
         return NULL;
     uint32_t i = *hint < v->len ? *hint : 0;
     for (uint32_t k = 0; k < v->len; k++) {
         const tly_json_member_t *m = &v->u.members[i];
-        /* The first bytes tell most keys apart without a call; strncmp stops
-         * at key's NUL, so a shorter key is never overread. */
-        if (m->key[0] == key[0] && strncmp(m->key, key, m->key_len) == 0 &&
-            key[m->key_len] == '\0') {
+        if (key_is(m, key, key_len)) {
             *hint = i + 1;
             return &m->value;
         }
         i = i + 1 < v->len ? i + 1 : 0;
     }
     return NULL;
-}
-
-const char *tly_json_string(const tly_json_t *v)
-{
-    return v != NULL && v->type == TLY_JSON_STRING ? v->u.s : NULL;
-}
-
-size_t tly_json_size(const tly_json_t *v)
-{
-    return v != NULL && v->type == TLY_JSON_ARRAY ? v->len : 0;
 }

@@ -108,13 +108,23 @@ const tly_json_t *tly_json_getn(const tly_json_t *v, const char *key, size_t key
 const tly_json_t *tly_json_get(const tly_json_t *v, const char *key);
 /* The same, for reading several members in a row: the search starts at
  * member *hint (start with 0) and sets *hint to the one after the match, so
- * asking in the document's order finds each member at once. */
-const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, uint32_t *hint);
+ * asking in the document's order finds each member at once, and a member
+ * that is not there costs a length compare per member. */
+const tly_json_t *tly_json_get_from(const tly_json_t *v, const char *key, size_t key_len,
+                                    uint32_t *hint);
+/* A string literal as the key and key_len arguments of the functions above. */
+#define TLY_JSON_KEY(literal) ("" literal), (sizeof(literal) - 1)
 
 /* v's string, or NULL if v is NULL or not a string. */
-const char *tly_json_string(const tly_json_t *v);
+static inline const char *tly_json_string(const tly_json_t *v)
+{
+    return v != NULL && v->type == TLY_JSON_STRING ? v->u.s : NULL;
+}
 /* Items of an array (0 for NULL or anything else). */
-size_t tly_json_size(const tly_json_t *v);
+static inline size_t tly_json_size(const tly_json_t *v)
+{
+    return v != NULL && v->type == TLY_JSON_ARRAY ? v->len : 0;
+}
 static inline bool tly_json_is(const tly_json_t *v, tly_json_type_t t)
 {
     return v != NULL && v->type == t;

@@ -10,6 +10,7 @@
 
 typedef struct {
     const char *json_key;
+    size_t json_len;
     const char *column;
     tly_bin_kind_t kind;
 } column_t;
@@ -23,48 +24,48 @@ typedef struct {
 } spec_t;
 
 static const column_t patch_cols[] = {
-    {"hotfix_id", "hotfix_id", TLY_BIN_TEXT},
-    {"description", "description", TLY_BIN_TEXT},
-    {"installed_on", "installed_on", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("hotfix_id"), "hotfix_id", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("description"), "description", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("installed_on"), "installed_on", TLY_BIN_TEXT},
 };
 static const column_t process_cols[] = {
-    {"ts", "ts", TLY_BIN_TS},
-    {"op", "op", TLY_BIN_TEXT},
-    {"pid", "pid", TLY_BIN_INT8},
-    {"ppid", "ppid", TLY_BIN_INT8},
-    {"name", "name", TLY_BIN_TEXT},
-    {"path", "path", TLY_BIN_TEXT},
-    {"cmdline", "cmdline", TLY_BIN_TEXT},
-    {"user", "user_name", TLY_BIN_TEXT},
-    {"sha256", "sha256", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("ts"), "ts", TLY_BIN_TS},
+    {TLY_JSON_KEY("op"), "op", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("pid"), "pid", TLY_BIN_INT8},
+    {TLY_JSON_KEY("ppid"), "ppid", TLY_BIN_INT8},
+    {TLY_JSON_KEY("name"), "name", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("path"), "path", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("cmdline"), "cmdline", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("user"), "user_name", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("sha256"), "sha256", TLY_BIN_TEXT},
 };
 static const column_t network_cols[] = {
-    {"ts", "ts", TLY_BIN_TS},
-    {"protocol", "protocol", TLY_BIN_TEXT},
-    {"local_ip", "local_ip", TLY_BIN_INET},
-    {"local_port", "local_port", TLY_BIN_INT4},
-    {"remote_ip", "remote_ip", TLY_BIN_INET},
-    {"remote_port", "remote_port", TLY_BIN_INT4},
-    {"state", "state", TLY_BIN_TEXT},
-    {"pid", "pid", TLY_BIN_INT8},
-    {"process_name", "process_name", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("ts"), "ts", TLY_BIN_TS},
+    {TLY_JSON_KEY("protocol"), "protocol", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("local_ip"), "local_ip", TLY_BIN_INET},
+    {TLY_JSON_KEY("local_port"), "local_port", TLY_BIN_INT4},
+    {TLY_JSON_KEY("remote_ip"), "remote_ip", TLY_BIN_INET},
+    {TLY_JSON_KEY("remote_port"), "remote_port", TLY_BIN_INT4},
+    {TLY_JSON_KEY("state"), "state", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("pid"), "pid", TLY_BIN_INT8},
+    {TLY_JSON_KEY("process_name"), "process_name", TLY_BIN_TEXT},
 };
 static const column_t file_cols[] = {
-    {"ts", "ts", TLY_BIN_TS},
-    {"op", "op", TLY_BIN_TEXT},
-    {"path", "path", TLY_BIN_TEXT},
-    {"old_path", "old_path", TLY_BIN_TEXT},
-    {"size_bytes", "size_bytes", TLY_BIN_INT8},
-    {"sha256", "sha256", TLY_BIN_TEXT},
-    {"pid", "pid", TLY_BIN_INT8},
+    {TLY_JSON_KEY("ts"), "ts", TLY_BIN_TS},
+    {TLY_JSON_KEY("op"), "op", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("path"), "path", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("old_path"), "old_path", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("size_bytes"), "size_bytes", TLY_BIN_INT8},
+    {TLY_JSON_KEY("sha256"), "sha256", TLY_BIN_TEXT},
+    {TLY_JSON_KEY("pid"), "pid", TLY_BIN_INT8},
 };
 static const column_t metric_cols[] = {
-    {"ts", "ts", TLY_BIN_TS},
-    {"cpu_pct", "cpu_pct", TLY_BIN_FLOAT4},
-    {"mem_used_bytes", "mem_used_bytes", TLY_BIN_INT8},
-    {"disk_used_pct", "disk_used_pct", TLY_BIN_FLOAT4},
-    {"net_rx_bytes", "net_rx_bytes", TLY_BIN_INT8},
-    {"net_tx_bytes", "net_tx_bytes", TLY_BIN_INT8},
+    {TLY_JSON_KEY("ts"), "ts", TLY_BIN_TS},
+    {TLY_JSON_KEY("cpu_pct"), "cpu_pct", TLY_BIN_FLOAT4},
+    {TLY_JSON_KEY("mem_used_bytes"), "mem_used_bytes", TLY_BIN_INT8},
+    {TLY_JSON_KEY("disk_used_pct"), "disk_used_pct", TLY_BIN_FLOAT4},
+    {TLY_JSON_KEY("net_rx_bytes"), "net_rx_bytes", TLY_BIN_INT8},
+    {TLY_JSON_KEY("net_tx_bytes"), "net_tx_bytes", TLY_BIN_INT8},
 };
 
 /* Patch lists, staged for tally_ingest_devices(). */
@@ -144,7 +145,8 @@ static void render_item(const spec_t *spec, const tly_json_t *item, tly_strbuf_t
     uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
     for (size_t c = 0; c < spec->ncols; c++) {
         tly_strbuf_append(b, "\t", 1);
-        copy_value(b, tly_json_get_from(item, spec->cols[c].json_key, &hint));
+        copy_value(b,
+                   tly_json_get_from(item, spec->cols[c].json_key, spec->cols[c].json_len, &hint));
     }
     tly_strbuf_append(b, "\n", 1);
 }
@@ -571,7 +573,8 @@ static bool render_events(size_t t, const tly_stage_event_doc_t *docs, int n,
         for (size_t k = 0; k < tly_json_size(items); k++) {
             const tly_json_t *item = &items->u.items[k];
             uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
-            const tly_json_t *ts = tly_json_get_from(item, spec->cols[0].json_key, &hint);
+            const tly_json_t *ts =
+                tly_json_get_from(item, spec->cols[0].json_key, spec->cols[0].json_len, &hint);
             int64_t at = 0;
             if (!tly_json_is(ts, TLY_JSON_STRING) || !tly_parse_rfc3339_us(ts->u.s, ts->len, &at)) {
                 snprintf(why, why_len, "%s: an item's ts is not an RFC 3339 date-time",
@@ -585,8 +588,8 @@ static bool render_events(size_t t, const tly_stage_event_doc_t *docs, int n,
                 for (size_t c = 1; c < spec->ncols; c++) {
                     const column_t *col = &spec->cols[c];
                     if (!tly_bin_json(rows, col->kind,
-                                      tly_json_get_from(item, col->json_key, &hint), docs[i].text,
-                                      spec->table, col->column, why, why_len))
+                                      tly_json_get_from(item, col->json_key, col->json_len, &hint),
+                                      docs[i].text, spec->table, col->column, why, why_len))
                         return false;
                 }
                 (*count)++;

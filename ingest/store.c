@@ -175,25 +175,26 @@ static bool same_device(const batch_t *a, const batch_t *b)
  * (migrations/0017_ingest_lean_transaction.sql). */
 static const struct {
     const char *key;
+    size_t key_len;
     tly_bin_kind_t kind;
 } device_cols[] = {
-    {"hostname", TLY_BIN_TEXT},
-    {"domain", TLY_BIN_TEXT},
-    {"os_name", TLY_BIN_TEXT},
-    {"os_version", TLY_BIN_TEXT},
-    {"os_build", TLY_BIN_TEXT},
-    {"arch", TLY_BIN_TEXT},
-    {"serial", TLY_BIN_TEXT},
-    {"manufacturer", TLY_BIN_TEXT},
-    {"model", TLY_BIN_TEXT},
-    {"cpu_model", TLY_BIN_TEXT},
-    {"cpu_cores", TLY_BIN_INT4},
-    {"memory_bytes", TLY_BIN_INT8},
-    {"disks", TLY_BIN_JSONB},
-    {"ip_addresses", TLY_BIN_TEXT_ARRAY},
-    {"mac_addresses", TLY_BIN_TEXT_ARRAY},
-    {"boot_time", TLY_BIN_TS},
-    {"logged_in_users", TLY_BIN_TEXT_ARRAY},
+    {TLY_JSON_KEY("hostname"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("domain"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("os_name"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("os_version"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("os_build"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("arch"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("serial"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("manufacturer"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("model"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("cpu_model"), TLY_BIN_TEXT},
+    {TLY_JSON_KEY("cpu_cores"), TLY_BIN_INT4},
+    {TLY_JSON_KEY("memory_bytes"), TLY_BIN_INT8},
+    {TLY_JSON_KEY("disks"), TLY_BIN_JSONB},
+    {TLY_JSON_KEY("ip_addresses"), TLY_BIN_TEXT_ARRAY},
+    {TLY_JSON_KEY("mac_addresses"), TLY_BIN_TEXT_ARRAY},
+    {TLY_JSON_KEY("boot_time"), TLY_BIN_TS},
+    {TLY_JSON_KEY("logged_in_users"), TLY_BIN_TEXT_ARRAY},
 };
 
 /* Runs a statement of the store; classifies its failure. */
@@ -538,9 +539,10 @@ static bool device_row(tly_strbuf_t *rows, const batch_t *b, char *why, size_t w
     bool ok = true;
     uint32_t hint = 0; /* agents send members in the schema's order, as the columns are */
     for (size_t c = 0; ok && c < TLY_ARRAY_LEN(device_cols); c++)
-        ok = tly_bin_json(rows, device_cols[c].kind,
-                          tly_json_get_from(b->device, device_cols[c].key, &hint), b->text,
-                          "device", device_cols[c].key, why, why_len);
+        ok = tly_bin_json(
+            rows, device_cols[c].kind,
+            tly_json_get_from(b->device, device_cols[c].key, device_cols[c].key_len, &hint),
+            b->text, "device", device_cols[c].key, why, why_len);
     tly_bin_ts(rows, b->received_us);
     return ok;
 }
@@ -640,8 +642,9 @@ static void software_key(const tly_json_t *item, const char **name, size_t *name
                          const char **publisher, size_t *publisher_len)
 {
     uint32_t hint = 0; /* agents send members in the schema's order */
-    tly_stage_name(tly_json_get_from(item, "name", &hint), name, name_len);
-    tly_stage_name(tly_json_get_from(item, "publisher", &hint), publisher, publisher_len);
+    tly_stage_name(tly_json_get_from(item, TLY_JSON_KEY("name"), &hint), name, name_len);
+    tly_stage_name(tly_json_get_from(item, TLY_JSON_KEY("publisher"), &hint), publisher,
+                   publisher_len);
 }
 
 /* The catalog ids of the software items of batches[0..n) (one tenant):
@@ -750,10 +753,13 @@ static tly_swset_t *list_set(const batch_t *b)
     for (size_t i = 0; i < tly_json_size(items); i++) {
         const tly_json_t *it = &items->u.items[i];
         uint32_t hint = 1; /* name, version, publisher, ...: the schema's order */
-        const char *version = tly_json_string(tly_json_get_from(it, "version", &hint));
-        const char *date = tly_json_string(tly_json_get_from(it, "install_date", &hint));
-        const char *location = tly_json_string(tly_json_get_from(it, "install_location", &hint));
-        const char *source = tly_json_string(tly_json_get_from(it, "source", &hint));
+        const char *version =
+            tly_json_string(tly_json_get_from(it, TLY_JSON_KEY("version"), &hint));
+        const char *date =
+            tly_json_string(tly_json_get_from(it, TLY_JSON_KEY("install_date"), &hint));
+        const char *location =
+            tly_json_string(tly_json_get_from(it, TLY_JSON_KEY("install_location"), &hint));
+        const char *source = tly_json_string(tly_json_get_from(it, TLY_JSON_KEY("source"), &hint));
         l[n++] = (tly_sw_item_t){b->software_ids[i], version != NULL ? version : "", date, location,
                                  source};
     }

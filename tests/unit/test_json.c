@@ -174,17 +174,18 @@ static void test_get_from(void)
         return;
     const tly_json_t *root = tly_json_root(doc);
     uint32_t hint = 0;
-    const tly_json_t *v = tly_json_get_from(root, "ab", &hint);
+    const tly_json_t *v = tly_json_get_from(root, TLY_JSON_KEY("ab"), &hint);
     CHECK(v != NULL && v->u.i == 1 && hint == 1);
-    v = tly_json_get_from(root, "abc", &hint); /* skips "a" */
+    v = tly_json_get_from(root, TLY_JSON_KEY("abc"), &hint); /* skips "a" */
     CHECK(v != NULL && v->u.i == 3 && hint == 3);
-    v = tly_json_get_from(root, "a", &hint); /* wraps around */
+    v = tly_json_get_from(root, TLY_JSON_KEY("a"), &hint); /* wraps around */
     CHECK(v != NULL && v->u.i == 2 && hint == 2);
-    CHECK(tly_json_get_from(root, "abcd", &hint) == NULL && hint == 2);
-    CHECK(tly_json_get_from(root, "", &hint) == NULL);
-    CHECK(tly_json_get_from(&root->u.members[0].value, "ab", &hint) == NULL); /* not an object */
-    hint = 99; /* past the end: from the first member */
-    v = tly_json_get_from(root, "ab", &hint);
+    CHECK(tly_json_get_from(root, TLY_JSON_KEY("abcd"), &hint) == NULL && hint == 2);
+    CHECK(tly_json_get_from(root, TLY_JSON_KEY(""), &hint) == NULL);
+    CHECK(tly_json_get_from(&root->u.members[0].value, TLY_JSON_KEY("ab"), &hint) ==
+          NULL); /* not an object */
+    hint = 99;   /* past the end: from the first member */
+    v = tly_json_get_from(root, TLY_JSON_KEY("ab"), &hint);
     CHECK(v != NULL && v->u.i == 1 && hint == 1);
     /* By length and bytes, the empty key included. */
     CHECK(tly_json_get(root, "b")->u.i == 4 && tly_json_getn(root, "abx", 2)->u.i == 1);
@@ -194,7 +195,8 @@ static void test_get_from(void)
     doc = tly_json_parse(empty, strlen(empty), 0, NULL, NULL);
     CHECK(doc != NULL && tly_json_get(tly_json_root(doc), "")->u.i == 2);
     hint = 0;
-    CHECK(doc != NULL && tly_json_get_from(tly_json_root(doc), "", &hint)->u.i == 2 && hint == 2);
+    CHECK(doc != NULL && tly_json_get_from(tly_json_root(doc), TLY_JSON_KEY(""), &hint)->u.i == 2 &&
+          hint == 2);
     tly_json_free(doc);
 }
 
