@@ -348,7 +348,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&p->lock, NULL);
 
     cli_catch_signals();
-    /* nats.c without lock spinning, as tally opens it (cmd/tally.c). */
+    /* nats.c without lock spinning, as tally opens it (tly_bus_connect). */
     if (nats_Open(0) != NATS_OK) {
         fprintf(stderr, "tally-jspub: the NATS client library failed to start\n");
         return 1;

@@ -90,18 +90,6 @@ int main(int argc, char **argv)
     tly_strbuf_free(&errors);
     tly_log_init(sc->name, (tly_log_level_t)tly_log_level_parse(cfg.log_level));
 
-    /* nats.c spins up to 2,000 times on a contended mutex before it sleeps
-     * (gLockSpinCount). Where its threads outnumber the cores, as serve's,
-     * ingest's, PostgreSQL's and NATS's do on a small node, the spinning
-     * burns a core the lock's holder may need: 0 blocks at once
-     * (bench/README.md, sixteenth session). It must come before any other
-     * nats.c call, which would open the library with the default. */
-    if (nats_Open(0) != NATS_OK) {
-        fprintf(stderr, "tally %s: the NATS client library failed to start\n", sc->name);
-        tly_config_free(&cfg);
-        return 1;
-    }
-
     int rc;
     switch (sc->cmd) {
     case TLY_CMD_SERVE:

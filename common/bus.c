@@ -51,6 +51,16 @@ static void *connector_main(void *arg)
 
 bool tly_bus_connect(const char *url, const char *client_name, jsOptions *jo, tly_bus_t **out)
 {
+    /* nats.c spins up to 2,000 times on a contended mutex before it sleeps
+     * (gLockSpinCount). Where its threads outnumber the cores, as serve's,
+     * ingest's, PostgreSQL's and NATS's do on a small node, the spinning
+     * burns a core the lock's holder may need: 0 blocks at once
+     * (bench/README.md, sixteenth session). Only the library's first opening
+     * sets it, and no tally process calls nats.c before connecting. */
+    if (nats_Open(0) != NATS_OK) {
+        TLY_ERROR(NULL, "the NATS client library failed to start");
+        return false;
+    }
     tly_bus_t *bus = tly_xcalloc(1, sizeof *bus);
     if (jo != NULL) {
         bus->jo = *jo;

@@ -44,8 +44,9 @@ typedef struct {
 /* Connects and creates the JetStream context with `jo` (may be NULL, else
  * copied). If NATS is not reachable yet, returns at once (a warning logged)
  * and a thread of the bus tries again every half second until it is
- * (tly_bus_up says when); once connected, reconnects forever. False only if
- * the options are refused. On success *out is owned by the caller:
+ * (tly_bus_up says when); once connected, reconnects forever. The first
+ * call opens nats.c without lock spinning (bus.c says why). False only if
+ * the library or the options are refused. On success *out is owned by the caller:
  * tly_bus_destroy.
  *
  * Why not nats.c's retry-on-failed-connect: in libnats 3.4.1 it retries
