@@ -116,7 +116,7 @@ static const param_t params[] = {
 
     {"TALLY_INGEST_WORKERS", PARAM_INT, OFF(ingest_workers), "2", 1, 256, ING, 0,
      "ingest worker threads, each with its own pull subscription and connection"},
-    {"TALLY_INGEST_FETCH_BATCH", PARAM_INT, OFF(ingest_fetch_batch), "1024", 1, 10000, ING, 0,
+    {"TALLY_INGEST_FETCH_BATCH", PARAM_INT, OFF(ingest_fetch_batch), "2048", 1, 10000, ING, 0,
      "messages fetched (and committed in one transaction) per round"},
     {"TALLY_INGEST_FETCH_MAX_BYTES", PARAM_INT, OFF(ingest_fetch_max_bytes), "16777216", 65536,
      1 << 30, ING, 0,
@@ -137,11 +137,11 @@ static const param_t params[] = {
      " acknowledged (the last repeats; each at least TALLY_INGEST_ACK_WAIT_S, which the 1st"
      " delivery waits), so a message that crashes ingest comes back ever more slowly;"
      " empty: TALLY_INGEST_ACK_WAIT_S every time"},
-    {"TALLY_INGEST_MAX_ACK_PENDING", PARAM_INT, OFF(ingest_max_ack_pending), "4096", 1, 1000000,
+    {"TALLY_INGEST_MAX_ACK_PENDING", PARAM_INT, OFF(ingest_max_ack_pending), "16384", 1, 1000000,
      ING, 0,
      "messages delivered and not yet acknowledged, across all ingest processes (the shared"
-     " consumer's limit; keep it >= processes x workers x 2 x fetch batch: a worker holds the"
-     " fetch it stores and the next)"},
+     " consumer's limit; at least processes x workers x 2 x fetch batch: a worker holds the"
+     " fetch it stores and the next, pulled ahead)"},
     {"TALLY_INGEST_METRICS_ADDR", PARAM_STRING, OFF(ingest_metrics_addr), "0.0.0.0", 1, 64, ING, 0,
      "IPv4 address of ingest's /metrics and /healthz"},
     {"TALLY_INGEST_METRICS_PORT", PARAM_INT, OFF(ingest_metrics_port), "8081", 0, 65535, ING, 0,
@@ -258,6 +258,16 @@ static void check_together(const tly_config_t *cfg, unsigned cmd, tly_strbuf_t *
                           "TALLY_INGEST_MAX_DELIVER: %lld must exceed the %zu waits of"
                           " TALLY_INGEST_ACK_WAIT_S and TALLY_INGEST_REDELIVERY_BACKOFF_S\n",
                           (long long)cfg->ingest_max_deliver, backoff->n + 1);
+    /* Below this, JetStream holds back the fetch a worker pulls ahead until
+     * the one it stores is acknowledged: each worker's connection idles
+     * while its next fetch arrives (bench/README.md, seventeenth session). */
+    int64_t held = cfg->ingest_workers * 2 * cfg->ingest_fetch_batch;
+    if (cfg->ingest_max_ack_pending < held)
+        tly_strbuf_printf(errors,
+                          "TALLY_INGEST_MAX_ACK_PENDING: %lld is less than TALLY_INGEST_WORKERS x 2"
+                          " x TALLY_INGEST_FETCH_BATCH (%lld), the messages this process's"
+                          " workers hold\n",
+                          (long long)cfg->ingest_max_ack_pending, (long long)held);
 }
 
 bool tly_config_load(tly_config_t *cfg, unsigned cmd, tly_config_lookup_fn lookup, void *lookup_ctx,

@@ -189,9 +189,46 @@ static void test_redelivery_backoff(void)
     tly_strbuf_free(&errors);
 }
 
+/* The consumer's limit must cover what this process's workers hold: the
+ * fetch each stores and the one it pulls ahead. */
+static void test_max_ack_pending(void)
+{
+    tly_config_t cfg;
+    tly_strbuf_t errors;
+    env_t dflt = {{"TALLY_INGEST_DATABASE_URL", "postgresql://i/y", NULL}};
+    CHECK(load(&dflt, TLY_CMD_INGEST, &cfg, &errors));
+    CHECK(cfg.ingest_max_ack_pending >= cfg.ingest_workers * 2 * cfg.ingest_fetch_batch);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    env_t equal = {{"TALLY_INGEST_DATABASE_URL", "postgresql://i/y", "TALLY_INGEST_WORKERS", "3",
+                    "TALLY_INGEST_FETCH_BATCH", "100", "TALLY_INGEST_MAX_ACK_PENDING", "600",
+                    NULL}};
+    CHECK(load(&equal, TLY_CMD_INGEST, &cfg, &errors));
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    env_t less = {{"TALLY_INGEST_DATABASE_URL", "postgresql://i/y", "TALLY_INGEST_WORKERS", "3",
+                   "TALLY_INGEST_FETCH_BATCH", "100", "TALLY_INGEST_MAX_ACK_PENDING", "599", NULL}};
+    CHECK(!load(&less, TLY_CMD_INGEST, &cfg, &errors));
+    CHECK(strstr(errors.data,
+                 "TALLY_INGEST_MAX_ACK_PENDING: 599 is less than"
+                 " TALLY_INGEST_WORKERS x 2 x TALLY_INGEST_FETCH_BATCH (600)") != NULL);
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+
+    /* serve does not read ingest's parameters, nor check them */
+    env_t serve = {{"TALLY_DATABASE_URL", "postgresql://s/y", "TALLY_API_KEY_PEPPER", PEPPER,
+                    "TALLY_INGEST_MAX_ACK_PENDING", "1", NULL}};
+    CHECK(load(&serve, TLY_CMD_SERVE, &cfg, &errors));
+    tly_config_free(&cfg);
+    tly_strbuf_free(&errors);
+}
+
 int main(void)
 {
     test_redelivery_backoff();
+    test_max_ack_pending();
     test_defaults();
     test_database_url_per_command();
     test_all_errors_reported();
