@@ -125,7 +125,10 @@ static const param_t params[] = {
      ING, 0,
      "memory for the software sets ingest compares lists with, MiB (0: read each from PostgreSQL)"},
     {"TALLY_INGEST_FETCH_WAIT_MS", PARAM_INT, OFF(ingest_fetch_wait_ms), "500", 10, 60000, ING, 0,
-     "how long a fetch waits to fill a batch, milliseconds"},
+     "how long a fetch of an empty stream waits for the first message, milliseconds"},
+    {"TALLY_INGEST_FETCH_LINGER_MS", PARAM_INT, OFF(ingest_fetch_linger_ms), "10", 0, 10000, ING, 0,
+     "how long a worker lets batches gather before its next fetch when the last one brought"
+     " some and left the stream empty, milliseconds (0: fetch at once)"},
     {"TALLY_INGEST_ACK_WAIT_S", PARAM_INT, OFF(ingest_ack_wait_s), "60", 1, 3600, ING, 0,
      "redeliver a message not acknowledged within this many seconds"},
     {"TALLY_INGEST_MAX_DELIVER", PARAM_INT, OFF(ingest_max_deliver), "1000", 1, 1000000, ING, 0,

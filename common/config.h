@@ -78,6 +78,7 @@ typedef struct {
     int64_t ingest_fetch_max_bytes;
     int64_t ingest_software_cache_mb;
     int64_t ingest_fetch_wait_ms;
+    int64_t ingest_fetch_linger_ms;
     int64_t ingest_ack_wait_s;
     int64_t ingest_max_deliver;
     tly_config_list_t ingest_redelivery_backoff_s; /* waits after the 1st, 2nd, ... delivery */
