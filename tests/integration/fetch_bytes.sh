@@ -32,14 +32,7 @@ done
 start_tally ingest
 wait_for "SELECT count(*) FROM inventory_reports" 7 30
 [ "$(sql "SELECT count(*) FROM process_events")" = $((6 * 150 + 500)) ] || fail "process events missing"
-# A fetch is counted once its messages are acked, just after the commit that
-# made its rows visible: wait for the count to reach 4, then check it is 4.
-fetches=0
-for ((i = 0; i < 100 && fetches < 4; i++)); do
-  fetches=$(ingest_metric tally_ingest_fetch_duration_seconds_count)
-  fetches=${fetches:-0}
-  [ "$fetches" -ge 4 ] || sleep 0.1
-done
+fetches=$(ingest_fetches 4)
 [ "$fetches" = 4 ] || fail "expected 4 fetches (2 + 2 + 2 batches of $size bytes, then the big one), ingest made $fetches"
 pass "six batches of $size bytes in fetches of two (bound 200000 bytes)"
 

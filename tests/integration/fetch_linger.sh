@@ -31,11 +31,6 @@ pass "the first batch is stored in $took_ms ms"
 # Four more while the worker lingers after that fetch: one fetch takes them all.
 for i in 2 3 4 5; do post "$i"; done
 wait_for "SELECT count(*) FROM inventory_reports" 5 30
-fetches=0
-for ((i = 0; i < 100 && fetches < 2; i++)); do
-  fetches=$(ingest_metric tally_ingest_fetch_duration_seconds_count)
-  fetches=${fetches:-0}
-  [ "$fetches" -ge 2 ] || sleep 0.1
-done
+fetches=$(ingest_fetches 2)
 [ "$fetches" = 2 ] || fail "expected 2 fetches (1, then 4 batches gathered while lingering), ingest made $fetches"
 pass "four batches sent while the worker lingered are stored in one fetch"

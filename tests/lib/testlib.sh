@@ -291,6 +291,21 @@ ingest_metric() {
   curl -sS "http://127.0.0.1:$TALLY_INGEST_METRICS_PORT/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
+# ingest_fetches N: ingest's count of settled fetches once it reaches N, or
+# what it is after 10 s. Ingest counts a fetch after acking it, just after
+# the commit that made its rows visible: a test that saw the rows waits for
+# the count, then checks it is exactly N.
+ingest_fetches() {
+  local i n=0
+  for ((i = 0; i < 100; i++)); do
+    n=$(ingest_metric tally_ingest_fetch_duration_seconds_count)
+    n=${n:-0}
+    [ "$n" -lt "$1" ] || break
+    sleep 0.1
+  done
+  echo "$n"
+}
+
 # check_delta_rows N: the test's database holds exactly what N distinct
 # batches of $TALLY_BATCH_FILE (make_delta_batch) write, table by table: a
 # report (no two of one batch) and a ledger row each, each one's events and metrics, a device per
