@@ -216,13 +216,6 @@ static void test_max_ack_pending(void)
                  " TALLY_INGEST_WORKERS x 2 x TALLY_INGEST_FETCH_BATCH (600)") != NULL);
     tly_config_free(&cfg);
     tly_strbuf_free(&errors);
-
-    /* serve does not read ingest's parameters, nor check them */
-    env_t serve = {{"TALLY_DATABASE_URL", "postgresql://s/y", "TALLY_API_KEY_PEPPER", PEPPER,
-                    "TALLY_INGEST_MAX_ACK_PENDING", "1", NULL}};
-    CHECK(load(&serve, TLY_CMD_SERVE, &cfg, &errors));
-    tly_config_free(&cfg);
-    tly_strbuf_free(&errors);
 }
 
 int main(void)
